@@ -1,0 +1,114 @@
+"""Arrow string columns <-> the kernels' layout. The one place that knows the layout.
+
+Layout: a column of n strings is ``Codepoints(cp, off)`` where ``cp`` is a flat
+``uint32`` array of Unicode code points and ``off`` an ``int64`` array of n+1 offsets;
+string i is ``cp[off[i]:off[i+1]]``. Null and empty are the same: zero length (the
+contract says an empty string and a null both mean unknown).
+
+Conversion works on whole buffers (one decode of Arrow's UTF-8 data), never per string.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class Codepoints(NamedTuple):
+    cp: np.ndarray  # uint32, flat code points
+    off: np.ndarray  # int64, n + 1 offsets into cp
+
+    def __len__(self) -> int:  # number of strings, not code points
+        return len(self.off) - 1
+
+    def get(self, i: int) -> str:
+        """String i (for tests and messages; never in a hot loop)."""
+        return "".join(map(chr, self.cp[self.off[i]: self.off[i + 1]]))
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.off)
+
+
+def _as_large_string(values) -> pa.LargeStringArray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not isinstance(values, pa.Array):
+        values = pa.array(values, type=pa.string())
+    if pa.types.is_null(values.type):
+        values = values.cast(pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise ValueError(f"expected a string column, got {values.type}")
+    return values.cast(pa.large_string())
+
+
+def to_codepoints(values) -> Codepoints:
+    """Arrow (or list of) strings to the flat code-point layout."""
+    arr = _as_large_string(values)
+    n = len(arr)
+    if n == 0:
+        return Codepoints(np.zeros(0, np.uint32), np.zeros(1, np.int64))
+    boff = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = arr.buffers()[2]
+    start, stop = int(boff[0]), int(boff[-1])
+    raw = b"" if data is None else memoryview(data)[start:stop]
+    cp = np.frombuffer(bytes(raw).decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
+    lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    # Nulls may still own bytes in Arrow's data buffer; a null's length is 0 above,
+    # so drop its bytes' code points when present.
+    if arr.null_count:
+        nulls = ~pc.is_valid(arr).to_numpy(zero_copy_only=False)
+        owned = np.diff(boff)[nulls]
+        if owned.any():
+            keep = pc.if_else(pc.is_valid(arr), arr, "")
+            return to_codepoints(keep)
+    off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=off[1:])
+    return Codepoints(cp, off)
+
+
+def from_codepoints(cps: Codepoints, *, empty_as_null: bool = True) -> pa.LargeStringArray:
+    """The layout back to an Arrow string column (zero-length strings become null)."""
+    cp, off = cps.cp, cps.off
+    n = len(off) - 1
+    text = cp.astype(np.uint32, copy=False).tobytes().decode("utf-32-le").encode("utf-8")
+    nbytes = np.where(cp < 0x80, 1, np.where(cp < 0x800, 2, np.where(cp < 0x10000, 3, 4))).astype(np.int64)
+    cum = np.zeros(len(cp) + 1, dtype=np.int64)
+    np.cumsum(nbytes, out=cum[1:])
+    boff = cum[off]
+    validity = None
+    null_count = 0
+    if empty_as_null:
+        empty = off[1:] == off[:-1]
+        null_count = int(empty.sum())
+        if null_count:
+            validity = pa.py_buffer(np.packbits(~empty, bitorder="little").tobytes())
+    return pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(boff.tobytes()), pa.py_buffer(text), validity, null_count
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def _hash_strings(cp, off):
+    n = len(off) - 1
+    out = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        a, b = off[i], off[i + 1]
+        if a == b:
+            continue
+        h = np.uint64(14695981039346656037)
+        for k in range(a, b):
+            h = (h ^ np.uint64(cp[k])) * np.uint64(1099511628211)
+        if h == 0:
+            h = np.uint64(1)
+        out[i] = h
+    return out
+
+
+def hash_strings(cps: Codepoints) -> np.ndarray:
+    """64-bit FNV-1a of each string; 0 means null/empty (and nothing else hashes to 0)."""
+    if cps.cp.dtype != np.uint32 or cps.off.dtype != np.int64:
+        raise ValueError(f"expected uint32/int64 layout, got {cps.cp.dtype}/{cps.off.dtype}")
+    return _hash_strings(cps.cp, cps.off)
