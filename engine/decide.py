@@ -1,0 +1,237 @@
+"""Per inquiry: best candidate, margin to the runner-up, hard rules, decision and reason codes.
+
+Precision first: a number is registered (``match``) only when the best candidate is strong,
+the runner-up weak, and no hard rule fires. Everything doubtful goes to ``review`` — never
+silently dropped. All of it is vectorised over persons and pairs.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+MATCH, REVIEW, NO_MATCH, PENDING, REJECTED = "match", "review", "no_match", "pending", "rejected"
+DECISIONS = (MATCH, REVIEW, NO_MATCH, PENDING, REJECTED)
+
+# Reason codes (short, machine-readable); the report explains each.
+REASONS = {
+    "strong_unique": "best candidate strong, runner-up weak, no rule fired",
+    "held_number_confirmed": "Juki-net returned the number the agency already holds for this person",
+    "unanswered": "no answer received; inquire again",
+    "not_found": "Juki-net has no record for this person",
+    "weak_candidates": "only records of other people came back",
+    "uncertain": "best candidate neither strong nor weak",
+    "ambiguous": "two or more candidates are plausible",
+    "check_digit": "the returned number fails its check digit",
+    "number_format": "the returned number is not 12 digits",
+    "number_shared": "the same number would go to two or more persons",
+    "held_by_other": "the returned number is already held by another person",
+    "held_number_differs": "the person already holds a different number",
+    "sex_mismatch": "sex contradicts on an otherwise strong candidate",
+    "birth_date_mismatch": "birth date contradicts on an otherwise strong candidate",
+    "gaiji": "a name holds characters outside Unicode (private use); a person must compare",
+    "response_invalid": "a response row for this person was malformed and quarantined",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds; saved in summary.json so a run can be explained later."""
+
+    match_probability: float = 0.999  # best candidate at least this → may match
+    review_probability: float = 0.05  # best candidate below this → no_match (weak only)
+    runner_up_probability: float = 0.05  # runner-up at or above this → ambiguous
+    min_margin_bits: float = 10.0  # best minus runner-up weight, in bits
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Pairs:
+    """Compared pairs (one per found response row), aligned arrays."""
+
+    person: np.ndarray  # int64 resident index
+    weight: np.ndarray  # float64 match weight (bits)
+    number: np.ndarray  # int64 returned number, -1 when missing or not 12 digits
+    number_ok: np.ndarray  # bool: 12 digits with a valid check digit
+    sex_level: np.ndarray  # int8 (-1 null, 0 differ, 1 equal)
+    date_level: np.ndarray  # int8 (-1 null, 0 differ, ...)
+    gaiji: np.ndarray  # bool: private-use characters in a name on either side
+
+
+@dataclass
+class Persons:
+    """Per resident row (valid or not), aligned arrays."""
+
+    rejected: np.ndarray  # bool
+    answered: np.ndarray  # bool: any response row (found or not_found or quarantined)
+    response_invalid: np.ndarray  # bool: a response row of theirs was quarantined
+    held_number: np.ndarray  # int64, -1 when none
+
+
+@dataclass
+class Decisions:
+    decision: np.ndarray  # object array of decision strings
+    best: np.ndarray  # int64 pair index of the chosen/best candidate, -1 if none
+    runner_up: np.ndarray  # int64 pair index, -1 if none
+    weight: np.ndarray  # float64, NaN without candidates
+    probability: np.ndarray
+    candidates: np.ndarray  # int32 number of found rows
+    reason_mask: np.ndarray  # bool (persons × len(REASON_CODES))
+
+
+def _probability(w: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
+
+
+def rank_candidates(person: np.ndarray, weight: np.ndarray, n_persons: int):
+    """Best and runner-up pair index per person (-1 where absent), and candidate counts."""
+    order = np.lexsort((-weight, person))
+    p_sorted = person[order]
+    counts = np.bincount(person, minlength=n_persons).astype(np.int32)
+    starts = np.zeros(n_persons, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    best = np.full(n_persons, -1, dtype=np.int64)
+    runner = np.full(n_persons, -1, dtype=np.int64)
+    has1 = counts >= 1
+    has2 = counts >= 2
+    best[has1] = order[starts[has1]]
+    runner[has2] = order[starts[has2] + 1]
+    assert len(p_sorted) == 0 or (p_sorted[starts[has1]] == np.flatnonzero(has1)).all()
+    return best, runner, counts
+
+
+def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Decisions:
+    """Decision and reasons for every resident row."""
+    n = len(persons.rejected)
+    best, runner, counts = rank_candidates(pairs.person, pairs.weight, n)
+    held = persons.held_number
+    # A person already holding a number that one of their candidates returned: that
+    # candidate is the one to judge (confirmation), whatever its rank.
+    confirmed_pair = np.full(n, -1, dtype=np.int64)
+    cand_held = held[pairs.person]
+    hit = (cand_held >= 0) & (pairs.number == cand_held) & pairs.number_ok
+    if hit.any():
+        hp = np.flatnonzero(hit)
+        # highest weight hit per person
+        o = hp[np.lexsort((-pairs.weight[hp], pairs.person[hp]))]
+        first = np.r_[True, pairs.person[o][1:] != pairs.person[o][:-1]]
+        confirmed_pair[pairs.person[o[first]]] = o[first]
+    chosen = np.where(confirmed_pair >= 0, confirmed_pair, best)
+
+    w = np.full(n, np.nan)
+    has = chosen >= 0
+    w[has] = pairs.weight[chosen[has]]
+    p = np.where(has, _probability(np.nan_to_num(w, nan=-60.0)), np.nan)
+    w_run = np.full(n, -np.inf)
+    # runner-up relative to the chosen one: if the chosen is not the best, the best is the rival
+    rival = np.where(chosen == best, runner, best)
+    rival = np.where(has, rival, -1)
+    w_run[rival >= 0] = pairs.weight[rival[rival >= 0]]
+    p_run = np.where(rival >= 0, _probability(np.where(np.isfinite(w_run), w_run, -60.0)), 0.0)
+
+    strong = has & (p >= th.match_probability)
+    plausible = has & (p >= th.review_probability)
+    confirmed = confirmed_pair >= 0
+
+    # Numbers that would be registered: the chosen candidate of every plausible person.
+    num = np.where(plausible, pairs.number[np.where(has, chosen, 0)], -1)
+    num = np.where(plausible & pairs.number_ok[np.where(has, chosen, 0)], num, -1)
+    shared = np.zeros(n, dtype=bool)
+    held_by_other = np.zeros(n, dtype=bool)
+    valid_nums = num >= 0
+    if valid_nums.any():
+        vals, inv, cnt = np.unique(num[valid_nums], return_inverse=True, return_counts=True)
+        shared[np.flatnonzero(valid_nums)] = cnt[inv] > 1
+    # Held numbers: unique per holder; a chosen number held by someone else is a conflict.
+    hv = held >= 0
+    if hv.any():
+        hvals, hinv, hcnt = np.unique(held[hv], return_inverse=True, return_counts=True)
+        # two persons holding the same number: both need a look
+        shared[np.flatnonzero(hv)[hcnt[hinv] > 1]] = True
+        if valid_nums.any():
+            pos = np.searchsorted(hvals, num[valid_nums])
+            pos = np.minimum(pos, len(hvals) - 1)
+            in_held = hvals[pos] == num[valid_nums]
+            idx = np.flatnonzero(valid_nums)
+            # held by someone: other than this person?
+            held_by_other[idx] = in_held & (held[idx] != num[valid_nums])
+            # flag the holders too
+            holders = np.flatnonzero(hv)
+            taken = set(num[idx][in_held & (held[idx] != num[valid_nums])].tolist())
+            if taken:
+                flag = np.isin(held[holders], np.fromiter(taken, dtype=np.int64))
+                shared[holders[flag]] = True
+
+    ch = np.where(has, chosen, 0)
+    rules = {
+        "response_invalid": persons.response_invalid & ~persons.rejected,
+        "check_digit": plausible & ~pairs.number_ok[ch] & (pairs.number[ch] >= 0),
+        "number_format": plausible & (pairs.number[ch] < 0),
+        "number_shared": plausible & shared,
+        "held_by_other": plausible & held_by_other,
+        "held_number_differs": plausible & (held >= 0) & ~confirmed,
+        "sex_mismatch": strong & (pairs.sex_level[ch] == 0) & ~confirmed,
+        "birth_date_mismatch": strong & (pairs.date_level[ch] == 0) & ~confirmed,
+        "gaiji": has & pairs.gaiji[ch],
+        "ambiguous": plausible & ~confirmed & (rival >= 0) & (
+            (p_run >= th.runner_up_probability) | (w - w_run < th.min_margin_bits)
+        ),
+    }
+    fired = np.zeros(n, dtype=bool)
+    for mask in rules.values():
+        fired |= mask
+    pending = ~persons.answered & ~persons.rejected
+    live = ~pending & ~persons.rejected
+    auto = live & (strong | (confirmed & plausible)) & ~fired
+    # A number the person holds, returned for a record that does not resemble them, or a
+    # middling candidate: a person must look.
+    uncertain = live & has & ~auto & ~fired & (plausible | confirmed)
+    weak = live & has & ~plausible & ~confirmed & ~fired
+    not_found = live & (counts == 0) & ~persons.response_invalid
+    flags = dict(rules)
+    flags.update(
+        strong_unique=auto & ~confirmed,
+        held_number_confirmed=auto & confirmed,
+        uncertain=uncertain,
+        weak_candidates=weak,
+        not_found=not_found,
+        unanswered=pending,
+    )
+    for code in flags:
+        flags[code] = flags[code] & ~persons.rejected
+        if code != "unanswered":
+            flags[code] &= ~pending
+    decision = np.full(n, NO_MATCH, dtype=object)
+    decision[uncertain | (fired & live)] = REVIEW
+    decision[auto] = MATCH
+    decision[pending] = PENDING
+    decision[persons.rejected] = REJECTED
+    mask = np.stack([flags[c] for c in REASON_CODES], axis=1)
+    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask)
+
+
+REASON_CODES = tuple(REASONS)
+
+
+def reason_lists(mask: np.ndarray, extra: dict[int, list[str]] | None = None) -> "pa.ListArray":
+    """Arrow list<string> of reason codes per person from a (persons × codes) mask.
+
+    ``extra`` adds per-row codes (the field errors of rejected rows), placed first.
+    """
+    import pyarrow as pa
+
+    rows, cols = np.nonzero(mask)
+    codes = np.asarray(REASON_CODES, dtype=object)[cols]
+    if extra:
+        x_rows = np.fromiter((r for r, c in extra.items() for _ in c), dtype=np.int64)
+        x_codes = np.array([code for c in extra.values() for code in c], dtype=object)
+        all_rows = np.concatenate([x_rows, rows])
+        first = np.concatenate([np.zeros(len(x_rows), np.int8), np.ones(len(rows), np.int8)])
+        order = np.lexsort((first, all_rows))  # stable: extras first, each in given order
+        rows, codes = all_rows[order], np.concatenate([x_codes, codes])[order]
+    per_row = np.bincount(rows, minlength=mask.shape[0]).astype(np.int64)
+    offsets = np.zeros(mask.shape[0] + 1, dtype=np.int32)
+    np.cumsum(per_row, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(codes.tolist(), type=pa.string()))

@@ -1,0 +1,179 @@
+"""Read residents and responses (Parquet or CSV in UTF-8/BOM/CP932) as all-text Arrow tables.
+
+Every column stays text: ids and numbers keep their leading zeros, dates stay as written.
+A file that cannot be used at all raises :class:`InputError` with one line naming the file
+and the column; row-level problems are found later by :mod:`jukimatch.engine.validate`.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+RESIDENT_COLUMNS = (
+    "person_id", "resident_class", "name_alpha", "name_kanji", "name_kana", "birth_date",
+    "sex", "nationality", "address", "card_number", "my_number",
+)
+RESPONSE_COLUMNS = (
+    "person_id", "status", "my_number", "name_alpha", "name_kanji", "name_kana",
+    "birth_date", "sex", "address",
+)
+REQUIRED = {"residents": ("person_id",), "responses": ("person_id", "status")}
+NAME_COLUMNS = ("name_alpha", "name_kanji", "name_kana")
+ROW_COLUMN = "__row"  # 1-based record number in the source file (header not counted)
+
+_SNIFF_BYTES = 1 << 22
+
+
+class InputError(ValueError):
+    """An input that cannot be used at all; the message is one line naming file and field."""
+
+
+def detect_encoding(path: Path) -> str:
+    """'utf-8-sig' for a BOM, 'utf-8' if the head decodes as UTF-8, else 'cp932'."""
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF_BYTES)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    # A multi-byte character may be cut at the end of the sniffed head: decode incrementally.
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SNIFF_BYTES)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        codecs.getincrementaldecoder("cp932")().decode(head, final=len(head) < _SNIFF_BYTES)
+        return "cp932"
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: neither UTF-8 nor CP932 text (byte {exc.start})") from None
+
+
+def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The table and the rows whose field count is wrong, as (line number, error)."""
+    enc = encoding or detect_encoding(path)
+    if enc.lower().replace("_", "-") in ("utf-8", "utf8"):
+        # A forced UTF-8 read of a file with a BOM would keep the BOM in the first name.
+        with open(path, "rb") as f:
+            if f.read(3) == codecs.BOM_UTF8:
+                enc = "utf-8-sig"
+    arrow_enc = "utf8" if enc == "utf-8" else enc
+    with open(path, "rb") as f:
+        first = f.readline()
+    try:
+        header = first.decode(enc).lstrip("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: header row is not {enc} text") from None
+    if not header.strip():
+        raise InputError(f"{path}: empty file, no header row")
+    names = next(csv.reader([header]))
+    types = {name: pa.string() for name in names}
+    read = pcsv.ReadOptions(encoding=arrow_enc, block_size=1 << 24)
+    convert = pcsv.ConvertOptions(
+        column_types=types, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True
+    )
+
+    def attempt(threads: bool):
+        malformed: list[tuple[int, str]] = []
+
+        def skip(row) -> str:
+            err = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+            malformed.append((row.number or 0, err))
+            return "skip"
+
+        read = pcsv.ReadOptions(encoding=arrow_enc, block_size=1 << 24, use_threads=threads)
+        parse = pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip)
+        table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        return table, malformed
+
+    try:
+        table, malformed = attempt(True)
+        if malformed:  # Arrow numbers the lines of bad rows only when reading on one thread
+            table, malformed = attempt(False)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise InputError(f"{path}: unreadable CSV ({enc}): {first}") from None
+    return table, sorted(malformed)
+
+
+def _read_parquet(path: Path) -> tuple[pa.Table, list]:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: unreadable Parquet: {str(exc).splitlines()[0]}") from None
+    cols = []
+    for name, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            cols.append(col.cast(pa.string()) if pa.types.is_large_string(t) else col)
+        elif pa.types.is_dictionary(t) or pa.types.is_null(t) or pa.types.is_integer(t) or pa.types.is_date(t):
+            cols.append(col.cast(pa.string()))
+        else:
+            raise InputError(f"{path}: column {name}: type {t} is not text (every column must be text)")
+    return pa.table(cols, names=table.column_names), []
+
+
+class InputTable(NamedTuple):
+    table: pa.Table  # all text columns plus ``__row``
+    malformed: list[tuple[int, str]]  # (record number, error) of rows that could not be parsed
+    path: Path
+
+
+def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> InputTable:
+    """Read one input table, all columns as text, plus a ``__row`` column (1-based record number).
+
+    ``kind`` is ``"residents"`` or ``"responses"`` and decides the required columns. Rows of a
+    CSV whose field count is wrong are skipped here and returned in ``malformed`` so that the
+    caller can quarantine them: rows in = rows out still holds.
+    """
+    path = Path(path)
+    if kind not in REQUIRED:
+        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        table, malformed = _read_parquet(path)
+    elif suffix in (".csv", ".txt"):
+        table, malformed = _read_csv(path, encoding)
+    else:
+        raise InputError(f"{path}: unknown format {suffix or '(none)'}; use .parquet or .csv")
+    names = [n.strip().lstrip("\ufeff") for n in table.column_names]
+    table = table.rename_columns(names)
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise InputError(f"{path}: column {n}: appears twice in the header")
+        seen.add(n)
+    for col in REQUIRED[kind]:
+        if col not in names:
+            raise InputError(f"{path}: column {col}: required column missing")
+    if kind == "residents" and not any(c in names for c in NAME_COLUMNS):
+        raise InputError(f"{path}: column name_alpha: no name column (name_alpha, name_kanji or name_kana)")
+    expected = RESIDENT_COLUMNS if kind == "residents" else RESPONSE_COLUMNS
+    for col in expected:
+        if col not in names:
+            table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
+    # Empty and null mean the same; make them the same once, here.
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_string(col.type):
+            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        cols.append(col)
+    table = pa.table(cols, names=table.column_names)
+    total = table.num_rows + len(malformed)
+    # Record numbers of the kept rows: 1..total less the malformed ones (line - 1 = record).
+    bad = [max(line - 1, 0) for line, _ in malformed]
+    rows = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), np.array(bad, dtype=np.int64))
+    if len(rows) != table.num_rows:  # line numbers unknown or shifted by quoted newlines
+        rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    malformed = [(max(line - 1, 0), err) for line, err in malformed]
+    return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)
