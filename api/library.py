@@ -1,0 +1,72 @@
+"""Typed, documented functions over the engine: the stable surface for library users."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable
+
+from jukimatch.engine.checkdigit import mask_number, my_number_errors
+from jukimatch.engine.decide import Thresholds
+from jukimatch.engine.model import Model
+from jukimatch.engine.reconcile import Options, run
+
+
+def reconcile(
+    residents: str | Path,
+    responses: str | Path,
+    out: str | Path,
+    *,
+    model: str | Path | Model | None = None,
+    thresholds: Thresholds | None = None,
+    encoding: str | None = None,
+    chunk_pairs: int = 500_000,
+    report: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """Reconcile the agency's residents with Juki-net's responses and write the outputs.
+
+    Writes decisions, review, pending and rejected Parquet files, ``summary.json``,
+    ``model.json`` and ``report.html`` under ``out``; returns the summary as a dict.
+    ``model`` reuses a saved model (e.g. last period's ``model.json``) instead of fitting.
+    Raises :class:`jukimatch.engine.io.InputError` for an unusable input file.
+    """
+    if isinstance(model, (str, Path)):
+        model = Model.load(model)
+    opts = Options(
+        chunk_pairs=chunk_pairs,
+        thresholds=thresholds or Thresholds(),
+        model=model,
+        encoding=encoding,
+        report=report,
+        progress=progress,
+    )
+    return run(residents, responses, out, opts)
+
+
+def check_numbers(numbers: Iterable[str | None]) -> list[dict]:
+    """Validate My Numbers (format and official check digit).
+
+    Returns one dict per input: ``{"masked": "********9018", "valid": bool, "error": None|str}``
+    where ``error`` is ``"empty"``, ``"format"`` or ``"check_digit"``. The number itself is
+    never echoed in clear.
+    """
+    values = [None if v is None else str(v).strip() for v in numbers]
+    errors = my_number_errors(values)
+    return [
+        {"masked": mask_number(v), "valid": e is None, "error": e}
+        for v, e in zip(values, errors)
+    ]
+
+
+def generate(
+    residents: int,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    fmt: str = "parquet",
+    encoding: str = "utf-8",
+    profile: str | Path | None = None,
+) -> dict:
+    """Generate a synthetic population with Juki-net answers and ground truth (see datasets)."""
+    from jukimatch.datasets import generate as _generate
+
+    return _generate(residents, out, seed=seed, fmt=fmt, encoding=encoding, profile=profile)

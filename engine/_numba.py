@@ -1,0 +1,28 @@
+"""The one place for the Numba options of engine kernels.
+
+Every kernel is compiled with ``cache=True`` (compiled once per machine, reused across
+runs) and ``nogil=True`` (callers may run kernels from threads); pair loops that pay for
+thread start-up add ``parallel=True`` and use ``prange``.
+
+``FASTMATH`` is the only fast-math flag set allowed here. It leaves out ``nnan`` and
+``ninf``: missing values are everywhere in this data and a blanket ``fastmath=True`` lets
+LLVM assume NaN never occurs, which silently breaks NaN checks. The comparison kernels do
+not use it at all: their scores are cut at decimal thresholds (0.80, 0.92, ...) and must
+land on the same side of a threshold as the plain-Python twins in ``tests/``, so their
+floating-point operations are kept in source order.
+"""
+from __future__ import annotations
+
+FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+#: serial kernels and helpers called from kernels
+JIT = {"cache": True, "nogil": True}
+#: kernels with a ``prange`` loop over pairs or rows
+JIT_PARALLEL = {"cache": True, "nogil": True, "parallel": True}
+#: numerical kernels that may reassociate sums (never nnan/ninf)
+JIT_FASTMATH = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
+
+#: pairs handled by one task of a parallel pair loop; each task allocates its scratch once
+PAIR_BLOCK = 4096
+
+__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK"]

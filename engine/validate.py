@@ -1,0 +1,109 @@
+"""Row checks against the contract: bad rows are quarantined with file, row and field.
+
+A check never drops a row: it yields a boolean mask of good rows plus, per bad row, the
+codes ``field:problem`` that say why. The caller keeps rows in = rows out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .checkdigit import valid_card_numbers, valid_my_numbers
+from .io import NAME_COLUMNS, ROW_COLUMN
+from .normalize import normalize_sex, parse_dates
+
+RESIDENT_CLASSES = ("mid_long_term", "special_permanent", "japanese_relative")
+STATUSES = ("found", "not_found")
+
+
+@dataclass
+class Checked:
+    ok: np.ndarray  # bool per row
+    errors: dict[int, list[str]]  # row index -> codes, for bad rows only
+
+    def rejected_table(self, table: pa.Table, source: Path, kind: str) -> pa.Table:
+        """rejected.parquet rows for the bad rows of ``table``."""
+        idx = np.array(sorted(self.errors), dtype=np.int64)
+        rows = table.column(ROW_COLUMN).take(pa.array(idx)) if len(idx) else pa.array([], pa.int64())
+        pid = table.column("person_id").take(pa.array(idx)) if len(idx) else pa.array([], pa.string())
+        errs = [self.errors[i] for i in idx.tolist()]
+        return pa.table({
+            "source": pa.array([str(source)] * len(idx), pa.string()),
+            "table": pa.array([kind] * len(idx), pa.string()),
+            "row": rows,
+            "person_id": pid,
+            "field": pa.array([e[0].split(":", 1)[0] for e in errs], pa.string()),
+            "error": pa.array(["; ".join(e) for e in errs], pa.string()),
+        })
+
+
+def _present(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(col)), 0), False).to_numpy(
+        zero_copy_only=False
+    )
+
+
+def _add(errors: dict[int, list[str]], mask: np.ndarray, code: str) -> None:
+    for i in np.flatnonzero(mask).tolist():
+        errors.setdefault(i, []).append(code)
+
+
+def check_residents(table: pa.Table) -> Checked:
+    """Contract checks on the residents table (see CONTRACT.md)."""
+    n = table.num_rows
+    errors: dict[int, list[str]] = {}
+    pid = table.column("person_id")
+    has_pid = _present(pid)
+    _add(errors, ~has_pid, "person_id:missing")
+    # Every row that shares a person_id with another is doubtful: which one did Juki-net answer?
+    if n:
+        counts = pc.value_counts(pc.drop_null(pid))
+        dup_vals = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+        if len(dup_vals):
+            dup = pc.fill_null(pc.is_in(pid, value_set=dup_vals), False).to_numpy(zero_copy_only=False)
+            _add(errors, dup & has_pid, "person_id:duplicate")
+    named = np.zeros(n, dtype=bool)
+    for c in NAME_COLUMNS:
+        named |= _present(table.column(c))
+    _add(errors, ~named, "name:missing")
+    dates = parse_dates(table.column("birth_date"))
+    _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
+    _, sex_ok = normalize_sex(table.column("sex"))
+    _add(errors, ~np.asarray(sex_ok), "sex:invalid")
+    card = table.column("card_number")
+    _add(errors, _present(card) & ~valid_card_numbers(pc.utf8_trim_whitespace(card)), "card_number:format")
+    held = table.column("my_number")
+    _add(errors, _present(held) & ~valid_my_numbers(pc.utf8_trim_whitespace(held)), "my_number:check_digit")
+    cls = table.column("resident_class")
+    bad_cls = _present(cls) & ~pc.fill_null(pc.is_in(cls, value_set=pa.array(RESIDENT_CLASSES)), False).to_numpy(
+        zero_copy_only=False
+    )
+    _add(errors, bad_cls, "resident_class:unknown")
+    ok = np.ones(n, dtype=bool)
+    if errors:
+        ok[np.fromiter(errors, dtype=np.int64)] = False
+    return Checked(ok, errors)
+
+
+def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
+    """Contract checks on the responses; ``resident_index`` is -1 where no valid resident row."""
+    n = table.num_rows
+    errors: dict[int, list[str]] = {}
+    has_pid = _present(table.column("person_id"))
+    _add(errors, ~has_pid, "person_id:missing")
+    _add(errors, has_pid & (resident_index < 0), "person_id:unknown")
+    status = table.column("status")
+    bad_status = ~pc.fill_null(pc.is_in(pc.utf8_trim_whitespace(status), value_set=pa.array(STATUSES)), False)
+    _add(errors, bad_status.to_numpy(zero_copy_only=False), "status:invalid")
+    dates = parse_dates(table.column("birth_date"))
+    _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
+    _, sex_ok = normalize_sex(table.column("sex"))
+    _add(errors, ~np.asarray(sex_ok), "sex:invalid")
+    ok = np.ones(n, dtype=bool)
+    if errors:
+        ok[np.fromiter(errors, dtype=np.int64)] = False
+    return Checked(ok, errors)
