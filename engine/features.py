@@ -18,6 +18,27 @@ FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address
 N_LEVELS = (6, 5, 5, 6, 2, 5)  # levels 0..n-1 per field; -1 is null
 DATE_FIELD = FIELDS.index("birth_date")
 SEX_FIELD = FIELDS.index("sex")
+ADDRESS_FIELD = FIELDS.index("address")
+NAME_FIELDS = (0, 1, 2)
+# Levels at which a name notation counts as fully agreeing: alphabet "tokens reordered /
+# spacing" and up; kanji and kana "tokens reordered / spacing" and up.
+NAME_FULL_LEVEL = (4, 3, 3)
+
+
+def name_full(levels: np.ndarray) -> np.ndarray:
+    """True where at least one name notation agrees fully."""
+    out = np.zeros(len(levels), dtype=bool)
+    for f, top in zip(NAME_FIELDS, NAME_FULL_LEVEL):
+        out |= levels[:, f] >= top
+    return out
+
+
+def name_conflict(levels: np.ndarray) -> np.ndarray:
+    """True where some name notation is present on both sides and differs outright (level 0)."""
+    out = np.zeros(len(levels), dtype=bool)
+    for f in NAME_FIELDS:
+        out |= levels[:, f] == 0
+    return out
 
 
 @dataclass

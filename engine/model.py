@@ -42,14 +42,18 @@ class Model:
         p = min(max(self.prior, 1e-12), 1 - 1e-12)
         return math.log2(p / (1 - p))
 
-    def pattern_weights(self) -> np.ndarray:
+    def pattern_weights(self, prior_weight: float | None = None) -> np.ndarray:
         """Match weight of every packed pattern key (a table of _BASE**F entries)."""
-        return _pattern_table(self.level_weights(), self.prior_weight())
+        pw = self.prior_weight() if prior_weight is None else prior_weight
+        return _pattern_table(self.level_weights(), pw)
 
-    def score(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(match_weight, match_probability) per pair of an int8 level matrix."""
+    def score(self, levels: np.ndarray, prior_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(match_weight, match_probability) per pair of an int8 level matrix.
+
+        ``prior_weight`` (bits) replaces the fitted prior when given.
+        """
         levels = _check_levels(levels, len(self.fields), self.n_levels)
-        table = self.pattern_weights()
+        table = self.pattern_weights(prior_weight)
         w = table[pack_patterns(levels)]
         return w, probability(w)
 
@@ -164,6 +168,7 @@ def fit(
     tol: float = 1e-7,
     prior: float = 0.5,
     patterns: tuple[np.ndarray, np.ndarray] | None = None,
+    fix_u: bool = True,
 ) -> Model:
     """EM for m and the prior with u fixed, over the distinct patterns of ``levels``.
 
@@ -203,6 +208,16 @@ def fit(
         g = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))  # P(match | pattern)
         w = counts * g
         new_lam = float(w.sum() / counts.sum())
+        if not fix_u:
+            wn = counts * (1.0 - g)
+            new_u = []
+            for f in range(n_fields):
+                k = known[f]
+                s = np.bincount(idx[f][k], weights=wn[k], minlength=n_levels[f])[: n_levels[f]]
+                s = s + 1e-9 * max(float(wn[k].sum()), 1.0)
+                new_u.append(s / s.sum())
+            u = new_u
+            logu = [np.log(x) for x in u]
         new_lam = min(max(new_lam, 1e-9), 1 - 1e-9)
         new_m = []
         for f in range(n_fields):

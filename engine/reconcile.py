@@ -21,7 +21,9 @@ import pyarrow.parquet as pq
 
 from .checkdigit import valid_my_numbers
 from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Pairs, Persons, Thresholds, decide, reason_lists
-from .features import DATE_FIELD, FIELDS, N_LEVELS, SEX_FIELD, compare_features, features
+from .features import (
+    ADDRESS_FIELD, DATE_FIELD, FIELDS, N_LEVELS, SEX_FIELD, compare_features, features, name_conflict, name_full,
+)
 from .io import RESIDENT_COLUMNS, RESPONSE_COLUMNS, ROW_COLUMN, InputTable, read_table
 from .model import Model, estimate_u, fit
 from .validate import check_residents, check_responses
@@ -163,7 +165,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
             model = fit(levels, u, list(FIELDS), n_levels=list(N_LEVELS))
             model.info["u_sample_pairs"] = int(len(u_levels))
         if model is not None:
-            weight, prob = model.score(levels)
+            weight, prob = model.score(levels, prior_weight=opts.thresholds.prior_bits)
         else:
             weight, prob = np.zeros(0), np.zeros(0)
 
@@ -171,6 +173,8 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
         pairs = Pairs(
             person=pair_res, weight=weight, number=number_all[pair_resp], number_ok=number_ok_all[pair_resp],
             sex_level=levels[:, SEX_FIELD], date_level=levels[:, DATE_FIELD], gaiji=gaiji,
+            name_full=name_full(levels), name_conflict=name_conflict(levels),
+            address_level=levels[:, ADDRESS_FIELD],
         )
         persons = Persons(rejected=~r_ok, answered=answered, response_invalid=response_invalid, held_number=held)
         d = decide(pairs, persons, opts.thresholds)

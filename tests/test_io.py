@@ -1,0 +1,77 @@
+"""Reading inputs: formats, encodings, all-text columns, unusable files, malformed rows."""
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jukimatch.engine.io import InputError, detect_encoding, read_table
+
+HEADER = "person_id,name_alpha,name_kanji,birth_date,sex,my_number\n"
+ROWS = "0001,NGUYEN VAN AN,,1980-07-00,1,012345678901\n0002,,髙橋 花子,1990-01-02,2,\n"
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-8", False), ("utf-8", True), ("cp932", False)])
+def test_csv_encodings_detected(tmp_path, encoding, bom):
+    path = tmp_path / "r.csv"
+    data = (HEADER + ROWS).encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    t = read_table(path, "residents").table
+    assert t.column_names[0] == "person_id"
+    assert t.column("person_id").to_pylist() == ["0001", "0002"]
+    assert t.column("name_kanji").to_pylist() == [None, "髙橋 花子"]
+    assert t.column("my_number").to_pylist() == ["012345678901", None]
+    assert t.column("__row").to_pylist() == [1, 2]
+    assert all(pa.types.is_string(t.column(c).type) for c in t.column_names if c != "__row")
+
+
+def test_forced_encoding(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_bytes((HEADER + ROWS).encode("cp932"))
+    assert detect_encoding(path) == "cp932"
+    assert read_table(path, "residents", encoding="cp932").table.num_rows == 2
+
+
+def test_parquet_numbers_stay_text(tmp_path):
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"person_id": ["007"], "name_alpha": ["A B"], "extra": [5]}), path)
+    t = read_table(path, "residents").table
+    assert t.column("person_id").to_pylist() == ["007"]
+    assert t.column("extra").to_pylist() == ["5"]  # unknown extra columns carried through
+    assert "my_number" in t.column_names  # absent optional columns exist as nulls
+
+
+def test_empty_means_null(tmp_path):
+    path = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"person_id": ["1"], "name_alpha": [""], "name_kana": ["ア"]}), path)
+    assert read_table(path, "residents").table.column("name_alpha").to_pylist() == [None]
+
+
+@pytest.mark.parametrize("content, kind, message", [
+    ("name_alpha\nA\n", "residents", "column person_id: required column missing"),
+    ("person_id,sex\n1,1\n", "residents", "column name_alpha: no name column"),
+    ("person_id,my_number\n1,1\n", "responses", "column status: required column missing"),
+    ("", "residents", "empty file"),
+    ("person_id,person_id,name_alpha\n1,2,A\n", "residents", "appears twice"),
+])
+def test_unusable_files_name_file_and_column(tmp_path, content, kind, message):
+    path = tmp_path / "x.csv"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message) as exc:
+        read_table(path, kind)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_missing_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / "nope.csv", "residents")
+    (tmp_path / "x.xlsx").write_text("x")
+    with pytest.raises(InputError, match="unknown format"):
+        read_table(tmp_path / "x.xlsx", "residents")
+
+
+def test_malformed_rows_are_returned_with_their_record_numbers(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("person_id,name_alpha,sex\n1,A,1\n2,B\n3,C,1,extra\n4,D,2\n")
+    got = read_table(path, "residents")
+    assert got.table.column("person_id").to_pylist() == ["1", "4"]
+    assert got.table.column("__row").to_pylist() == [1, 4]
+    assert [r for r, _ in got.malformed] == [2, 3]
