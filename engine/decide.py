@@ -97,11 +97,22 @@ ADDRESS_SAME_BLOCK = 4
 ADDRESS_OTHER_MUNICIPALITY = 1  # level 1: same prefecture only; 0: differs
 
 
-def _at(values: np.ndarray | None, idx: np.ndarray, default) -> np.ndarray:
-    """values[idx], or ``default`` everywhere when the optional array was not given."""
-    if values is None:
-        return np.full(len(idx), default)
-    return values[idx]
+def corroboration(pairs: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: a name notation contradicts; the address is in another municipality; two
+    of name, birth date and address fall short of full agreement.
+
+    Look-alikes (other people Juki-net returns because they resemble the inquiry) differ
+    in at least one of name and birth date *and* live elsewhere; a true record rarely has
+    two independent discrepancies. A namesake born the same day differs only in address,
+    exactly like a person who moved: in another municipality, a person must look.
+    """
+    k = len(pairs.person)
+    conflict = pairs.name_conflict if pairs.name_conflict is not None else np.zeros(k, bool)
+    addr = pairs.address_level if pairs.address_level is not None else np.full(k, -1, np.int8)
+    name_full = pairs.name_full if pairs.name_full is not None else np.ones(k, bool)
+    elsewhere = (addr >= 0) & (addr <= ADDRESS_OTHER_MUNICIPALITY)
+    short = (~name_full).astype(np.int8) + (pairs.date_level < DATE_FULL) + ((addr >= 0) & (addr < ADDRESS_SAME_BLOCK))
+    return conflict, elsewhere, short >= 2
 
 
 def _probability(w: np.ndarray) -> np.ndarray:
@@ -188,6 +199,7 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
                 shared[holders[flag]] = True
 
     ch = np.where(has, chosen, 0)
+    conflict, elsewhere, thin = corroboration(pairs)
     rules = {
         "response_invalid": persons.response_invalid & ~persons.rejected,
         "check_digit": plausible & ~pairs.number_ok[ch] & (pairs.number[ch] >= 0),
@@ -198,18 +210,13 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
         "sex_mismatch": strong & (pairs.sex_level[ch] == 0) & ~confirmed,
         "birth_date_mismatch": strong & (pairs.date_level[ch] == 0) & ~confirmed,
         "gaiji": has & pairs.gaiji[ch],
-        "name_conflict": strong & ~confirmed & _at(pairs.name_conflict, ch, False),
-        "address_elsewhere": strong & ~confirmed & (_at(pairs.address_level, ch, -1) >= 0)
-        & (_at(pairs.address_level, ch, -1) <= ADDRESS_OTHER_MUNICIPALITY),
-        "weak_corroboration": strong & ~confirmed & (
-            (~_at(pairs.name_full, ch, True)).astype(np.int8)
-            + (pairs.date_level[ch] < DATE_FULL).astype(np.int8)
-            + ((_at(pairs.address_level, ch, -1) >= 0) & (_at(pairs.address_level, ch, -1) < ADDRESS_SAME_BLOCK))
-            .astype(np.int8)
-            >= 2
-        ),
+        "name_conflict": strong & ~confirmed & conflict[ch],
+        "address_elsewhere": strong & ~confirmed & elsewhere[ch],
+        "weak_corroboration": strong & ~confirmed & thin[ch],
+        # A rival counts when it is close in weight, or when it would pass on its own.
         "ambiguous": plausible & ~confirmed & (rival >= 0) & (
-            (p_run >= th.runner_up_probability) | (w - w_run < th.min_margin_bits)
+            (w - w_run < th.min_margin_bits)
+            | ((p_run >= th.runner_up_probability) & ~(conflict | elsewhere | thin)[np.maximum(rival, 0)])
         ),
     }
     fired = np.zeros(n, dtype=bool)
