@@ -5,5 +5,6 @@
 from __future__ import annotations
 
 from .library import check_numbers, generate, reconcile
+from .service import check_authenticity, provide
 
-__all__ = ["check_numbers", "generate", "reconcile"]
+__all__ = ["check_authenticity", "check_numbers", "generate", "provide", "reconcile"]

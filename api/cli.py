@@ -170,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--file", help="one number per line, or a .csv/.parquet with a my_number column")
     c.add_argument("--invalid-only", action="store_true", help="print only the invalid ones")
     c.set_defaults(func=_cmd_check_number)
+
+    from jukimatch.api.service.commands import add_audit_parser, add_serve_parser
+
+    add_serve_parser(sub)
+    add_audit_parser(sub)
     return p
 
 

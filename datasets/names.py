@@ -100,8 +100,11 @@ def with_other_given(rng: np.random.Generator, names: Names, male: np.ndarray) -
         rows = np.flatnonzero(names.group == gi)
         if len(rows):
             new = _draw_sexed(rng, gname, "giv", male[rows])
-            same = new == out.giv[rows, 0]
-            new[same] = _draw_sexed(rng, gname, "giv", male[rows][same])
+            for _ in range(8):  # small name lists: redraw until every row differs
+                same = new == out.giv[rows, 0]
+                if not same.any():
+                    break
+                new[same] = _draw_sexed(rng, gname, "giv", male[rows][same])
             out.giv[rows, 0] = new
     return out
 

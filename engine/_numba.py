@@ -13,6 +13,10 @@ floating-point operations are kept in source order.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import numba
+
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
 #: serial kernels and helpers called from kernels
@@ -25,4 +29,24 @@ JIT_FASTMATH = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
 #: pairs handled by one task of a parallel pair loop; each task allocates its scratch once
 PAIR_BLOCK = 4096
 
-__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK"]
+
+
+@contextmanager
+def threads_for(n_items: int):
+    """Run the parallel kernels called inside on one thread when ``n_items`` is below one
+    block: nothing to share, and waking the thread pool costs milliseconds on a busy box.
+
+    ``numba.set_num_threads`` is restored in ``finally``, whatever happens inside.
+    """
+    if n_items >= PAIR_BLOCK:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "threads_for"]

@@ -6,6 +6,7 @@ It is a weighted mod-11 check, not Luhn.
 """
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -39,25 +40,74 @@ def numbers_from_bodies(bodies: np.ndarray) -> np.ndarray:
     return bodies * 10 + check_digit_of_ints(bodies)
 
 
-def _digit_matrix(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 12) uint8 digits and a mask of entries that are exactly 12 ASCII digits."""
-    values = pa.array(values, type=pa.string()) if not isinstance(values, pa.Array) else values
+@nb.njit(cache=True, nogil=True)
+def _scan_numbers(offsets, data, valid_bits, bit_offset, has_nulls):
+    """Per string: 1 = 12 ASCII digits with the right check digit, 2 = 12 digits with a
+    wrong one, 3 = empty/null, 0 = anything else; and the number as int64 (-1 if not 12 digits)."""
+    n = len(offsets) - 1
+    kind = np.zeros(n, dtype=np.uint8)
+    value = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if has_nulls:
+            j = i + bit_offset
+            if not (valid_bits[j >> 3] >> (j & 7)) & 1:
+                kind[i] = 3
+                continue
+        a = offsets[i]
+        b = offsets[i + 1]
+        if b == a:
+            kind[i] = 3
+            continue
+        if b - a != 12:
+            continue
+        total = 0
+        v = 0
+        ok = True
+        for k in range(12):
+            c = data[a + k]
+            if c < 48 or c > 57:
+                ok = False
+                break
+            d = c - 48
+            v = v * 10 + d
+            if k < 11:
+                total += d * _WEIGHTS_TUPLE[k]
+        if not ok:
+            continue
+        r = total % 11
+        check = 0 if r <= 1 else 11 - r
+        kind[i] = 1 if check == data[a + 11] - 48 else 2
+        value[i] = v
+    return kind, value
+
+
+_WEIGHTS_TUPLE = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_EMPTY_U8 = np.zeros(1, dtype=np.uint8)
+
+
+def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
+    """(kind, number) per value: kind 1 valid, 2 wrong check digit, 3 empty, 0 malformed.
+
+    One pass over Arrow's UTF-8 buffer; the number is int64, -1 unless 12 digits.
+    """
     if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not isinstance(values, pa.Array):
+        values = pa.array(list(values), type=pa.string())
+    if pa.types.is_null(values.type):
+        values = values.cast(pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise ValueError(f"expected a string column, got {values.type}")
     values = values.cast(pa.large_string())
-    shaped = pc.fill_null(pc.match_substring_regex(values, r"^[0-9]{12}$"), False)
-    shaped = shaped.to_numpy(zero_copy_only=False)
     n = len(values)
-    digits = np.zeros((n, 12), dtype=np.uint8)
-    if shaped.any():
-        idx = np.flatnonzero(shaped)
-        taken = values.take(pa.array(idx))
-        offsets = np.frombuffer(taken.buffers()[1], dtype=np.int64)[taken.offset: taken.offset + len(taken) + 1]
-        data = np.frombuffer(taken.buffers()[2], dtype=np.uint8)
-        starts = offsets[:-1]
-        pos = starts[:, None] + np.arange(12)[None, :]
-        digits[idx] = data[pos] - ord("0")
-    return digits, shaped
+    if n == 0:
+        return np.zeros(0, np.uint8), np.zeros(0, np.int64)
+    bufs = values.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[values.offset: values.offset + n + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else _EMPTY_U8
+    has_nulls = values.null_count > 0
+    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _EMPTY_U8
+    return _scan_numbers(offsets, data, bits, values.offset, has_nulls)
 
 
 def valid_my_numbers(values: pa.Array | list) -> np.ndarray:
@@ -65,31 +115,14 @@ def valid_my_numbers(values: pa.Array | list) -> np.ndarray:
 
     Null, empty, wrong length or non-digits are False.
     """
-    digits, shaped = _digit_matrix(values)
-    if not len(shaped):
-        return shaped.astype(bool)
-    ok = check_digits(digits[:, :11]) == digits[:, 11]
-    return ok & shaped
+    return scan_numbers(values)[0] == 1
 
 
 def my_number_errors(values: pa.Array | list) -> list[str | None]:
     """Per value, None if valid, else a short reason: 'empty', 'format' or 'check_digit'."""
-    arr = pa.array(values, type=pa.string()) if not isinstance(values, pa.Array) else values
-    digits, shaped = _digit_matrix(arr)
-    ok = np.zeros(len(shaped), dtype=bool)
-    if len(shaped):
-        ok = (check_digits(digits[:, :11]) == digits[:, 11]) & shaped
-    out: list[str | None] = []
-    for v, s, k in zip(arr.to_pylist(), shaped, ok):
-        if v is None or v == "":
-            out.append("empty")
-        elif not s:
-            out.append("format")
-        elif not k:
-            out.append("check_digit")
-        else:
-            out.append(None)
-    return out
+    kind, _ = scan_numbers(values)
+    names = np.array(["format", None, "check_digit", "empty"], dtype=object)
+    return names[kind].tolist()
 
 
 def valid_card_numbers(values: pa.Array | list) -> np.ndarray:

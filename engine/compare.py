@@ -99,7 +99,7 @@ from functools import partial
 import numba as nb
 import numpy as np
 
-from jukimatch.engine._numba import JIT, JIT_PARALLEL, PAIR_BLOCK
+from jukimatch.engine._numba import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
 from jukimatch.engine.similarity import (
     _equal_ignoring_spaces,
     _jaro_winkler,
@@ -199,7 +199,7 @@ def _name_scratch(max_len):
     t = max_len // 2 + 2
     return (
         _token_scratch(max_len),
-        np.empty(max_len + 1, np.bool_), np.empty(max_len + 1, np.bool_),  # JW flags
+        np.empty(max_len + 1, np.uint32), np.empty(max_len + 1, np.uint32),  # JW scratch
         np.empty(t, np.bool_),  # used tokens (multiset intersection)
         np.empty(t * t, np.bool_),  # token JW graph
         np.empty(t, np.int64), np.empty(t, np.bool_),  # matching: partner of each long token, visited
@@ -210,9 +210,9 @@ def _name_scratch(max_len):
 @nb.njit(**JIT)
 def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
     tok, flag_a, flag_b, used, adj, match_of, visited, stack_i, stack_next, via = sc
-    sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats = tok
-    na = _tokenize(ca, a0, a1, sa, ea)
-    nb_ = _tokenize(cb, b0, b1, sb, eb)
+    sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = tok
+    na = _tokenize(ca, a0, a1, sa, ea, ma)
+    nb_ = _tokenize(cb, b0, b1, sb, eb, mb)
     if na == 0 or nb_ == 0:
         return -1
     top = 5 if kind == _ALPHA else 4
@@ -229,18 +229,20 @@ def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
             if common == short:
                 return 3
             if na <= nb_:
-                covered = _tokens_have_jw_partners(ca, sa, ea, na, cb, sb, eb, nb_, ALPHA_TOKEN_JW, adj,
-                                                   match_of, visited, stack_i, stack_next, via, flag_a, flag_b)
+                covered = _tokens_have_jw_partners(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_JW, adj,
+                                                   match_of, visited, stack_i, stack_next, via, table, flag_a,
+                                                   flag_b)
             else:
-                covered = _tokens_have_jw_partners(cb, sb, eb, nb_, ca, sa, ea, na, ALPHA_TOKEN_JW, adj,
-                                                   match_of, visited, stack_i, stack_next, via, flag_a, flag_b)
+                covered = _tokens_have_jw_partners(cb, sb, eb, mb, nb_, ca, sa, ea, ma, na, ALPHA_TOKEN_JW, adj,
+                                                   match_of, visited, stack_i, stack_next, via, table, flag_a,
+                                                   flag_b)
             if covered:
                 return 3
-        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, flag_a, flag_b)
+        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
         if jw >= ALPHA_JW_HIGH:
             return 2
-        ts = _token_set_ratio(ca, sa, ea, na, cb, sb, eb, nb_, ALPHA_TOKEN_SET,
-                              fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats)
+        ts = _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_SET,
+                              fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats, table)
         single_shared_subset = stats[0] == 1 and (stats[1] == 0 or stats[2] == 0)
         if ts >= ALPHA_TOKEN_SET and not single_shared_subset:
             return 2
@@ -252,9 +254,9 @@ def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
             return 2
         if common >= 1:
             return 1
-        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, flag_a, flag_b)
+        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
         return 1 if jw >= JAPANESE_JW_LOW else 0
-    jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, flag_a, flag_b)
+    jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
     if jw >= JAPANESE_JW_HIGH:
         return 2
     if common >= 1 or jw >= JAPANESE_JW_LOW:
@@ -387,7 +389,12 @@ def _array(x, name: str, dtype) -> np.ndarray:
         raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
     if x.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
-    return np.ascontiguousarray(x)
+    # Kernels only ever see read-only contiguous views: one compiled signature whether the
+    # caller's array is writable or an np.frombuffer view, and a kernel that wrote to an
+    # input would not compile.
+    view = np.ascontiguousarray(x).view()
+    view.flags.writeable = False
+    return view
 
 
 def _pairs(li, ri, n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
@@ -427,7 +434,8 @@ def jaro_winkler(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.nda
     lcp, loff = _codepoints(left, "left")
     rcp, roff = _codepoints(right, "right")
     li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
-    return _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, _max_len(loff, roff))
+    with threads_for(len(li)):
+        return _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, _max_len(loff, roff))
 
 
 def compare_names(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray, *,
@@ -441,7 +449,8 @@ def compare_names(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.nd
     lcp, loff = _codepoints(left, "left")
     rcp, roff = _codepoints(right, "right")
     li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
-    return _compare_names_pairs(lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], _max_len(loff, roff))
+    with threads_for(len(li)):
+        return _compare_names_pairs(lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], _max_len(loff, roff))
 
 
 def _check_range(x: np.ndarray, name: str, lo: int, hi: int) -> None:
@@ -471,7 +480,8 @@ def compare_dates(ly: np.ndarray, lm: np.ndarray, ld: np.ndarray, ry: np.ndarray
         sides.append((y, m, d))
     (ly, lm, ld), (ry, rm, rd) = sides
     li, ri = _pairs(li, ri, len(ly), len(ry))
-    return _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri)
+    with threads_for(len(li)):
+        return _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri)
 
 
 def compare_sex(left: np.ndarray, right: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -484,7 +494,8 @@ def compare_sex(left: np.ndarray, right: np.ndarray, li: np.ndarray, ri: np.ndar
             raise ValueError(f"{side} sex codes must be 0, 1, 2 or 9, row {bad} holds {x[bad]}")
         checked.append(x)
     li, ri = _pairs(li, ri, len(checked[0]), len(checked[1]))
-    return _compare_sex_pairs(checked[0], checked[1], li, ri)
+    with threads_for(len(li)):
+        return _compare_sex_pairs(checked[0], checked[1], li, ri)
 
 
 def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -503,7 +514,8 @@ def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray
             raise ValueError(f"{side} parts must have one length, got {[len(a) for a in arrays]}")
         sides.append(arrays)
     li, ri = _pairs(li, ri, len(sides[0][0]), len(sides[1][0]))
-    return _compare_address_pairs(*sides[0], *sides[1], li, ri)
+    with threads_for(len(li)):
+        return _compare_address_pairs(*sides[0], *sides[1], li, ri)
 
 
 #: comparison kernels by the names a link configuration uses (STYLE.md item 7)

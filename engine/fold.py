@@ -7,6 +7,10 @@ through unchanged, so a table only needs to cover the range it changes.
 """
 from __future__ import annotations
 
+import functools
+import unicodedata
+from typing import Callable
+
 import numba as nb
 import numpy as np
 import pyarrow as pa
@@ -21,11 +25,16 @@ NO_PAIRS = np.zeros((0, 2), dtype=np.uint32)
 @nb.njit(cache=True, nogil=True)
 def _translate(cp, off, table, pairs):
     n = len(off) - 1
-    width = 2 if len(pairs) else 1
-    out = np.empty(len(cp) * width, dtype=np.uint32)
+    size = len(table)
+    total = len(cp)
+    if len(pairs):  # an expansion may emit two code points: count them first
+        for j in range(len(cp)):
+            c = cp[j]
+            if c < size and table[c] >= 0x80000000 and pairs[table[c] & 0x7FFFFFFF, 1] != 0:
+                total += 1
+    out = np.empty(total, dtype=np.uint32)
     new_off = np.empty(n + 1, dtype=np.int64)
     new_off[0] = 0
-    size = len(table)
     k = 0
     for i in range(n):
         for j in range(off[i], off[i + 1]):
@@ -83,6 +92,83 @@ def _has_private_use(cp, off):
                 out[i] = True
                 break
     return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _needs_normalizing(cp, off, unstable):
+    n = len(off) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        for j in range(off[i], off[i + 1]):
+            c = cp[j]
+            if c < 0x10000:
+                if unstable[c]:
+                    out[i] = True
+                    break
+            elif not (0x20000 <= c < 0x2F800 or 0x2FA20 <= c < 0x40000 or c >= 0xF0000):
+                out[i] = True  # outside the ideographs and private use: let Arrow decide
+                break
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _replace_rows(cp, off, rows, sub_cp, sub_off):
+    n = len(off) - 1
+    total = len(cp) + len(sub_cp)
+    for r in range(len(rows)):
+        total -= off[rows[r] + 1] - off[rows[r]]
+    out = np.empty(total, dtype=np.uint32)
+    new_off = np.empty(n + 1, dtype=np.int64)
+    new_off[0] = 0
+    k = 0
+    r = 0
+    for i in range(n):
+        if r < len(rows) and rows[r] == i:
+            a, b = sub_off[r], sub_off[r + 1]
+            out[k: k + b - a] = sub_cp[a:b]
+            r += 1
+        else:
+            a, b = off[i], off[i + 1]
+            out[k: k + b - a] = cp[a:b]
+        k += b - a
+        new_off[i + 1] = k
+    return out, new_off
+
+
+@functools.cache
+def _unstable(form: str) -> np.ndarray:
+    """BMP code points that a normalisation form may change, alone or next to another."""
+    table = np.zeros(0x10000, dtype=np.bool_)
+    for c in range(0x10000):
+        ch = chr(c)
+        table[c] = (not unicodedata.is_normalized(form, ch) or unicodedata.combining(ch) != 0
+                    or unicodedata.category(ch) in ("Mn", "Mc", "Cn", "Cs")
+                    or 0x1100 <= c < 0x1200 or 0xA960 <= c < 0xA980 or 0xD7B0 <= c < 0xD800)
+    table.setflags(write=False)
+    return table
+
+
+def normalized_codepoints(values, form: str, *, before: Callable | None = None) -> Codepoints:
+    """``to_codepoints(utf8_normalize(values, form))``, normalising only the rows that need it.
+
+    A row whose code points are all stable under ``form`` (none changes alone, none combines
+    with a neighbour: no combining marks, vowel signs, jamo or unassigned code points) is
+    already normalised; the others go through Arrow's ``utf8_normalize``. ``before`` (an
+    Arrow column -> column function) is applied to those rows first.
+    """
+    if form not in ("NFC", "NFKC", "NFD", "NFKD"):
+        raise ValueError(f"unknown normalisation form {form!r}")
+    strings = _as_large_string(values)
+    cps = to_codepoints(strings)
+    need = _needs_normalizing(cps.cp, cps.off, _unstable(form))
+    rows = np.flatnonzero(need)
+    if not len(rows):
+        return cps
+    subset = strings.take(pa.array(rows))
+    if before is not None:
+        subset = before(subset)
+    fixed = to_codepoints(pc.utf8_normalize(subset, form))
+    return Codepoints(*_replace_rows(cps.cp, cps.off, rows.astype(np.int64), fixed.cp, fixed.off))
 
 
 def check_layout(cps: Codepoints) -> None:
@@ -149,6 +235,7 @@ __all__ = [
     "identity_table",
     "nfkc",
     "nfkd",
+    "normalized_codepoints",
     "squeeze_spaces",
     "to_codepoints",
     "translate",

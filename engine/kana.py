@@ -15,8 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .fold import (as_strings, check_layout, from_codepoints, identity_table, nfkc, squeeze_spaces,
-                   to_codepoints)
+from .fold import check_layout, from_codepoints, identity_table, normalized_codepoints, squeeze_spaces
 from .text import Codepoints
 
 _TABLE_SIZE = 0x10000
@@ -141,9 +140,13 @@ def normalize_kana(values) -> pa.LargeStringArray:
        and full stops separate tokens: one ASCII space between tokens, none at the ends;
        Latin letters are upper-cased; anything else (kanji, digits) is kept as it is.
     """
-    strings = nfkc(pc.replace_substring(pc.replace_substring(
-        as_strings(values), "゛", "\u3099"), "゜", "\u309a"))
-    return from_codepoints(squeeze_spaces(kana_key(to_codepoints(strings))))
+    cps = normalized_codepoints(values, "NFKC", before=_combining_marks)
+    return from_codepoints(squeeze_spaces(kana_key(cps)))
+
+
+def _combining_marks(strings: pa.LargeStringArray) -> pa.LargeStringArray:
+    """The spacing sound marks ゛ ゜ as the combining ones, which NFKC composes."""
+    return pc.replace_substring(pc.replace_substring(strings, "゛", "\u3099"), "゜", "\u309a")
 
 
 __all__ = ["normalize_kana"]

@@ -10,7 +10,7 @@ import functools
 import numpy as np
 import pyarrow as pa
 
-from .fold import (EXPAND, from_codepoints, has_private_use, identity_table, nfkc, nfkd,
+from .fold import (EXPAND, from_codepoints, has_private_use, identity_table, nfkd, normalized_codepoints,
                    squeeze_spaces, to_codepoints, translate)
 
 # Latin letters that NFKD does not take apart, folded the way passports (ICAO 9303) write them.
@@ -61,6 +61,7 @@ def normalize_alpha(values) -> pa.LargeStringArray:
     ``"ＮＧＵＹＥＮ　ＶＡＮ　ＡＮ"`` all give ``"NGUYEN VAN AN"``. Null/empty -> null.
     """
     table, pairs = _alpha_table()
+    # whole-column NFKD: Arrow passes ASCII rows through quickly, and most rows are ASCII
     cps = translate(to_codepoints(nfkd(values)), table, pairs)
     return from_codepoints(squeeze_spaces(cps))
 
@@ -161,7 +162,7 @@ def normalize_kanji(values) -> tuple[pa.LargeStringArray, np.ndarray]:
     code points stay in the string; they must not be compared as letters. Null/empty -> null,
     gaiji False.
     """
-    cps = to_codepoints(nfkc(values))
+    cps = normalized_codepoints(values, "NFKC")
     gaiji = has_private_use(cps)
     cps = squeeze_spaces(translate(cps, _kanji_table()))
     return from_codepoints(cps), gaiji

@@ -99,8 +99,9 @@ def _one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
 
 
 @nb.njit(**JIT)
-def _tokenize(cp, s0, s1, starts, ends):
-    """Write token ranges of ``cp[s0:s1]`` into ``starts``/``ends``; return their count."""
+def _tokenize(cp, s0, s1, starts, ends, masks):
+    """Write token ranges of ``cp[s0:s1]`` into ``starts``/``ends`` and each token's
+    character-class mask (``_char_bit``) into ``masks``; return the number of tokens."""
     n = 0
     i = s0
     while i < s1:
@@ -109,55 +110,125 @@ def _tokenize(cp, s0, s1, starts, ends):
         if i >= s1:
             break
         j = i
+        mask = np.uint64(0)
         while j < s1 and cp[j] != SPACE:
+            mask |= _char_bit(cp[j])
             j += 1
         starts[n] = i
         ends[n] = j
+        masks[n] = mask
         n += 1
         i = j
     return n
 
 
-# --- Jaro-Winkler --------------------------------------------------------------------
+@nb.njit(**JIT)
+def _char_bit(c):
+    """One of 64 character classes (code point mod 64): equal characters share a class, so
+    a character whose class is absent from a string's mask cannot occur in that string."""
+    return np.uint64(1) << np.uint64(c & 63)
+
 
 @nb.njit(**JIT)
-def _jaro_winkler(ca, a0, a1, cb, b0, b1, flag_a, flag_b):
-    """Jaro-Winkler of ``ca[a0:a1]`` and ``cb[b0:b1]``; flags are scratch of length >= both."""
+def _absent_count(cp, s0, s1, other_mask):
+    """Code points of ``cp[s0:s1]`` whose class is not in ``other_mask`` (never matched)."""
+    absent = 0
+    for k in range(s0, s1):
+        if not (other_mask & _char_bit(cp[k])):
+            absent += 1
+    return absent
+
+
+# --- Jaro-Winkler --------------------------------------------------------------------
+
+_ONE = np.uint64(1)
+_ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
+#: strings up to this many code points use the bit-parallel paths (one machine word)
+WORD = 64
+#: code points below this use the per-character position table; others are scanned
+TABLE_SIZE = 128
+
+
+@nb.njit(**JIT)
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@nb.njit(**JIT)
+def _jaro_winkler(ca, a0, a1, cb, b0, b1, table, buf_a, buf_b):
+    """Jaro-Winkler of ``ca[a0:a1]`` and ``cb[b0:b1]``.
+
+    ``table`` is a zeroed ``uint64[TABLE_SIZE]`` (left zeroed on return); ``buf_a``,
+    ``buf_b`` are ``uint32`` scratch at least as long as either string. The word-sized
+    path is branch-free per character: random names mispredict any data-dependent branch.
+    """
     la = a1 - a0
     lb = b1 - b0
     if la == 0 or lb == 0:
         return 0.0
+    if la > WORD or lb > WORD:
+        return _jaro_winkler_long(ca, a0, a1, cb, b0, b1, buf_a, buf_b)
     window = (la if la > lb else lb) // 2 - 1
     if window < 0:
         window = 0
-    for i in range(la):
-        flag_a[i] = False
+    # Greedy Jaro matching, one word per string: character i of a takes the lowest
+    # unmatched position of b that holds the same character inside the window.
     for j in range(lb):
-        flag_b[j] = False
+        c = cb[b0 + j]
+        if c < TABLE_SIZE:
+            table[c] |= _ONE << np.uint64(j)
+    matched_b = np.uint64(0)
+    matched_a = np.uint64(0)
     m = 0
     for i in range(la):
-        c = ca[a0 + i]
         lo = i - window if i > window else 0
         hi = i + window + 1
         if hi > lb:
             hi = lb
-        for j in range(lo, hi):
-            if not flag_b[j] and cb[b0 + j] == c:
-                flag_a[i] = True
-                flag_b[j] = True
-                m += 1
-                break
+        if lo >= hi:
+            break
+        width = hi - lo
+        win = _ALL if width >= WORD else (_ONE << np.uint64(width)) - _ONE
+        c = ca[a0 + i]
+        if c < TABLE_SIZE:
+            pm = table[c]
+        else:
+            pm = np.uint64(0)
+            for j in range(lo, hi):
+                if cb[b0 + j] == c:
+                    pm |= _ONE << np.uint64(j)
+        cand = pm & (win << np.uint64(lo)) & ~matched_b
+        lowest = cand & (~cand + _ONE)  # 0 when there is no candidate
+        hit = np.uint64(lowest != 0)
+        matched_b |= lowest
+        matched_a |= hit << np.uint64(i)
+        m += np.int64(hit)
+    for j in range(lb):
+        c = cb[b0 + j]
+        if c < TABLE_SIZE:
+            table[c] = np.uint64(0)
     if m == 0:
         return 0.0
-    out_of_order = 0
-    k = 0
+    # matched characters of each side in order (compaction), then count disagreements
+    w = 0
     for i in range(la):
-        if flag_a[i]:
-            while not flag_b[k]:
-                k += 1
-            if ca[a0 + i] != cb[b0 + k]:
-                out_of_order += 1
-            k += 1
+        buf_a[w] = ca[a0 + i]
+        w += np.int64((matched_a >> np.uint64(i)) & _ONE)
+    w = 0
+    for j in range(lb):
+        buf_b[w] = cb[b0 + j]
+        w += np.int64((matched_b >> np.uint64(j)) & _ONE)
+    out_of_order = 0
+    for x in range(m):
+        out_of_order += np.int64(buf_a[x] != buf_b[x])
+    return _winkler(ca, a0, la, cb, b0, lb, m, out_of_order)
+
+
+@nb.njit(**JIT)
+def _winkler(ca, a0, la, cb, b0, lb, m, out_of_order):
     mf = float(m)
     sim = (mf / la + mf / lb + (m - out_of_order // 2) / mf) / 3.0
     if sim > 0.7:
@@ -174,11 +245,57 @@ def _jaro_winkler(ca, a0, a1, cb, b0, b1, flag_a, flag_b):
 
 
 @nb.njit(**JIT)
-def _jaro_winkler_bound(la, lb):
-    """An upper bound of Jaro-Winkler for strings of lengths ``la``, ``lb`` (both > 0)."""
-    short = la if la < lb else lb
-    long = la if la > lb else lb
-    jaro = (short / long + 2.0) / 3.0
+def _jaro_winkler_long(ca, a0, a1, cb, b0, b1, flag_a, flag_b):
+    """The textbook O(|a| * window) Jaro-Winkler, for strings longer than a machine word
+    (``flag_a``, ``flag_b``: scratch used as 0/1 flags)."""
+    la = a1 - a0
+    lb = b1 - b0
+    window = (la if la > lb else lb) // 2 - 1
+    if window < 0:
+        window = 0
+    for i in range(la):
+        flag_a[i] = 0
+    for j in range(lb):
+        flag_b[j] = 0
+    m = 0
+    for i in range(la):
+        c = ca[a0 + i]
+        lo = i - window if i > window else 0
+        hi = i + window + 1
+        if hi > lb:
+            hi = lb
+        for j in range(lo, hi):
+            if not flag_b[j] and cb[b0 + j] == c:
+                flag_a[i] = 1
+                flag_b[j] = 1
+                m += 1
+                break
+    if m == 0:
+        return 0.0
+    out_of_order = 0
+    k = 0
+    for i in range(la):
+        if flag_a[i]:
+            while not flag_b[k]:
+                k += 1
+            if ca[a0 + i] != cb[b0 + k]:
+                out_of_order += 1
+            k += 1
+    return _winkler(ca, a0, la, cb, b0, lb, m, out_of_order)
+
+
+@nb.njit(**JIT)
+def _jaro_winkler_bound(la, lb, most_a, most_b):
+    """An upper bound of Jaro-Winkler for strings of lengths ``la``, ``lb`` (both > 0) of
+    which at most ``most_a``, ``most_b`` characters can match."""
+    m = la if la < lb else lb
+    if most_a < m:
+        m = most_a
+    if most_b < m:
+        m = most_b
+    if m <= 0:
+        return 0.0
+    jaro = (m / la + m / lb + 1.0) / 3.0
     return jaro + MAX_PREFIX * PREFIX_SCALE * (1.0 - jaro)
 
 
@@ -188,13 +305,14 @@ def _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, max_len):
     out = np.empty(n, dtype=np.float32)
     n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
     for blk in nb.prange(n_blocks):
-        flag_a = np.empty(max_len + 1, dtype=np.bool_)
-        flag_b = np.empty(max_len + 1, dtype=np.bool_)
+        table = np.zeros(TABLE_SIZE, dtype=np.uint64)
+        buf_a = np.empty(max_len + 1, dtype=np.uint32)
+        buf_b = np.empty(max_len + 1, dtype=np.uint32)
         stop = min(n, (blk + 1) * PAIR_BLOCK)
         for k in range(blk * PAIR_BLOCK, stop):
             a = li[k]
             b = ri[k]
-            out[k] = _jaro_winkler(lcp, loff[a], loff[a + 1], rcp, roff[b], roff[b + 1], flag_a, flag_b)
+            out[k] = _jaro_winkler(lcp, loff[a], loff[a + 1], rcp, roff[b], roff[b + 1], table, buf_a, buf_b)
     return out
 
 
@@ -228,8 +346,37 @@ def _join_tokens(cp, starts, ends, idx, n, buf):
 
 
 @nb.njit(**JIT)
-def _lcs_length(a, la, b, lb, row):
-    """Longest common subsequence of ``a[:la]`` and ``b[:lb]``; ``row`` has >= lb + 1 slots."""
+def _lcs_length(a, la, b, lb, table, row):
+    """Longest common subsequence of ``a[:la]`` and ``b[:lb]``.
+
+    Bit-parallel (Hyyrö 2004) when ``a`` fits a machine word, using the zeroed position
+    ``table``; else dynamic programming over ``row`` (>= lb + 1 slots).
+    """
+    if la == 0 or lb == 0:
+        return 0
+    if la <= WORD:
+        for i in range(la):
+            c = a[i]
+            if c < TABLE_SIZE:
+                table[c] |= _ONE << np.uint64(i)
+        v = _ALL
+        for j in range(lb):
+            c = b[j]
+            if c < TABLE_SIZE:
+                pm = table[c]
+            else:
+                pm = np.uint64(0)
+                for i in range(la):
+                    if a[i] == c:
+                        pm |= _ONE << np.uint64(i)
+            u = v & pm
+            v = (v + u) | (v - u)
+        for i in range(la):
+            c = a[i]
+            if c < TABLE_SIZE:
+                table[c] = np.uint64(0)
+        used = _ALL if la == WORD else (_ONE << np.uint64(la)) - _ONE
+        return np.int64(_popcount(~v & used))
     for j in range(lb + 1):
         row[j] = 0
     for i in range(la):
@@ -274,8 +421,8 @@ def _found_in(ca, sa, ea, first_a, na, cb, sb, eb, nb_, found):
 
 
 @nb.njit(**JIT)
-def _token_set_ratio(ca, sa, ea, na, cb, sb, eb, nb_, cutoff, sc_first_a, sc_first_b, sc_found_a,
-                     sc_found_b, sc_idx_a, sc_idx_b, buf_a, buf_b, row, stats):
+def _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, cutoff, sc_first_a, sc_first_b, sc_found_a,
+                     sc_found_b, sc_idx_a, sc_idx_b, buf_a, buf_b, row, stats, table):
     """Token-set ratio of two tokenised strings (module docstring), or 0.0 below ``cutoff``.
 
     ``stats`` receives (shared distinct tokens, distinct tokens only on a, only on b), which
@@ -304,6 +451,12 @@ def _token_set_ratio(ca, sa, ea, na, cb, sb, eb, nb_, cutoff, sc_first_a, sc_fir
             sc_idx_b[n_ba] = t
             n_ba += 1
             ba_len += eb[t] - sb[t] + 1
+    mask_ab = np.uint64(0)
+    for x in range(n_ab):
+        mask_ab |= ma[sc_idx_a[x]]
+    mask_ba = np.uint64(0)
+    for x in range(n_ba):
+        mask_ba |= mb[sc_idx_b[x]]
     stats[0] = shared
     stats[1] = n_ab
     stats[2] = n_ba
@@ -328,15 +481,27 @@ def _token_set_ratio(ca, sa, ea, na, cb, sb, eb, nb_, cutoff, sc_first_a, sc_fir
         r_ba = 1.0 - (glue + ba_len) / (sect_len + sect_ba_len)
         best = r_ab if r_ab > r_ba else r_ba
     lensum = sect_ab_len + sect_ba_len
-    # sect + d1 vs sect + d2: Indel distance is that of d1 vs d2 (common prefix)
+    # sect + d1 vs sect + d2: Indel distance is that of d1 vs d2 (common prefix). Bound the
+    # LCS first: characters of one difference whose class the other lacks never match.
     short = ab_len if ab_len < ba_len else ba_len
     least_dist = ab_len + ba_len - 2 * short
+    if 1.0 - least_dist / lensum > best and 1.0 - least_dist / lensum >= cutoff:
+        absent_ab = 0
+        for x in range(n_ab):
+            absent_ab += _absent_count(ca, sa[sc_idx_a[x]], ea[sc_idx_a[x]], mask_ba)
+        absent_ba = 0
+        for x in range(n_ba):
+            absent_ba += _absent_count(cb, sb[sc_idx_b[x]], eb[sc_idx_b[x]], mask_ab)
+        most_ab = ab_len - absent_ab
+        most_ba = ba_len - absent_ba
+        short = most_ab if most_ab < most_ba else most_ba
+        least_dist = ab_len + ba_len - 2 * short
     if 1.0 - least_dist / lensum > best and 1.0 - least_dist / lensum >= cutoff:
         _sort_tokens(ca, sa, ea, sc_idx_a, n_ab)
         _sort_tokens(cb, sb, eb, sc_idx_b, n_ba)
         la = _join_tokens(ca, sa, ea, sc_idx_a, n_ab, buf_a)
         lb = _join_tokens(cb, sb, eb, sc_idx_b, n_ba, buf_b)
-        dist = la + lb - 2 * _lcs_length(buf_a, la, buf_b, lb, row)
+        dist = la + lb - 2 * _lcs_length(buf_a, la, buf_b, lb, table, row)
         r = 1.0 - dist / lensum
         if r > best:
             best = r
@@ -353,9 +518,11 @@ def _token_scratch(max_len):
         np.empty(t, np.bool_), np.empty(t, np.bool_),  # first occurrence flags
         np.empty(t, np.bool_), np.empty(t, np.bool_),  # found on the other side
         np.empty(t, np.int64), np.empty(t, np.int64),  # sorted difference indices
+        np.empty(t, np.uint64), np.empty(t, np.uint64),  # token character-class masks
         np.empty(max_len + 1, np.uint32), np.empty(max_len + 1, np.uint32),  # joined diffs
         np.empty(max_len + 2, np.int64),  # LCS row
         np.empty(3, np.int64),  # set statistics
+        np.zeros(TABLE_SIZE, np.uint64),  # character positions (kept zeroed between uses)
     )
 
 
@@ -365,15 +532,15 @@ def _token_set_ratio_pairs(lcp, loff, rcp, roff, li, ri, max_len, cutoff):
     out = np.empty(n, dtype=np.float64)
     n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
     for blk in nb.prange(n_blocks):
-        sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats = _token_scratch(max_len)
+        sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = _token_scratch(max_len)
         stop = min(n, (blk + 1) * PAIR_BLOCK)
         for k in range(blk * PAIR_BLOCK, stop):
             a = li[k]
             b = ri[k]
-            na = _tokenize(lcp, loff[a], loff[a + 1], sa, ea)
-            nb_ = _tokenize(rcp, roff[b], roff[b + 1], sb, eb)
-            out[k] = _token_set_ratio(lcp, sa, ea, na, rcp, sb, eb, nb_, cutoff,
-                                      fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats)
+            na = _tokenize(lcp, loff[a], loff[a + 1], sa, ea, ma)
+            nb_ = _tokenize(rcp, roff[b], roff[b + 1], sb, eb, mb)
+            out[k] = _token_set_ratio(lcp, sa, ea, ma, na, rcp, sb, eb, mb, nb_, cutoff,
+                                      fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats, table)
     return out
 
 
@@ -395,8 +562,8 @@ def _multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used_b):
 
 
 @nb.njit(**JIT)
-def _tokens_have_jw_partners(cs, ss, es, ns, cl, sl, el, nl, threshold, adj, match_of, visited,
-                             stack_i, stack_next, via, flag_a, flag_b):
+def _tokens_have_jw_partners(cs, ss, es, ms, ns, cl, sl, el, ml, nl, threshold, adj, match_of, visited,
+                             stack_i, stack_next, via, table, flag_a, flag_b):
     """True if every token of the short side (``ns <= nl``) can be given its own token of
     the long side with Jaro-Winkler >= ``threshold`` (a perfect bipartite matching of the
     short side, found with Kuhn's augmenting paths; order of tokens is ignored)."""
@@ -408,8 +575,9 @@ def _tokens_have_jw_partners(cs, ss, es, ns, cl, sl, el, nl, threshold, adj, mat
             lb = el[j] - sl[j]
             if _range_equal(cs, ss[i], es[i], cl, sl[j], el[j]):
                 ok = True
-            elif _jaro_winkler_bound(la, lb) >= threshold - 1e-9:
-                ok = _jaro_winkler(cs, ss[i], es[i], cl, sl[j], el[j], flag_a, flag_b) >= threshold
+            elif _jaro_winkler_bound(la, lb, la - _absent_count(cs, ss[i], es[i], ml[j]),
+                                     lb - _absent_count(cl, sl[j], el[j], ms[i])) >= threshold - 1e-9:
+                ok = _jaro_winkler(cs, ss[i], es[i], cl, sl[j], el[j], table, flag_a, flag_b) >= threshold
             adj[i * nl + j] = ok
             any_partner = any_partner or ok
         if not any_partner:

@@ -95,7 +95,11 @@ def test_lookalikes_are_similar_but_someone_else(pop):
         kinds[t["lookalike_kind"]] += 1
         rec = residents[t["person_id"]]
         look = [r for r in answers[t["person_id"]] if r["my_number"] == t["lookalike_my_number"]][0]
-        same_name = look["name_alpha"] == rec["name_alpha"]
+        # another given name may romanise the same (洋子/陽子 are both YOKO): compare every notation
+        def bare(v):  # look-alikes are registered in their own spacing
+            return None if v is None else "".join(v.split())
+
+        same_name = all(bare(look[c]) == bare(rec[c]) for c in ("name_alpha", "name_kanji", "name_kana"))
         same_date = look["birth_date"] == rec["birth_date"]
         if t["lookalike_kind"] == "namesake_other_birth_date":
             assert same_name and not same_date
@@ -132,7 +136,7 @@ def test_rates_among_eligible_rows():
     prof = load_profile()
     people = sample_people(rng, 20_000, prof)
     rates = {k: 0.2 for k in DISCREPANCY_KINDS}
-    out = corrupt_true_records(rng, people, rates, building_rate=0.5)
+    out = corrupt_true_records(rng, people, rates, building_rate=0.5, moves=prof.moves)
     applied = out.applied.sum(axis=0)
     for kind, hits, elig in zip(DISCREPANCY_KINDS, applied, out.eligible):
         assert elig > 30, kind

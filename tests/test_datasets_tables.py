@@ -130,7 +130,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 def test_profile_overrides_and_validation(tmp_path):
-    prof = load_profile({"cases": {"found": 0.5, "not_found": 0.46}})
+    prof = load_profile({"cases": {"found": 0.5, "not_found": 0.465}})
     assert prof.cases["found"] == 0.5 and prof.cases["unanswered"] == 0.01
     tables = make_population(2000, seed=1, profile=prof)
     counts = Counter(tables["truth"]["case"].to_pylist())

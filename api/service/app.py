@@ -1,0 +1,194 @@
+"""The ASGI app (Starlette): bodies read with a size cap, callers authenticated, work on threads.
+
+Starlette is imported here only, so ``import jukimatch.api.service`` works without the
+``service`` extra; :func:`create_app` raises a helpful ``ImportError`` when it is missing.
+
+Every client mistake becomes a 4xx JSON refusal: a body that is not JSON (400), too large
+(413), not declared as JSON (415), not matching its model (422), an unknown route (404) or
+method (405). Anything unexpected is logged with numbers masked and answered with a bare
+500 that carries no detail.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from . import authenticity, logsafe, openapi, provision
+from .auth import GATEWAY, Principal, authenticate
+from .errors import (BadRequest, Forbidden, PayloadTooLarge, ServiceError, Unauthorized, Unprocessable,
+                     UnsupportedMediaType)
+from .jukinet import HttpJukinet, Jukinet
+from .routes import ROUTES, Call, Route
+from .store import Store
+
+log = logging.getLogger("jukimatch.service")
+MAX_BODY_BYTES = 16 * 1024
+
+
+def _json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+async def _read_json(request: Any, limit: int) -> Any:
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("unsupported_media_type", "the body must be sent as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise PayloadTooLarge("body_too_large", f"the body must be at most {limit} bytes")
+        except ValueError:
+            raise BadRequest("bad_content_length", "Content-Length is not a number") from None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge("body_too_large", f"the body must be at most {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("malformed_json", "the body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest("malformed_json", f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
+                                           f"column {exc.colno}") from None
+
+
+def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+               retry_interval_s: float | None = 60.0, retry_base_s: float = authenticity.RETRY_BASE_S) -> Any:
+    """Build the ASGI app over ``store`` (a :class:`Store` or a path to one).
+
+    ``jukinet`` answers authenticity checks' lookups (None: every lookup is unavailable, so
+    checks stay provisional). ``retry_interval_s`` runs :func:`retry_provisional` in the
+    background that often (None: only the retry endpoint does).
+    """
+    try:
+        from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
+        from starlette.exceptions import HTTPException
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route as StarletteRoute
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("the inquiry service needs the 'service' extra: pip install 'jukimatch[service]'") from exc
+
+    logsafe.install()
+    st = store if isinstance(store, Store) else Store(store)
+    settings = {"retry_base_s": retry_base_s}
+
+    def respond(status: int, payload: Any) -> Response:
+        return Response(_json_bytes(payload), status_code=status, media_type="application/json")
+
+    def refuse_provision(principal: Principal | None, exc: ServiceError) -> ServiceError:
+        """A provision request refused before its checks still leaves a provision record."""
+        if principal is None:
+            return exc
+        status = provision.FORBIDDEN if exc.status == 403 else provision.INVALID
+        pid = provision.record_refusal(st, user_id=principal.user_id, requester=principal.requester_code,
+                                       reason=f"{exc.code}: {exc.message}", status=status)
+        exc.details = {"provision_id": pid, **({"problems": exc.details} if exc.details else {})}
+        exc.recorded = True
+        return exc
+
+    def endpoint(route: Route):
+        is_provision = route.handler.__name__ == "post_provision"
+
+        async def handle(request: Request) -> Response:
+            principal: Principal | None = None
+            try:
+                if route.roles:
+                    principal = authenticate(st.conn, request.headers.get("authorization"))
+                    if principal is None:
+                        raise Unauthorized("unauthorized", "a valid bearer token is required")
+                    if principal.role not in route.roles:
+                        raise Forbidden("role_not_allowed", f"role {principal.role} may not call this endpoint")
+                body = None
+                if route.model is not None:
+                    body = route.model.validate(await _read_json(request, max_body_bytes))
+                call = Call(st, jukinet, principal, body, dict(request.path_params), dict(request.query_params),
+                            settings)
+                if route.inline:
+                    status, payload = route.handler(call)
+                else:
+                    status, payload = await run_in_threadpool(route.handler, call)
+                return respond(status, payload)
+            except ServiceError as exc:
+                if is_provision and exc.status != 401 and not exc.recorded:
+                    exc = refuse_provision(principal, exc)
+                return respond(exc.status, exc.as_dict())
+            except Exception:  # noqa: BLE001 - the client gets no detail; the log gets a masked trace
+                log.exception("internal error in %s %s", route.method, route.path)
+                return respond(500, {"error": "internal_error", "message": "internal error"})
+        handle.__name__ = route.name
+        return handle
+
+    spec = openapi.build(ROUTES)
+
+    async def openapi_json(request: Request) -> Response:
+        return respond(200, spec)
+
+    async def health(request: Request) -> Response:
+        return respond(200, {"status": "ok", "jukinet": type(jukinet).__name__ if jukinet else None})
+
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return respond(exc.status_code, {"error": code, "message": str(exc.detail)})
+
+    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in ROUTES]
+    routes += [StarletteRoute("/openapi.json", openapi_json, methods=["GET"]),
+               StarletteRoute("/health", health, methods=["GET"])]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any):
+        task = asyncio.create_task(_retry_loop(st, jukinet, retry_interval_s, retry_base_s)) \
+            if retry_interval_s else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    app.state.store = st
+    app.state.jukinet = jukinet
+    app.state.openapi = spec
+    return app
+
+
+async def _retry_loop(store: Store, jukinet: Jukinet | None, interval_s: float, retry_base_s: float) -> None:
+    """Retry due provisional registrations every ``interval_s`` seconds, for the app's lifetime."""
+    from starlette.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            outs = await run_in_threadpool(authenticity.retry_provisional, store, jukinet=jukinet,
+                                           staff_id="system:retry", role="operator", retry_base_s=retry_base_s)
+            if outs:
+                done = sum(o.result != authenticity.PROVISIONAL for o in outs)
+                log.info("background retry: %d provisional registrations tried, %d decided", len(outs), done)
+        except Exception:  # noqa: BLE001 - the loop must survive a bad round
+            log.exception("background retry failed")
+
+
+def app_from_env() -> Any:
+    """App factory for ``uvicorn --factory`` and multi-worker serving.
+
+    Reads ``JUKIMATCH_DB`` (required), ``JUKIMATCH_JUKINET_URL`` (a Juki-net responder; absent:
+    checks stay provisional) and ``JUKIMATCH_RETRY_INTERVAL`` (seconds; 0 disables).
+    """
+    db = os.environ.get("JUKIMATCH_DB")
+    if not db:
+        raise RuntimeError("JUKIMATCH_DB must name the store file")
+    url = os.environ.get("JUKIMATCH_JUKINET_URL")
+    interval = float(os.environ.get("JUKIMATCH_RETRY_INTERVAL", "60") or 0)
+    return create_app(db, jukinet=HttpJukinet(url) if url else None, retry_interval_s=interval or None)

@@ -1,0 +1,248 @@
+"""The authenticity check (真正性確認) of a My Number an applicant handed in.
+
+The assessment's flow: if the number is registered for this person, it is authentic.
+Otherwise register it provisionally (仮登録), ask Juki-net for the 4 information tied to the
+number, compare them with the agency's, and confirm or reject the provisional registration.
+A number that fails its check digit is rejected at once, Juki-net is not asked.
+
+Rules that protect against the failure the agency fears most, a number registered for the
+wrong person: a confirmation never overrides a number registered for another person or a
+different number already registered for this one — both go to ``review`` for a person; the
+database's unique indexes enforce the same once more. If Juki-net cannot be reached the
+registration stays ``provisional`` with a due time for the next attempt
+(:func:`retry_provisional`), never dropped.
+
+Every step that reads or writes a number appends an audit entry in the same transaction.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+
+from jukimatch.engine.checkdigit import mask_number, my_number_errors
+
+from . import audit
+from .errors import NotFound
+from .jukinet import FOUR_INFO_FIELDS, Jukinet, JukinetUnavailable
+from .store import Store, dumps, now_iso
+
+log = logging.getLogger("jukimatch.service")
+
+AUTHENTIC, CONFIRMED, REJECTED, REVIEW, PROVISIONAL = "authentic", "confirmed", "rejected", "review", "provisional"
+_RESULT_OF_STATUS = {"registered": CONFIRMED, "rejected": REJECTED, "review": REVIEW, "provisional": PROVISIONAL}
+_STATUS_OF_DECISION = {CONFIRMED: "registered", REJECTED: "rejected", REVIEW: "review"}
+RETRY_BASE_S = 30.0  # first retry after a failed Juki-net call; doubles per attempt
+RETRY_MAX_S = 3600.0
+CLAIM_LEASE_S = 120.0  # a claimed retry is not claimed again by another worker for this long
+
+
+@dataclass
+class CheckResult:
+    """Outcome of one authenticity check; the number is only ever carried masked."""
+
+    check_id: int
+    person_id: str
+    result: str  # authentic | confirmed | rejected | review | provisional
+    number_masked: str
+    reasons: list[str] = field(default_factory=list)
+    match_probability: float | None = None
+    levels: dict[str, int] | None = None
+    registration_id: int | None = None
+
+    def as_dict(self) -> dict:
+        return {"check_id": self.check_id, "person_id": self.person_id, "result": self.result,
+                "my_number": self.number_masked, "reasons": self.reasons,
+                "match_probability": self.match_probability, "levels": self.levels,
+                "registration_id": self.registration_id}
+
+
+def retry_delay(attempts: int, base_s: float = RETRY_BASE_S) -> float:
+    """Seconds until the next Juki-net attempt after ``attempts`` failed ones."""
+    return min(base_s * 2 ** max(attempts - 1, 0), RETRY_MAX_S)
+
+
+def _insert_check(conn: sqlite3.Connection, person_id: str, number: str, result: str, reasons: list[str],
+                  staff_id: str, registration_id: int | None, decided: bool) -> int:
+    now = now_iso()
+    cur = conn.execute(
+        "INSERT INTO authenticity_checks (person_id, number_masked, registration_id, result, reasons,"
+        " staff_id, requested_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (person_id, mask_number(number), registration_id, result, dumps(reasons), staff_id, now,
+         now if decided else None))
+    return int(cur.lastrowid)
+
+
+def check_authenticity(store: Store, person_id: str, my_number: str, *, jukinet: Jukinet | None,
+                       staff_id: str, role: str = "staff", retry_base_s: float = RETRY_BASE_S) -> CheckResult:
+    """Check a My Number handed in for ``person_id``; see the module docstring for the flow.
+
+    Raises :class:`~jukimatch.api.service.errors.NotFound` for an unknown person (the
+    attempt is still audited). ``jukinet=None`` behaves as an unreachable Juki-net.
+    """
+    if not isinstance(person_id, str) or not isinstance(my_number, str):
+        raise TypeError("person_id and my_number must be text")
+    number = my_number.strip()
+    error = my_number_errors([number])[0]
+    with store.write() as conn:
+        known = conn.execute("SELECT 1 FROM persons WHERE person_id = ?", (person_id,)).fetchone()
+        if not known:
+            audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
+                         person_id=person_id, my_number=number, detail={"result": "unknown_person"})
+            raise NotFound("unknown_person", "no person with this person_id")
+        if error is not None:
+            reasons = [f"my_number:{error}"]
+            cid = _insert_check(conn, person_id, number, REJECTED, reasons, staff_id, None, True)
+            audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
+                         person_id=person_id, my_number=number, detail={"check_id": cid, "result": REJECTED,
+                                                                         "reasons": reasons})
+            return CheckResult(cid, person_id, REJECTED, mask_number(number), reasons)
+        held = conn.execute("SELECT id, my_number FROM registrations WHERE person_id = ? AND status = 'registered'",
+                            (person_id,)).fetchone()
+        if held is not None and held["my_number"] == number:
+            reasons = ["registered_for_person"]
+            cid = _insert_check(conn, person_id, number, AUTHENTIC, reasons, staff_id, held["id"], True)
+            audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
+                         person_id=person_id, my_number=number, detail={"check_id": cid, "result": AUTHENTIC})
+            return CheckResult(cid, person_id, AUTHENTIC, mask_number(number), reasons, registration_id=held["id"])
+        reg = conn.execute("SELECT id FROM registrations WHERE person_id = ? AND my_number = ?"
+                           " AND status = 'provisional'", (person_id, number)).fetchone()
+        if reg is None:
+            reg_id = int(conn.execute(
+                "INSERT INTO registrations (person_id, my_number, status, source, staff_id, created_at,"
+                " next_attempt_at) VALUES (?, ?, 'provisional', 'authenticity_check', ?, ?, ?)",
+                (person_id, number, staff_id, now_iso(), now_iso())).lastrowid)
+            audit.append(conn, staff_id=staff_id, role=role, operation="register_provisional",
+                         person_id=person_id, my_number=number, detail={"registration_id": reg_id})
+        else:
+            reg_id = int(reg["id"])
+        cid = _insert_check(conn, person_id, number, PROVISIONAL, [], staff_id, reg_id, False)
+    outcome = resolve(store, reg_id, jukinet=jukinet, staff_id=staff_id, role=role, retry_base_s=retry_base_s)
+    return CheckResult(cid, person_id, outcome.result, mask_number(number), outcome.reasons,
+                       outcome.match_probability, outcome.levels, reg_id)
+
+
+@dataclass
+class Outcome:
+    """What became of one provisional registration after a Juki-net attempt."""
+
+    registration_id: int
+    result: str
+    reasons: list[str]
+    match_probability: float | None = None
+    levels: dict[str, int] | None = None
+
+
+def _compare(ours: dict, theirs: dict):
+    """The engine's single-pair comparison, looked up at call time (it imports the kernels)."""
+    from jukimatch.engine import single
+
+    return single.compare_records(ours, theirs)
+
+
+def resolve(store: Store, registration_id: int, *, jukinet: Jukinet | None, staff_id: str, role: str = "staff",
+            retry_base_s: float = RETRY_BASE_S) -> Outcome:
+    """Ask Juki-net about one provisional registration and decide it, or schedule a retry."""
+    row = store.conn.execute(
+        "SELECT r.person_id, r.my_number, r.status, r.attempts, r.reasons, r.match_probability, "
+        + ", ".join(f"p.{f}" for f in FOUR_INFO_FIELDS)
+        + " FROM registrations r JOIN persons p USING (person_id) WHERE r.id = ?", (registration_id,)).fetchone()
+    if row is None:
+        raise NotFound("unknown_registration", f"no registration {registration_id}")
+    if row["status"] != "provisional":
+        return Outcome(registration_id, _RESULT_OF_STATUS[row["status"]], json.loads(row["reasons"]),
+                       row["match_probability"])
+    person_id, number = row["person_id"], row["my_number"]
+    try:
+        if jukinet is None:
+            raise JukinetUnavailable("no Juki-net responder configured")
+        info = jukinet.lookup(number)
+    except JukinetUnavailable as exc:
+        with store.write() as conn:
+            attempts = row["attempts"] + 1
+            conn.execute("UPDATE registrations SET attempts = ?, last_error = ?, next_attempt_at = ?"
+                         " WHERE id = ? AND status = 'provisional'",
+                         (attempts, str(exc)[:200], now_iso(retry_delay(attempts, retry_base_s)), registration_id))
+            audit.append(conn, staff_id=staff_id, role=role, operation="jukinet_lookup", person_id=person_id,
+                         my_number=number, detail={"registration_id": registration_id, "outcome": "unavailable",
+                                                   "attempt": attempts})
+        log.warning("Juki-net unavailable for registration %d (number %s): stays provisional",
+                    registration_id, mask_number(number))
+        return Outcome(registration_id, PROVISIONAL, ["jukinet_unavailable"])
+    levels = None
+    probability = None
+    if info is None:
+        decision, reasons = REJECTED, ["jukinet_not_found"]
+    else:
+        ours = {f: row[f] for f in FOUR_INFO_FIELDS}
+        res = _compare(ours, info.as_record())
+        decision, reasons = res.decision, list(res.reasons)
+        probability, levels = float(res.match_probability), dict(res.levels)
+    with store.write() as conn:
+        status = conn.execute("SELECT status FROM registrations WHERE id = ?", (registration_id,)).fetchone()[0]
+        if status != "provisional":  # decided meanwhile by a concurrent check or retry
+            r = conn.execute("SELECT reasons, match_probability FROM registrations WHERE id = ?",
+                             (registration_id,)).fetchone()
+            return Outcome(registration_id, _RESULT_OF_STATUS[status], json.loads(r[0]), r[1], levels)
+        if decision == CONFIRMED:
+            other = conn.execute("SELECT 1 FROM registrations WHERE my_number = ? AND status = 'registered'"
+                                 " AND person_id != ?", (number, person_id)).fetchone()
+            holds = conn.execute("SELECT 1 FROM registrations WHERE person_id = ? AND status = 'registered'"
+                                 " AND my_number != ?", (person_id, number)).fetchone()
+            if other:
+                decision, reasons = REVIEW, reasons + ["number_held_by_other_person"]
+            if holds:
+                decision, reasons = REVIEW, reasons + ["holds_other_number"]
+        now = now_iso()
+        conn.execute("UPDATE registrations SET status = ?, reasons = ?, match_probability = ?, decided_at = ?,"
+                     " next_attempt_at = NULL, attempts = attempts + 1 WHERE id = ?",
+                     (_STATUS_OF_DECISION[decision], dumps(reasons), probability, now, registration_id))
+        conn.execute("UPDATE authenticity_checks SET result = ?, reasons = ?, match_probability = ?, levels = ?,"
+                     " decided_at = ? WHERE registration_id = ? AND result = 'provisional'",
+                     (decision, dumps(reasons), probability, None if levels is None else dumps(levels), now,
+                      registration_id))
+        audit.append(conn, staff_id=staff_id, role=role, operation="registration_decision", person_id=person_id,
+                     my_number=number, detail={"registration_id": registration_id, "result": decision,
+                                               "reasons": reasons,
+                                               "jukinet": "not_found" if info is None else "found"})
+    return Outcome(registration_id, decision, reasons, probability, levels)
+
+
+def retry_provisional(store: Store, *, jukinet: Jukinet | None, staff_id: str = "system:retry",
+                      role: str = "operator", limit: int = 100, force: bool = False,
+                      retry_base_s: float = RETRY_BASE_S) -> list[Outcome]:
+    """Retry Juki-net for provisional registrations that are due (all of them with ``force``).
+
+    Rows are claimed first (their due time moves ``CLAIM_LEASE_S`` ahead in one transaction),
+    so several workers or a background task and an operator never ask twice for one row.
+    """
+    now = now_iso()
+    with store.write() as conn:
+        sql = "SELECT id FROM registrations WHERE status = 'provisional'"
+        args: tuple = ()
+        if not force:
+            sql += " AND next_attempt_at <= ?"
+            args = (now,)
+        ids = [r[0] for r in conn.execute(sql + " ORDER BY next_attempt_at, id LIMIT ?", args + (limit,))]
+        conn.executemany("UPDATE registrations SET next_attempt_at = ? WHERE id = ?",
+                         [(now_iso(CLAIM_LEASE_S), i) for i in ids])
+    outcomes = []
+    for i in ids:
+        try:
+            outcomes.append(resolve(store, i, jukinet=jukinet, staff_id=staff_id, role=role,
+                                    retry_base_s=retry_base_s))
+        except Exception:  # noqa: BLE001 - one bad row must not starve the others; it stays provisional
+            log.exception("retry of registration %d failed; it stays provisional", i)
+            outcomes.append(Outcome(i, PROVISIONAL, ["retry_failed"]))
+    return outcomes
+
+
+def get_check(store: Store, check_id: int) -> CheckResult:
+    """One recorded check (number masked)."""
+    row = store.conn.execute("SELECT * FROM authenticity_checks WHERE id = ?", (check_id,)).fetchone()
+    if row is None:
+        raise NotFound("unknown_check", f"no authenticity check {check_id}")
+    return CheckResult(row["id"], row["person_id"], row["result"], row["number_masked"], json.loads(row["reasons"]),
+                       row["match_probability"], None if row["levels"] is None else json.loads(row["levels"]),
+                       row["registration_id"])

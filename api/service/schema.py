@@ -1,0 +1,207 @@
+"""Versioned schema migrations of the inquiry service's store.
+
+Each migration is applied once, in order, inside one ``BEGIN IMMEDIATE`` transaction, and
+recorded in ``schema_migrations``; ``PRAGMA user_version`` mirrors the latest version so a
+plain ``sqlite3`` shell shows it too. A new release appends a migration and never edits an
+applied one: stores in the field have run the old text.
+
+Integrity is kept by the database itself where it can be: a number is registered for at most
+one person and a person holds at most one registered number (partial unique indexes: the
+failure the agency fears most is a number given to the wrong person); the audit log and the
+provision records refuse deletion, and the audit log refuses edits (triggers). Triggers stop
+honest mistakes; the audit log's hash chain catches anyone who drops them.
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+ROLES = (
+    ("gateway", "information-provision gateway of one requester: provision requests only"),
+    ("staff", "agency staff: authenticity checks, person records with numbers in clear"),
+    ("operator", "operator: holds, retries, person records with numbers masked"),
+    ("auditor", "auditor: audit log, provision records, chain verification; numbers masked"),
+)
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    """CREATE TABLE roles (role TEXT PRIMARY KEY, description TEXT NOT NULL)""",
+    """CREATE TABLE users (
+        user_id TEXT PRIMARY KEY,
+        role TEXT NOT NULL REFERENCES roles(role),
+        requester_code TEXT,
+        display_name TEXT,
+        created_at TEXT NOT NULL,
+        CHECK ((role = 'gateway') = (requester_code IS NOT NULL)))""",
+    """CREATE TABLE tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(user_id),
+        created_at TEXT NOT NULL,
+        revoked_at TEXT)""",
+    """CREATE TABLE persons (
+        person_id TEXT PRIMARY KEY,
+        subject_id TEXT UNIQUE,
+        resident_class TEXT, name_alpha TEXT, name_kanji TEXT, name_kana TEXT,
+        birth_date TEXT, sex TEXT, nationality TEXT, address TEXT, card_number TEXT,
+        updated_at TEXT NOT NULL)""",
+    """CREATE TABLE registrations (
+        id INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES persons(person_id),
+        my_number TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('provisional', 'registered', 'rejected', 'review')),
+        source TEXT NOT NULL CHECK (source IN ('bulk', 'authenticity_check')),
+        match_probability REAL,
+        reasons TEXT NOT NULL DEFAULT '[]',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at TEXT,
+        staff_id TEXT,
+        created_at TEXT NOT NULL,
+        decided_at TEXT)""",
+    "CREATE UNIQUE INDEX registrations_one_number_per_person ON registrations(person_id) WHERE status = 'registered'",
+    "CREATE UNIQUE INDEX registrations_one_person_per_number ON registrations(my_number) WHERE status = 'registered'",
+    "CREATE UNIQUE INDEX registrations_one_provisional ON registrations(person_id, my_number) WHERE status = 'provisional'",
+    "CREATE INDEX registrations_person ON registrations(person_id, status)",
+    "CREATE INDEX registrations_due ON registrations(next_attempt_at) WHERE status = 'provisional'",
+    """CREATE TABLE authenticity_checks (
+        id INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        number_masked TEXT NOT NULL,
+        registration_id INTEGER REFERENCES registrations(id),
+        result TEXT NOT NULL CHECK (result IN ('authentic', 'confirmed', 'rejected', 'review', 'provisional')),
+        reasons TEXT NOT NULL DEFAULT '[]',
+        match_probability REAL,
+        levels TEXT,
+        staff_id TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        decided_at TEXT)""",
+    "CREATE INDEX checks_open ON authenticity_checks(registration_id) WHERE result = 'provisional'",
+    """CREATE TABLE copies (
+        subject_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('E', 'C', 'S')),
+        data TEXT NOT NULL,
+        no_auto_response INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (subject_id, kind)) WITHOUT ROWID""",
+    """CREATE TABLE requesters (
+        number INTEGER PRIMARY KEY,
+        requester_code TEXT NOT NULL,
+        requester TEXT NOT NULL, requester_ja TEXT NOT NULL,
+        ordinance_row INTEGER NOT NULL,
+        office_work TEXT NOT NULL, office_work_ja TEXT NOT NULL,
+        info_kinds TEXT NOT NULL,
+        UNIQUE (requester_code, ordinance_row))""",
+    """CREATE TABLE permissions (
+        requester_code TEXT NOT NULL,
+        ordinance_row INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('E', 'C', 'S')),
+        PRIMARY KEY (requester_code, ordinance_row, kind)) WITHOUT ROWID""",
+    """CREATE TABLE provision_records (
+        id INTEGER PRIMARY KEY,
+        requester_code TEXT,
+        ordinance_row INTEGER,
+        office_work TEXT,
+        procedure TEXT,
+        info_kinds TEXT,
+        information_name TEXT,
+        subject_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('provided', 'held', 'refused', 'forbidden', 'not_found', 'invalid')),
+        reason TEXT,
+        time_requested TEXT NOT NULL,
+        time_provided TEXT,
+        provider TEXT NOT NULL,
+        user_id TEXT)""",
+    "CREATE INDEX provision_records_requester ON provision_records(requester_code, time_requested)",
+    """CREATE TABLE holds (
+        id INTEGER PRIMARY KEY,
+        provision_id INTEGER NOT NULL UNIQUE REFERENCES provision_records(id),
+        kinds TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('held', 'released', 'refused')),
+        created_at TEXT NOT NULL,
+        decided_at TEXT,
+        decided_by TEXT,
+        note TEXT)""",
+    "CREATE INDEX holds_open ON holds(status, id)",
+    """CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        person_id TEXT,
+        my_number TEXT,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)""",
+    "CREATE INDEX audit_log_number ON audit_log(my_number)",
+    "CREATE INDEX audit_log_person ON audit_log(person_id)",
+    """CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL)""",
+    f"INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')",
+    """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+    """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+    """CREATE TRIGGER provision_records_no_delete BEFORE DELETE ON provision_records
+        BEGIN SELECT RAISE(ABORT, 'provision records are kept at least 7 years'); END""",
+    """CREATE TRIGGER provision_records_final BEFORE UPDATE ON provision_records
+        WHEN OLD.status != 'held'
+        BEGIN SELECT RAISE(ABORT, 'only a held provision record may change'); END""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial store", _V1),)
+LATEST = MIGRATIONS[-1].version
+
+
+def applied_versions(conn: sqlite3.Connection) -> list[int]:
+    """Versions already applied (empty for a new store)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    if not exists:
+        return []
+    return [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply every missing migration in order; returns the versions applied now.
+
+    Safe to call from several processes at once: the write lock is taken before the applied
+    versions are read, so each migration runs exactly once.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
+        done = set(applied_versions(conn))
+        if done and max(done) > LATEST:
+            raise RuntimeError(f"store schema version {max(done)} is newer than this program's {LATEST}")
+        now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        applied = []
+        for m in MIGRATIONS:
+            if m.version in done:
+                continue
+            for stmt in m.statements:
+                conn.execute(stmt)
+            if m.version == 1:
+                conn.executemany("INSERT INTO roles (role, description) VALUES (?, ?)", ROLES)
+            conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                         (m.version, m.name, now))
+            applied.append(m.version)
+        conn.execute(f"PRAGMA user_version = {LATEST}")
+        conn.execute("COMMIT")
+        return applied
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

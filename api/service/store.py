@@ -1,0 +1,153 @@
+"""The service's SQLite store: one file, WAL, one connection per thread, explicit transactions.
+
+Why this shape: the HTTP layer runs service calls on a thread pool (and may run several
+worker processes), so each thread gets its own connection to the same file; WAL lets readers
+proceed while one writer writes. Every write goes through :meth:`Store.write`, which takes
+the write lock up front (``BEGIN IMMEDIATE``) so that read-then-write sequences — the audit
+chain's "read the head, append, move the head" above all — are serialised across threads and
+processes; within one process writers queue on a lock first. ``synchronous=NORMAL`` in WAL mode keeps a committed transaction safe from a
+process crash (not from power loss of the last commits), the usual trade for a service.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from . import schema
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def now_iso(delta_s: float = 0.0) -> str:
+    """UTC time as ISO 8601 with microseconds: sorts as text, so indexes order it."""
+    t = datetime.now(timezone.utc)
+    if delta_s:
+        t += timedelta(seconds=delta_s)
+    return t.isoformat(timespec="microseconds")
+
+
+def dumps(value: object) -> str:
+    """Compact, key-sorted JSON: the same value always gives the same text (hashes rely on it)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class Store:
+    """A handle on one store file, shareable between threads (not between processes)."""
+
+    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        if migrate:
+            self.migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        db = sqlite_utils.Database(conn)
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit outside :meth:`write`)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """sqlite-utils view of this thread's connection, for bulk loads and introspection."""
+        return sqlite_utils.Database(self.conn)
+
+    def migrate(self) -> list[int]:
+        """Bring the schema up to date; returns the versions applied now."""
+        return schema.migrate(self.conn)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the database write lock from its first statement."""
+        conn = self.conn
+        # Threads of this process queue on a lock rather than on SQLite's busy handler, whose
+        # back-off sleeps (up to 100 ms a try) would dominate tail latency under load.
+        with self._write_lock:
+            self._begin_immediate(conn)
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _begin_immediate(conn: sqlite3.Connection) -> None:
+        """Take the write lock, retrying every ~0.5 ms while another process holds it.
+
+        SQLite's own busy handler backs off to 100 ms sleeps, which turns a few microseconds
+        of cross-process contention into tail latency; this polls briefly instead, up to
+        ``BUSY_TIMEOUT_S``.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(random.uniform(0.0002, 0.0008))
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several SELECTs see one snapshot."""
+        conn = self.conn
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: for tests, health checks and the demo's summary."""
+        tables = ("persons", "registrations", "authenticity_checks", "copies", "requesters",
+                  "permissions", "provision_records", "holds", "audit_log", "users", "tokens")
+        return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+
+    def close(self) -> None:
+        """Close every connection this handle opened, in any thread."""
+        with self._lock:
+            conns, self._all = self._all, []
+        for c in conns:
+            try:
+                c.close()
+            except sqlite3.ProgrammingError:
+                pass
+        self._local = threading.local()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
