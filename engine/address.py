@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .fold import check_layout, from_codepoints, normalized_codepoints
-from .text import Codepoints
+from .text import Codepoints, hash_strings
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
@@ -486,6 +486,11 @@ def normalize_address(values) -> AddressParts:
     """
     parts = address_parts(normalized_codepoints(values, "NFKC"))
     return AddressParts(*(from_codepoints(p) for p in parts))
+
+
+def address_hashes(values) -> tuple[np.ndarray, ...]:
+    """The five parts of :func:`normalize_address` as 64-bit hashes (0 = absent), for comparing."""
+    return tuple(hash_strings(p) for p in address_parts(normalized_codepoints(values, "NFKC")))
 
 
 __all__ = ["AddressParts", "DESIGNATED_CITIES", "IRREGULAR_CITIES", "PREFECTURES", "normalize_address"]

@@ -101,7 +101,9 @@ import numpy as np
 
 from jukimatch.engine._numba import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
 from jukimatch.engine.similarity import (
+    GATHER,
     _equal_ignoring_spaces,
+    _gather,
     _jaro_winkler,
     _jaro_winkler_pairs,
     _multiset_common,
@@ -269,13 +271,19 @@ def _compare_names_pairs(lcp, loff, rcp, roff, li, ri, kind, max_len):
     n = len(li)
     out = np.empty(n, dtype=np.int8)
     n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
+    checksums = np.zeros(n_blocks, dtype=np.uint32)
     for blk in nb.prange(n_blocks):
         sc = _name_scratch(max_len)
+        bounds = np.empty((4, GATHER), dtype=np.int64)
         stop = min(n, (blk + 1) * PAIR_BLOCK)
-        for k in range(blk * PAIR_BLOCK, stop):
-            a = li[k]
-            b = ri[k]
-            out[k] = _name_level(lcp, loff[a], loff[a + 1], rcp, roff[b], roff[b + 1], kind, sc)
+        touched = np.uint32(0)
+        for k0 in range(blk * PAIR_BLOCK, stop, GATHER):
+            k1 = min(stop, k0 + GATHER)
+            touched ^= _gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
+            for k in range(k0, k1):
+                x = k - k0
+                out[k] = _name_level(lcp, bounds[0, x], bounds[1, x], rcp, bounds[2, x], bounds[3, x], kind, sc)
+        checksums[blk] = touched
     return out
 
 

@@ -11,8 +11,11 @@ import numpy as np
 import pyarrow as pa
 
 from .compare import compare_address, compare_dates, compare_names, compare_sex
-from .normalize import normalize_address, normalize_alpha, normalize_kana, normalize_kanji, normalize_sex, parse_dates
-from .text import Codepoints, hash_strings, to_codepoints
+from .address import address_hashes
+from .kana import kana_codepoints
+from .names import alpha_codepoints, kanji_codepoints
+from .normalize import Dates, normalize_sex, parse_dates
+from .text import Codepoints
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
 N_LEVELS = (6, 5, 5, 6, 2, 5)  # levels 0..n-1 per field; -1 is null
@@ -57,22 +60,26 @@ class Features:
         return len(self.sex)
 
 
-def features(table: pa.Table) -> Features:
-    """Normalise the person columns of a residents or responses table."""
-    kanji, gaiji = normalize_kanji(table.column("name_kanji"))
-    dates = parse_dates(table.column("birth_date"))
-    sex, _ = normalize_sex(table.column("sex"))
-    parts = normalize_address(table.column("address"))
+def features(table: pa.Table, *, dates: Dates | None = None, sex: np.ndarray | None = None) -> Features:
+    """Normalise the person columns of a residents or responses table.
+
+    ``dates`` and ``sex`` may be passed when validation has parsed them already.
+    """
+    kanji, gaiji = kanji_codepoints(table.column("name_kanji"))
+    if dates is None:
+        dates = parse_dates(table.column("birth_date"))
+    if sex is None:
+        sex, _ = normalize_sex(table.column("sex"))
     return Features(
-        alpha=to_codepoints(normalize_alpha(table.column("name_alpha"))),
-        kanji=to_codepoints(kanji),
-        kana=to_codepoints(normalize_kana(table.column("name_kana"))),
+        alpha=alpha_codepoints(table.column("name_alpha")),
+        kanji=kanji,
+        kana=kana_codepoints(table.column("name_kana")),
         gaiji=np.asarray(gaiji, dtype=bool),
         year=np.ascontiguousarray(dates.year),
         month=np.ascontiguousarray(dates.month),
         day=np.ascontiguousarray(dates.day),
         sex=np.ascontiguousarray(sex),
-        address=tuple(hash_strings(to_codepoints(p)) for p in parts),
+        address=address_hashes(table.column("address")),
     )
 
 

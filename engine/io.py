@@ -169,11 +169,12 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
             col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
         cols.append(col)
     table = pa.table(cols, names=table.column_names)
-    total = table.num_rows + len(malformed)
-    # Record numbers of the kept rows: 1..total less the malformed ones (line - 1 = record).
-    bad = [max(line - 1, 0) for line, _ in malformed]
-    rows = np.setdiff1d(np.arange(1, total + 1, dtype=np.int64), np.array(bad, dtype=np.int64))
-    if len(rows) != table.num_rows:  # line numbers unknown or shifted by quoted newlines
-        rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    if malformed:
+        # Record numbers of the kept rows: 1..total less the malformed ones (line - 1 = record).
+        bad = np.array([max(line - 1, 0) for line, _ in malformed], dtype=np.int64)
+        kept = np.setdiff1d(np.arange(1, table.num_rows + len(malformed) + 1, dtype=np.int64), bad)
+        if len(kept) == table.num_rows:  # else line numbers were shifted by quoted newlines
+            rows = kept
     malformed = [(max(line - 1, 0), err) for line, err in malformed]
     return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)

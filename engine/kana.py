@@ -140,8 +140,13 @@ def normalize_kana(values) -> pa.LargeStringArray:
        and full stops separate tokens: one ASCII space between tokens, none at the ends;
        Latin letters are upper-cased; anything else (kanji, digits) is kept as it is.
     """
+    return from_codepoints(kana_codepoints(values))
+
+
+def kana_codepoints(values) -> Codepoints:
+    """:func:`normalize_kana` in the kernels' layout."""
     cps = normalized_codepoints(values, "NFKC", before=_combining_marks)
-    return from_codepoints(squeeze_spaces(kana_key(cps)))
+    return squeeze_spaces(kana_key(cps))
 
 
 def _combining_marks(strings: pa.LargeStringArray) -> pa.LargeStringArray:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,17 @@ class Model:
             return cls.from_dict(json.loads(Path(path).read_text()))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: not a jukimatch model file ({exc})") from None
+
+
+@lru_cache(maxsize=1)
+def default_model() -> Model:
+    """The model shipped with the package, fitted on a generated population.
+
+    Used where no model can be fitted: a single pair (the authenticity check), or a bulk run
+    with too few pairs for EM to say anything (see ``bench/fit_default_model.py``).
+    """
+    text = resources.files("jukimatch.engine").joinpath("data/default_model.json").read_text()
+    return Model.from_dict(json.loads(text))
 
 
 def probability(weight: np.ndarray) -> np.ndarray:

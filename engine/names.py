@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from .fold import (EXPAND, from_codepoints, has_private_use, identity_table, nfkd, normalized_codepoints,
                    squeeze_spaces, to_codepoints, translate)
+from .text import Codepoints
 
 # Latin letters that NFKD does not take apart, folded the way passports (ICAO 9303) write them.
 _ALPHA_SINGLE = {"Ø": "O", "ø": "O", "Đ": "D", "đ": "D", "Ð": "D", "ð": "D", "Ł": "L", "ł": "L",
@@ -60,10 +61,14 @@ def normalize_alpha(values) -> pa.LargeStringArray:
     non-Latin letter) separates tokens. ``"NGUYEN, VAN AN"``, ``"Nguyen Van An"`` and
     ``"ＮＧＵＹＥＮ　ＶＡＮ　ＡＮ"`` all give ``"NGUYEN VAN AN"``. Null/empty -> null.
     """
+    return from_codepoints(alpha_codepoints(values))
+
+
+def alpha_codepoints(values) -> Codepoints:
+    """:func:`normalize_alpha` in the kernels' layout (no round trip through Arrow strings)."""
     table, pairs = _alpha_table()
     # whole-column NFKD: Arrow passes ASCII rows through quickly, and most rows are ASCII
-    cps = translate(to_codepoints(nfkd(values)), table, pairs)
-    return from_codepoints(squeeze_spaces(cps))
+    return squeeze_spaces(translate(to_codepoints(nfkd(values)), table, pairs))
 
 
 def _mj_step() -> tuple[dict[int, int], dict[int, list[int]]]:
@@ -162,10 +167,15 @@ def normalize_kanji(values) -> tuple[pa.LargeStringArray, np.ndarray]:
     code points stay in the string; they must not be compared as letters. Null/empty -> null,
     gaiji False.
     """
+    cps, gaiji = kanji_codepoints(values)
+    return from_codepoints(cps), gaiji
+
+
+def kanji_codepoints(values) -> tuple[Codepoints, np.ndarray]:
+    """:func:`normalize_kanji` in the kernels' layout, with the gaiji flags."""
     cps = normalized_codepoints(values, "NFKC")
     gaiji = has_private_use(cps)
-    cps = squeeze_spaces(translate(cps, _kanji_table()))
-    return from_codepoints(cps), gaiji
+    return squeeze_spaces(translate(cps, _kanji_table())), gaiji
 
 
 __all__ = ["normalize_alpha", "normalize_kanji"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,17 +20,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .checkdigit import valid_my_numbers
+from .checkdigit import scan_numbers
 from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Pairs, Persons, Thresholds, decide, reason_lists
 from .features import (
     ADDRESS_FIELD, DATE_FIELD, FIELDS, N_LEVELS, SEX_FIELD, compare_features, features, name_conflict, name_full,
 )
 from .io import RESIDENT_COLUMNS, RESPONSE_COLUMNS, ROW_COLUMN, InputTable, read_table
-from .model import Model, estimate_u, fit
-from .validate import check_residents, check_responses
+from .model import Model, default_model, estimate_u, fit
+from .normalize import Dates
+from .validate import Checked, check_residents, check_responses
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-normalise")
 U_SAMPLE = 1_000_000  # random pairs for u
+MIN_PAIRS_TO_FIT = 2_000  # fewer compared pairs than this: EM says nothing, use the shipped model
 _SEED = 20270319  # go-live day: u sampling is deterministic
 
 
@@ -59,11 +63,8 @@ class _Timer:
 
 def _numbers(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(int64 number or -1 when not 12 digits, check-digit-valid mask)."""
-    col = pc.utf8_trim_whitespace(col)
-    shaped = pc.fill_null(pc.match_substring_regex(col, r"^[0-9]{12}$"), False)
-    as_int = pc.cast(pc.if_else(shaped, col, pa.scalar(None, pa.string())), pa.int64())
-    num = pc.fill_null(as_int, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return num, valid_my_numbers(col)
+    kind, num = scan_numbers(pc.utf8_trim_whitespace(col))
+    return num, kind == 1
 
 
 def _index_of(values, keys) -> np.ndarray:
@@ -72,45 +73,49 @@ def _index_of(values, keys) -> np.ndarray:
     return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def _sample_u_pairs(n_left: int, n_right: int, left_person: np.ndarray, right_person: np.ndarray,
-                    k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """k random (left, right) pairs of different persons."""
-    if n_left == 0 or n_right == 0 or k <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    li = rng.integers(0, n_left, size=k, dtype=np.int64)
-    ri = rng.integers(0, n_right, size=k, dtype=np.int64)
-    keep = left_person[li] != right_person[ri]
-    return li[keep], ri[keep]
+def _take_dates(d: Dates, rows) -> Dates:
+    return Dates(*(np.ascontiguousarray(x[rows]) for x in d))
 
 
-def _compare_in_chunks(residents: pa.Table, responses: pa.Table, pair_res: np.ndarray, pair_resp: np.ndarray,
-                       opts: Options, timer: _Timer):
-    """Levels for all pairs plus a random-pair level sample for u, chunk by chunk."""
-    n_pairs = len(pair_res)
+def _compare_in_chunks(R: pa.Table, S: pa.Table, pair_res: np.ndarray, pair_resp: np.ndarray,
+                       rcheck: Checked, scheck: Checked, opts: Options, timer: _Timer):
+    """Levels for all pairs plus a random-pair level sample for u, chunk by chunk.
+
+    ``pair_res`` is sorted, so a range of resident rows owns a contiguous range of pairs:
+    each chunk normalises a zero-copy slice of the residents and the responses it owns.
+    """
+    n_pairs, n_res = len(pair_res), R.num_rows
     levels = np.empty((n_pairs, len(FIELDS)), dtype=np.int8)
     gaiji = np.zeros(n_pairs, dtype=bool)
     u_levels = []
     rng = np.random.default_rng(_SEED)
     step = max(1, opts.chunk_pairs)
-    for a in range(0, max(n_pairs, 1), step):
-        b = min(a + step, n_pairs)
-        if b <= a:
-            break
-        res_rows, li = np.unique(pair_res[a:b], return_inverse=True)
-        resp_rows = pair_resp[a:b]
+    for a in range(0, n_res, step):
+        b = min(a + step, n_res)
+        pa_, pb = np.searchsorted(pair_res, [a, b])
+        if pb == pa_:
+            continue
+        rows = slice(a, b)
+        resp_rows = pair_resp[pa_:pb]
         with timer.phase("normalise"):
-            left = features(residents.take(pa.array(res_rows)))
-            right = features(responses.take(pa.array(resp_rows)))
-        ri = np.arange(b - a, dtype=np.int64)
+            # Both sides at once: the kernels release the GIL and Arrow's compute does too.
+            fut = _POOL.submit(features, S.take(pa.array(resp_rows)), dates=_take_dates(scheck.dates, resp_rows),
+                               sex=scheck.sex[resp_rows])
+            left = features(R.slice(a, b - a), dates=_take_dates(rcheck.dates, rows), sex=rcheck.sex[rows])
+            right = fut.result()
+        li = pair_res[pa_:pb] - a
+        ri = np.arange(pb - pa_, dtype=np.int64)
         with timer.phase("compare"):
-            levels[a:b] = compare_features(left, right, li, ri)
-            gaiji[a:b] = left.gaiji[li] | right.gaiji[ri]
+            levels[pa_:pb] = compare_features(left, right, li, ri)
+            gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
             if opts.model is None:
-                k = int(np.ceil(opts.u_sample * (b - a) / n_pairs))
-                uli, uri = _sample_u_pairs(len(res_rows), b - a, res_rows, pair_res[a:b], k, rng)
-                u_levels.append(compare_features(left, right, uli, uri))
+                k = int(np.ceil(opts.u_sample * (pb - pa_) / n_pairs))
+                uli = rng.integers(0, b - a, size=k, dtype=np.int64)
+                uri = rng.integers(0, pb - pa_, size=k, dtype=np.int64)
+                keep = li[uri] != uli  # pairs of different persons only
+                u_levels.append(compare_features(left, right, uli[keep], uri[keep]))
         if opts.progress:
-            opts.progress("compare", b, n_pairs)
+            opts.progress("compare", int(pb), n_pairs)
     u = np.concatenate(u_levels) if u_levels else np.zeros((0, len(FIELDS)), np.int8)
     return levels, gaiji, u
 
@@ -151,15 +156,15 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
         held = np.where(held_ok & r_ok, held, -1)
         number_all, number_ok_all = _numbers(S.column("my_number"))
 
-    levels, gaiji, u_levels = _compare_in_chunks(R, S, pair_res, pair_resp, opts, timer)
+    levels, gaiji, u_levels = _compare_in_chunks(R, S, pair_res, pair_resp, rcheck, scheck, opts, timer)
 
     with timer.phase("fit"):
         if opts.model is not None:
             model = opts.model
             if list(model.fields) != list(FIELDS):
                 raise ValueError(f"saved model compares {model.fields}, this engine {list(FIELDS)}")
-        elif len(levels) == 0:
-            model = None
+        elif len(levels) < MIN_PAIRS_TO_FIT:
+            model = default_model()
         else:
             u = estimate_u(u_levels, list(N_LEVELS))
             model = fit(levels, u, list(FIELDS), n_levels=list(N_LEVELS))
@@ -220,6 +225,9 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
         "thresholds": opts.thresholds.to_dict(),
         "model": model.to_dict() if model is not None else None,
         "model_reused": opts.model is not None,
+        "model_source": ("given" if opts.model is not None else
+                         "fitted" if len(levels) >= MIN_PAIRS_TO_FIT else
+                         f"shipped default ({len(levels)} pairs are too few to fit)"),
         "timings_s": timer.phases,
     }
     rows = summary["rows"]

@@ -9,15 +9,13 @@ generated data, see ``engine/data/default_model.json``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 import pyarrow as pa
 
 from .decide import Thresholds
 from .features import DATE_FIELD, FIELDS, SEX_FIELD, compare_features, features
-from .model import Model
+from .model import Model, default_model
 
 CONFIRMED, REJECTED, REVIEW = "confirmed", "rejected", "review"
 _PERSON_COLUMNS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
@@ -30,15 +28,6 @@ class SingleResult:
     match_weight: float
     reasons: list[str] = field(default_factory=list)
     levels: dict[str, int] = field(default_factory=dict)
-
-
-@lru_cache(maxsize=1)
-def default_model() -> Model:
-    """The model shipped with the package (fitted on a generated population)."""
-    text = resources.files("jukimatch.engine").joinpath("data/default_model.json").read_text()
-    import json
-
-    return Model.from_dict(json.loads(text))
 
 
 def _one_row(record: dict) -> pa.Table:

@@ -74,10 +74,7 @@ def from_codepoints(cps: Codepoints, *, empty_as_null: bool = True) -> pa.LargeS
     cp, off = cps.cp, cps.off
     n = len(off) - 1
     text = cp.astype(np.uint32, copy=False).tobytes().decode("utf-32-le").encode("utf-8")
-    nbytes = np.where(cp < 0x80, 1, np.where(cp < 0x800, 2, np.where(cp < 0x10000, 3, 4))).astype(np.int64)
-    cum = np.zeros(len(cp) + 1, dtype=np.int64)
-    np.cumsum(nbytes, out=cum[1:])
-    boff = cum[off]
+    boff = _byte_offsets(cp, off)
     validity = None
     null_count = 0
     if empty_as_null:
@@ -88,6 +85,24 @@ def from_codepoints(cps: Codepoints, *, empty_as_null: bool = True) -> pa.LargeS
     return pa.LargeStringArray.from_buffers(
         n, pa.py_buffer(boff.tobytes()), pa.py_buffer(text), validity, null_count
     )
+
+
+@nb.njit(cache=True, nogil=True)
+def _byte_offsets(cp, off):
+    """UTF-8 byte offset of every string boundary (one pass, no temporaries)."""
+    n = len(off) - 1
+    out = np.zeros(n + 1, dtype=np.int64)
+    total = 0
+    for k in range(off[0]):  # code points before the first string still sit in the buffer
+        c = cp[k]
+        total += 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
+    out[0] = total
+    for i in range(n):
+        for k in range(off[i], off[i + 1]):
+            c = cp[k]
+            total += 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
+        out[i + 1] = total
+    return out
 
 
 @nb.njit(cache=True, nogil=True)

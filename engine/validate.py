@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checkdigit import valid_card_numbers, valid_my_numbers
+from .checkdigit import scan_numbers, valid_card_numbers
 from .io import NAME_COLUMNS, ROW_COLUMN
-from .normalize import normalize_sex, parse_dates
+from .normalize import Dates, normalize_sex, parse_dates
 
 RESIDENT_CLASSES = ("mid_long_term", "special_permanent", "japanese_relative")
 STATUSES = ("found", "not_found")
@@ -24,6 +24,8 @@ STATUSES = ("found", "not_found")
 class Checked:
     ok: np.ndarray  # bool per row
     errors: dict[int, list[str]]  # row index -> codes, for bad rows only
+    dates: Dates | None = None  # parsed birth dates, reused by the comparison
+    sex: np.ndarray | None = None  # sex codes, reused by the comparison
 
     def rejected_table(self, table: pa.Table, source: Path, kind: str) -> pa.Table:
         """rejected.parquet rows for the bad rows of ``table``."""
@@ -72,12 +74,13 @@ def check_residents(table: pa.Table) -> Checked:
     _add(errors, ~named, "name:missing")
     dates = parse_dates(table.column("birth_date"))
     _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
-    _, sex_ok = normalize_sex(table.column("sex"))
+    sex, sex_ok = normalize_sex(table.column("sex"))
     _add(errors, ~np.asarray(sex_ok), "sex:invalid")
     card = table.column("card_number")
     _add(errors, _present(card) & ~valid_card_numbers(pc.utf8_trim_whitespace(card)), "card_number:format")
-    held = table.column("my_number")
-    _add(errors, _present(held) & ~valid_my_numbers(pc.utf8_trim_whitespace(held)), "my_number:check_digit")
+    kind, _ = scan_numbers(pc.utf8_trim_whitespace(table.column("my_number")))
+    _add(errors, kind == 0, "my_number:format")
+    _add(errors, kind == 2, "my_number:check_digit")
     cls = table.column("resident_class")
     bad_cls = _present(cls) & ~pc.fill_null(pc.is_in(cls, value_set=pa.array(RESIDENT_CLASSES)), False).to_numpy(
         zero_copy_only=False
@@ -86,7 +89,7 @@ def check_residents(table: pa.Table) -> Checked:
     ok = np.ones(n, dtype=bool)
     if errors:
         ok[np.fromiter(errors, dtype=np.int64)] = False
-    return Checked(ok, errors)
+    return Checked(ok, errors, dates, sex)
 
 
 def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
@@ -101,9 +104,9 @@ def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
     _add(errors, ~good_status.to_numpy(zero_copy_only=False), "status:invalid")
     dates = parse_dates(table.column("birth_date"))
     _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
-    _, sex_ok = normalize_sex(table.column("sex"))
+    sex, sex_ok = normalize_sex(table.column("sex"))
     _add(errors, ~np.asarray(sex_ok), "sex:invalid")
     ok = np.ones(n, dtype=bool)
     if errors:
         ok[np.fromiter(errors, dtype=np.int64)] = False
-    return Checked(ok, errors)
+    return Checked(ok, errors, dates, sex)
