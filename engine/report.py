@@ -101,15 +101,16 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
     fields = _fields(model, review, levels)
     labels = _level_labels(fields)
     groups, codes = _pair_groups(pair_decision, len(weight))
+    scoring_prior = (summary.get("thresholds") or {}).get("prior_bits")
 
     parts = [
         _header(summary, decisions, review),
         _reasons_section(summary),
         _weights_section(new_fig, summary, weight, groups, codes),
         _levels_section(new_fig, fields, labels, levels, groups, codes, model),
-        _model_section(new_fig, fields, labels, model),
+        _model_section(new_fig, fields, labels, model, scoring_prior),
         _timings_section(summary),
-        _waterfalls_section(new_fig, fields, labels, review, sample, model),
+        _waterfalls_section(new_fig, fields, labels, review, sample, model, scoring_prior),
         '<p class="muted">Privacy: My Numbers are never shown in clear; candidates show the last four '
         "digits only, and any run of 12 digits in the data shown here is masked the same way.</p>",
     ]
@@ -437,7 +438,8 @@ def _levels_section(new_fig, fields: list[str], labels: dict, levels: np.ndarray
             + f"<details><summary>Counts per level</summary>{table}</details></section>")
 
 
-def _model_section(new_fig, fields: list[str], labels: dict, model: Model | None) -> str:
+def _model_section(new_fig, fields: list[str], labels: dict, model: Model | None,
+                   scoring_prior: float | None = None) -> str:
     head = '<section id="model"><h2>Model: m, u and weights per field</h2>'
     if model is None:
         return head + "<p>No model: no pair was compared, so nothing was fitted.</p></section>"
@@ -445,7 +447,9 @@ def _model_section(new_fig, fields: list[str], labels: dict, model: Model | None
     pw = model.prior_weight()
     facts = [
         ["prior λ (share of compared pairs that match)", _fmt_share(model.prior)],
-        ["prior weight", f"{pw:.3f} bits"],
+        ["prior weight of EM", f"{pw:.3f} bits"],
+        ["prior used for scoring", "—" if scoring_prior is None else
+         f"{scoring_prior:.3f} bits (candidates are chosen for resembling the inquiry, so EM's λ is not used)"],
         ["EM iterations", _e(info.get("iterations", "—"))],
         ["EM converged", _e(info.get("converged", "—"))],
         ["pairs fitted on", _e(info.get("pairs", "—"))],
@@ -631,11 +635,11 @@ def _waterfall(painters: dict, new_fig, row: dict, fields: list[str], labels: di
 
 
 def _waterfalls_section(new_fig, fields: list[str], labels: dict, review: pa.Table, sample: pa.Table | None,
-                        model: Model | None) -> str:
+                        model: Model | None, scoring_prior: float | None = None) -> str:
     head = ('<section id="waterfalls"><h2>Why these scores: waterfalls</h2><p class="muted">The prior weight, then '
             "each field's weight (its level for the two values shown) added up to the final match weight; "
             "probability = 1 / (1 + 2<sup>−weight</sup>).</p>")
-    prior_w = model.prior_weight() if model is not None else None
+    prior_w = scoring_prior if scoring_prior is not None else (model.prior_weight() if model is not None else None)
     painters: dict[int, _WaterfallPainter] = {}
     out = [head]
     for decision, title in ((REVIEW, "Review candidates"), (MATCH, "Matches")):

@@ -110,7 +110,8 @@ def run_inputs():
         "decisions": counts,
         "reasons": {"strong_unique": 2, "uncertain": 1, "ambiguous": 1, "response_invalid": 1, "number_shared": 1,
                     "weak_candidates": 1, "unanswered": 1, "birth_date:unparseable": 1},
-        "thresholds": Thresholds().to_dict(),
+        # the prior the pipeline scored with is recorded in the thresholds; here: the model's own
+        "thresholds": {**Thresholds().to_dict(), "prior_bits": model.prior_weight()},
         "model": model.to_dict(),
         "model_reused": False,
         "timings_s": {"read": 0.12, "validate": 0.03, "normalise": 0.5, "compare": 1.2, "fit": 0.05,
