@@ -46,8 +46,11 @@ class Model:
 
     def pattern_weights(self, prior_weight: float | None = None) -> np.ndarray:
         """Match weight of every packed pattern key (a table of _BASE**F entries)."""
-        pw = self.prior_weight() if prior_weight is None else prior_weight
-        return _pattern_table(self.level_weights(), pw)
+        pw = self.prior_weight() if prior_weight is None else float(prior_weight)
+        cache = self.__dict__.setdefault("_tables", {})  # parameters never change after fitting
+        if pw not in cache:
+            cache[pw] = _pattern_table(self.level_weights(), pw)
+        return cache[pw]
 
     def score(self, levels: np.ndarray, prior_weight: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(match_weight, match_probability) per pair of an int8 level matrix.
