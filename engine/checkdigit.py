@@ -9,10 +9,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
-CARD_PATTERN = r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$"
 
 
 def check_digits(bodies: np.ndarray) -> np.ndarray:
@@ -90,24 +88,7 @@ def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
 
     One pass over Arrow's UTF-8 buffer; the number is int64, -1 unless 12 digits.
     """
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if not isinstance(values, pa.Array):
-        values = pa.array(list(values), type=pa.string())
-    if pa.types.is_null(values.type):
-        values = values.cast(pa.string())
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        raise ValueError(f"expected a string column, got {values.type}")
-    values = values.cast(pa.large_string())
-    n = len(values)
-    if n == 0:
-        return np.zeros(0, np.uint8), np.zeros(0, np.int64)
-    bufs = values.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[values.offset: values.offset + n + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else _EMPTY_U8
-    has_nulls = values.null_count > 0
-    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _EMPTY_U8
-    return _scan_numbers(offsets, data, bits, values.offset, has_nulls)
+    return _scan_numbers(*_utf8_buffers(values))
 
 
 def valid_my_numbers(values: pa.Array | list) -> np.ndarray:
@@ -125,10 +106,55 @@ def my_number_errors(values: pa.Array | list) -> list[str | None]:
     return names[kind].tolist()
 
 
+@nb.njit(cache=True, nogil=True)
+def _scan_cards(offsets, data, valid_bits, bit_offset, has_nulls):
+    n = len(offsets) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if has_nulls:
+            j = i + bit_offset
+            if not (valid_bits[j >> 3] >> (j & 7)) & 1:
+                continue
+        a = offsets[i]
+        if offsets[i + 1] - a != 12:
+            continue
+        ok = True
+        for k in range(12):
+            c = data[a + k]
+            if k < 2 or k >= 10:
+                ok = 65 <= c <= 90
+            else:
+                ok = 48 <= c <= 57
+            if not ok:
+                break
+        out[i] = ok
+    return out
+
+
+def _utf8_buffers(values):
+    """(offsets, data, validity bits, bit offset, has nulls) of a string column, zero-copy."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not isinstance(values, pa.Array):
+        values = pa.array(list(values), type=pa.string())
+    if pa.types.is_null(values.type):
+        values = values.cast(pa.string())
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        raise ValueError(f"expected a string column, got {values.type}")
+    values = values.cast(pa.large_string())
+    n = len(values)
+    bufs = values.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[values.offset: values.offset + n + 1] if n else \
+        np.zeros(1, np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if n and bufs[2] is not None else _EMPTY_U8
+    has_nulls = values.null_count > 0
+    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _EMPTY_U8
+    return offsets, data, bits, values.offset, has_nulls
+
+
 def valid_card_numbers(values: pa.Array | list) -> np.ndarray:
     """True where the value has the residence-card / certificate number shape AB12345678CD."""
-    arr = pa.array(values, type=pa.string()) if not isinstance(values, pa.Array) else values
-    return pc.fill_null(pc.match_substring_regex(arr, CARD_PATTERN), False).to_numpy(zero_copy_only=False)
+    return _scan_cards(*_utf8_buffers(values))
 
 
 def mask_number(value: str | None) -> str:

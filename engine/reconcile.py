@@ -32,7 +32,7 @@ from .validate import Checked, check_residents, check_responses
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-normalise")
-U_SAMPLE = 1_000_000  # random pairs for u
+U_SAMPLE = 500_000  # random pairs for u
 MIN_PAIRS_TO_FIT = 2_000  # fewer compared pairs than this: EM says nothing, use the shipped model
 _SEED = 20270319  # go-live day: u sampling is deterministic
 
