@@ -489,8 +489,16 @@ def normalize_address(values) -> AddressParts:
 
 
 def address_hashes(values) -> tuple[np.ndarray, ...]:
-    """The five parts of :func:`normalize_address` as 64-bit hashes (0 = absent), for comparing."""
-    return tuple(hash_strings(p) for p in address_parts(normalized_codepoints(values, "NFKC")))
+    """The five parts of :func:`normalize_address` as 64-bit hashes (0 = absent), for comparing.
+
+    Hashed straight from the kernel's row-major layout: no per-part strings are built.
+    """
+    cps = normalized_codepoints(values, "NFKC")
+    check_layout(cps)
+    kind, value = _tables()
+    cp, off = _address_parts(np.ascontiguousarray(cps.cp), np.ascontiguousarray(cps.off), kind, value, *_names())
+    flat = hash_strings(Codepoints(cp, off))  # part w of row i at 5 * i + w
+    return tuple(np.ascontiguousarray(flat[w::_PARTS]) for w in range(_PARTS))
 
 
 __all__ = ["AddressParts", "DESIGNATED_CITIES", "IRREGULAR_CITIES", "PREFECTURES", "normalize_address"]
