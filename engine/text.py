@@ -33,6 +33,57 @@ class Codepoints(NamedTuple):
 
 
 def _as_large_string(values) -> pa.LargeStringArray:
+    return _string_array(values).cast(pa.large_string())
+
+
+@nb.njit(cache=True, nogil=True)
+def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
+    """Arrow's UTF-8 (already validated by Arrow) to code points; nulls become empty."""
+    n = len(boff) - 1
+    off = np.zeros(n + 1, dtype=np.int64)
+    total = 0
+    for i in range(n):
+        if has_nulls:
+            j = i + bit_offset
+            if not (valid_bits[j >> 3] >> (j & 7)) & 1:
+                off[i + 1] = total
+                continue
+        for k in range(boff[i], boff[i + 1]):
+            if (data[k] & 0xC0) != 0x80:
+                total += 1
+        off[i + 1] = total
+    cp = np.empty(total, dtype=np.uint32)
+    w = 0
+    for i in range(n):
+        if off[i + 1] == off[i]:
+            continue
+        k = boff[i]
+        end = boff[i + 1]
+        while k < end:
+            b = np.uint32(data[k])
+            if b < 0x80:
+                c = b
+                k += 1
+            elif b < 0xE0:
+                c = ((b & 0x1F) << 6) | (np.uint32(data[k + 1]) & 0x3F)
+                k += 2
+            elif b < 0xF0:
+                c = ((b & 0x0F) << 12) | ((np.uint32(data[k + 1]) & 0x3F) << 6) | (np.uint32(data[k + 2]) & 0x3F)
+                k += 3
+            else:
+                c = (((b & 0x07) << 18) | ((np.uint32(data[k + 1]) & 0x3F) << 12)
+                     | ((np.uint32(data[k + 2]) & 0x3F) << 6) | (np.uint32(data[k + 3]) & 0x3F))
+                k += 4
+            cp[w] = c
+            w += 1
+    return cp, off
+
+
+_NO_BYTES = np.zeros(1, dtype=np.uint8)
+
+
+def _string_array(values) -> pa.Array:
+    """One string or large_string array (chunks combined), without copying when possible."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if not isinstance(values, pa.Array):
@@ -41,32 +92,22 @@ def _as_large_string(values) -> pa.LargeStringArray:
         values = values.cast(pa.string())
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         raise ValueError(f"expected a string column, got {values.type}")
-    return values.cast(pa.large_string())
+    return values
 
 
 def to_codepoints(values) -> Codepoints:
-    """Arrow (or list of) strings to the flat code-point layout."""
-    arr = _as_large_string(values)
+    """Arrow (or list of) strings to the flat code-point layout (one Numba pass, no GIL)."""
+    arr = _string_array(values)
     n = len(arr)
     if n == 0:
         return Codepoints(np.zeros(0, np.uint32), np.zeros(1, np.int64))
-    boff = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
-    data = arr.buffers()[2]
-    start, stop = int(boff[0]), int(boff[-1])
-    raw = b"" if data is None else memoryview(data)[start:stop]
-    cp = np.frombuffer(bytes(raw).decode("utf-8").encode("utf-32-le"), dtype=np.uint32)
-    lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
-    # Nulls may still own bytes in Arrow's data buffer; a null's length is 0 above,
-    # so drop its bytes' code points when present.
-    if arr.null_count:
-        nulls = ~pc.is_valid(arr).to_numpy(zero_copy_only=False)
-        owned = np.diff(boff)[nulls]
-        if owned.any():
-            keep = pc.if_else(pc.is_valid(arr), arr, "")
-            return to_codepoints(keep)
-    off = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=off[1:])
-    return Codepoints(cp, off)
+    bufs = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    boff = np.frombuffer(bufs[1], dtype=width)[arr.offset: arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else _NO_BYTES
+    has_nulls = arr.null_count > 0
+    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _NO_BYTES
+    return Codepoints(*_utf8_decode(boff, data, bits, arr.offset, has_nulls))
 
 
 def from_codepoints(cps: Codepoints, *, empty_as_null: bool = True) -> pa.LargeStringArray:
