@@ -25,7 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS),bench]'
-	$(VENV)/bin/jukimatch bench
+	$(PY) -m jukimatch.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info

@@ -175,7 +175,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_serve_parser(sub)
     add_audit_parser(sub)
+
+    from jukimatch.api.link_cli import add_link_parser
+
+    add_link_parser(sub)
+    _add_plugin_commands(sub)
     return p
+
+
+def _add_plugin_commands(sub) -> None:
+    """Commands of the rooms above api (simulate, bench), found through entry points.
+
+    The CLI lives in api and api never imports sim or bench; they register themselves in
+    setup.cfg's ``jukimatch.commands`` group and are loaded here by name.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="jukimatch.commands"), key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except ImportError as exc:  # a room not installed: say so only when asked for
+            missing = sub.add_parser(ep.name, help=f"(unavailable: {exc})")
+            missing.set_defaults(func=lambda _a, _e=exc, _n=ep.name: _unavailable(_n, _e))
+
+
+def _unavailable(name: str, exc: Exception) -> int:
+    raise UsageError(f"jukimatch {name} is unavailable here: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:

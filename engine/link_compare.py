@@ -116,7 +116,7 @@ def _osa(lcp, a0, a1, rcp, b0, b1, cutoff, prev2, prev, cur):
         for j in range(lb + 1):
             prev2[j] = prev[j]
             prev[j] = cur[j]
-    return prev[lb]
+    return prev[lb] if prev[lb] <= cutoff else cutoff + 1
 
 
 @nb.njit(**JIT_PARALLEL)

@@ -70,7 +70,7 @@ img{max-width:100%}
 
 def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review: pa.Table, levels: np.ndarray,
                  weight: np.ndarray, pair_decision: np.ndarray | None, model: Model | None,
-                 sample: pa.Table | None = None) -> None:
+                 sample: pa.Table | None = None, blocking: dict | None = None, title: str | None = None) -> None:
     """Write the self-contained ``report.html`` of one reconciliation run to ``path``.
 
     ``summary`` is the dict ``reconcile.run`` builds; ``decisions`` and ``review`` are the tables
@@ -79,6 +79,9 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
     ``model`` is the fitted or reused model (None when no pair was compared); ``sample`` is an
     optional table shaped like ``review`` plus a ``decision`` column with candidates of match
     and review persons to explain with waterfalls (without it, review rows only).
+    ``blocking`` (optional, from a link run: ``{"rules": [{"name", "pairs", "new_pairs"}],
+    "candidate_pairs": n, ...}``) adds a section on candidate generation; ``title`` replaces
+    the page title.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -110,6 +113,7 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
         _levels_section(new_fig, fields, labels, levels, groups, codes, model),
         _model_section(new_fig, fields, labels, model, scoring_prior),
         _timings_section(summary),
+        *([_blocking_section(blocking)] if blocking else []),
         _waterfalls_section(new_fig, fields, labels, review, sample, model, scoring_prior),
         '<p class="muted">Privacy: My Numbers are never shown in clear; candidates show the last four '
         "digits only, and any run of 12 digits in the data shown here is masked the same way.</p>",
@@ -117,7 +121,7 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
     doc = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>jukimatch reconciliation report</title><style>{_CSS}</style></head><body>\n"
+        f"<title>{html.escape(title or 'jukimatch reconciliation report')}</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(parts)
         + "\n</body></html>\n"
     )
@@ -290,7 +294,7 @@ def _header(summary: dict, decisions: pa.Table, review: pa.Table) -> str:
     reused = " (a saved model was reused)" if summary.get("model_reused") else ""
     n_review_persons = len(pc.unique(review.column("person_id"))) if review.num_rows else 0
     return (
-        "<h1>jukimatch reconciliation report</h1>"
+        f"<h1>{_e(summary.get('report_title') or 'jukimatch reconciliation report')}</h1>"
         + "".join(f'<div class="muted">{_e(k)}: <code>{_e(v)}</code></div>' for k, v in inputs.items())
         + f'<section id="summary"><h2>Decisions</h2>{banner}'
         + _table(["decision", "persons", "share", ""], drows, numeric=(1, 2))
@@ -507,6 +511,26 @@ def _timings_section(summary: dict) -> str:
                      f'<span class="bar" style="width:{width}px"></span>' if width else ""])
     body = _table(["phase", "seconds", "share", ""], rows, numeric=(1, 2)) if rows else "<p>No timings.</p>"
     return f'<section id="timings"><h2>Timings per phase</h2>{body}</section>'
+
+
+def _blocking_section(blocking: dict) -> str:
+    """Candidate pairs per blocking rule, as counted before any comparison (link runs)."""
+    rules = blocking.get("rules", [])
+    total = max(int(blocking.get("candidate_pairs", 0)), 1)
+    rows = []
+    for r in rules:
+        new = int(r.get("new_pairs", 0))
+        width = round(200 * new / total)
+        rows.append([_e(r.get("name")), _n(int(r.get("pairs", 0))), _n(new), f"{100 * new / total:.1f}%",
+                     f'<span class="bar" style="width:{width}px"></span>' if width else ""])
+    rows.append(["<b>union</b>", "", f"<b>{_n(int(blocking.get('candidate_pairs', 0)))}</b>", "", ""])
+    limit = blocking.get("max_pairs_per_rule")
+    note = (f'<p class="muted">Each rule was counted before any pair was compared; a rule yielding more than '
+            f"{_n(int(limit))} pairs would have been refused. “New” pairs are those no earlier rule found: the "
+            "union holds each pair once.</p>" if limit else "")
+    return ('<section id="blocking"><h2>Blocking</h2>'
+            + _table(["rule", "pairs", "new pairs", "share of union", ""], rows, numeric=(1, 2, 3)) + note
+            + "</section>")
 
 
 # --- waterfalls -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import sys
 
 import jukimatch.api as api
 
-EXPECTED = ["check_authenticity", "check_numbers", "generate", "provide", "reconcile"]
+EXPECTED = ["check_authenticity", "check_numbers", "generate", "link", "provide", "reconcile"]
 
 
 def test_all_is_complete_and_sorted():

@@ -1,0 +1,46 @@
+"""``jukimatch.api.link``: link two files, or deduplicate one, without inquiry ids."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from jukimatch.engine.blocking import RuleCount
+from jukimatch.engine.link import LinkOptions, run
+from jukimatch.engine.link_config import LinkConfig, load_config
+
+__all__ = ["link"]
+
+
+def link(
+    left: str | Path,
+    right: str | Path | None = None,
+    *,
+    out: str | Path,
+    config: str | Path | LinkConfig | None = None,
+    threshold: float | None = None,
+    encoding: str | None = None,
+    report: bool = True,
+    chunk_pairs: int = 1_000_000,
+    progress: Callable[[str, int, int], None] | None = None,
+    on_blocking: Callable[[list[RuleCount]], None] | None = None,
+) -> dict:
+    """Link ``left`` with ``right`` — or, without ``right``, find duplicates within ``left``.
+
+    ``config`` is a TOML file (see :mod:`jukimatch.engine.link_config`) or a parsed
+    :class:`LinkConfig`; by default the contract's person columns (names in three notations,
+    birth date, sex, address, My Number). ``threshold`` (a match probability) overrides the
+    configuration's. ``on_blocking`` receives the pair count of every blocking rule before
+    any pair is compared.
+
+    Writes ``links.parquet`` (pairs at or above the threshold; ``accepted`` marks the
+    one-to-one links, or the pairs inside a duplicate cluster), ``clusters.parquet`` when
+    deduplicating, ``model.json``, ``summary.json`` and ``report.html`` under ``out``;
+    returns the summary. Raises :class:`jukimatch.engine.io.InputError` (a subclass of
+    ``ValueError``) for an unusable input or configuration, and
+    :class:`jukimatch.engine.blocking.BlockingLimitError` when a blocking rule would yield
+    more pairs than ``[link] max_pairs_per_rule``.
+    """
+    cfg = config if isinstance(config, LinkConfig) else load_config(config)
+    opts = LinkOptions(config=cfg, threshold=threshold, encoding=encoding, chunk_pairs=chunk_pairs, report=report,
+                       progress=progress, on_blocking=on_blocking)
+    return run(left, right, out, opts)

@@ -1,0 +1,72 @@
+"""`jukimatch link`: parsing and printing only; the work is in :func:`jukimatch.api.link.link`.
+
+The lead wires it into ``api/cli.py`` with::
+
+    from jukimatch.api.link_cli import add_link_parser
+    add_link_parser(sub)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_link_parser"]
+
+
+def _print_counts(counts) -> None:
+    width = max((len(c.name) for c in counts), default=10)
+    print("blocking (pairs per rule, counted before comparing):", file=sys.stderr)
+    for c in counts:
+        print(f"  {c.name:<{width}}  {c.pairs:>14,}", file=sys.stderr)
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    from jukimatch.api.cli import UsageError, _progress_bar, _threads
+    from jukimatch.api.link import link
+    from jukimatch.engine.blocking import BlockingLimitError
+
+    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
+        raise UsageError(f"--threshold must lie strictly between 0 and 1, got {args.threshold}")
+    out = Path(args.out)
+    with _threads(args.workers), _progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
+        try:
+            summary = link(args.left, args.right, out=out, config=args.config, threshold=args.threshold,
+                           encoding=args.encoding, report=not args.no_report, progress=bar,
+                           on_blocking=None if args.quiet else _print_counts)
+        except BlockingLimitError as exc:
+            raise UsageError(str(exc)) from None
+    if not args.quiet:
+        p = summary["pairs"]
+        print(f"{summary['mode']}: {summary['blocking']['candidate_pairs']:,} candidate pairs compared, "
+              f"{p['above_threshold']:,} at or above p={summary['threshold']['match_probability']}, "
+              f"{p['accepted']:,} accepted ({p['refused']:,} refused)")
+        if "clusters" in summary:
+            c = summary["clusters"]
+            print(f"  clusters: {c['clusters']:,} holding {c['records_in_clusters']:,} records; sizes {c['by_size']}")
+        for w in summary["warnings"]:
+            print(f"  warning: {w}")
+        print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in summary["timings_s"].items()))
+        files = ["links.parquet"] + (["clusters.parquet"] if "clusters" in summary else []) + ["summary.json"]
+        print(f"  outputs: {out}/" + "  ".join(files) + ("  report.html" if not args.no_report else ""))
+    return 0
+
+
+def add_link_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``link`` sub-command to ``jukimatch``'s sub-parsers; returns its parser."""
+    p = subparsers.add_parser(
+        "link", help="link two files, or find duplicates in one, without inquiry ids",
+        description="Link --left with --right (one-to-one), or without --right find duplicate records "
+                    "in --left (clusters). Columns, comparisons, blocking rules and thresholds come from "
+                    "--config (TOML); the default compares the contract's person columns.")
+    p.add_argument("--left", required=True, help="left file (.parquet or .csv)")
+    p.add_argument("--right", help="right file (.parquet or .csv); omit to deduplicate --left")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--config", help="link configuration (TOML); default: the contract's person columns")
+    p.add_argument("--threshold", type=float, help="match probability for a link (overrides the config)")
+    p.add_argument("--workers", type=int, help="CPU threads for the kernels (default: all)")
+    p.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=_cmd_link)
+    return p
