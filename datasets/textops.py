@@ -240,4 +240,15 @@ def scatter(base: pa.Array, rows: np.ndarray, values: pa.Array) -> pa.Array:
         return base
     mask = np.zeros(len(base), dtype=bool)
     mask[rows] = True
+    # Past 2 GiB of text Arrow hands back chunked arrays: make both sides one array (64-bit
+    # offsets when strings, so the combined buffer fits).
+    base, values = (_one_array(x, base.type) for x in (base, values))
     return pc.replace_with_mask(base, pa.array(mask), values.cast(base.type))
+
+
+def _one_array(values, like: pa.DataType) -> pa.Array:
+    if pa.types.is_string(like):
+        values = values.cast(pa.large_string())
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values
