@@ -10,6 +10,9 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
+from ._numba import JIT_PARALLEL, threads_for
+from .text import _string_array
+
 WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
 
 
@@ -38,14 +41,14 @@ def numbers_from_bodies(bodies: np.ndarray) -> np.ndarray:
     return bodies * 10 + check_digit_of_ints(bodies)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(**JIT_PARALLEL)
 def _scan_numbers(offsets, data, valid_bits, bit_offset, has_nulls):
     """Per string: 1 = 12 ASCII digits with the right check digit, 2 = 12 digits with a
     wrong one, 3 = empty/null, 0 = anything else; and the number as int64 (-1 if not 12 digits)."""
     n = len(offsets) - 1
     kind = np.zeros(n, dtype=np.uint8)
     value = np.full(n, -1, dtype=np.int64)
-    for i in range(n):
+    for i in nb.prange(n):
         if has_nulls:
             j = i + bit_offset
             if not (valid_bits[j >> 3] >> (j & 7)) & 1:
@@ -88,7 +91,9 @@ def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
 
     One pass over Arrow's UTF-8 buffer; the number is int64, -1 unless 12 digits.
     """
-    return _scan_numbers(*_utf8_buffers(values))
+    bufs = _utf8_buffers(values)
+    with threads_for(len(bufs[0]) - 1):
+        return _scan_numbers(*bufs)
 
 
 def valid_my_numbers(values: pa.Array | list) -> np.ndarray:
@@ -132,20 +137,14 @@ def _scan_cards(offsets, data, valid_bits, bit_offset, has_nulls):
 
 
 def _utf8_buffers(values):
-    """(offsets, data, validity bits, bit offset, has nulls) of a string column, zero-copy."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if not isinstance(values, pa.Array):
-        values = pa.array(list(values), type=pa.string())
-    if pa.types.is_null(values.type):
-        values = values.cast(pa.string())
-    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        raise ValueError(f"expected a string column, got {values.type}")
-    values = values.cast(pa.large_string())
+    """(offsets, data, validity bits, bit offset, has nulls) of a string column, zero-copy
+    but for widening 32-bit offsets."""
+    values = _string_array(values)
     n = len(values)
     bufs = values.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[values.offset: values.offset + n + 1] if n else \
-        np.zeros(1, np.int64)
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = (np.frombuffer(bufs[1], dtype=width)[values.offset: values.offset + n + 1].astype(np.int64)
+               if n else np.zeros(1, np.int64))
     data = np.frombuffer(bufs[2], dtype=np.uint8) if n and bufs[2] is not None else _EMPTY_U8
     has_nulls = values.null_count > 0
     bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _EMPTY_U8
