@@ -39,6 +39,7 @@ from jukimatch.engine.compare import (
     compare_sex,
     jaro_winkler,
 )
+from jukimatch.engine.similarity import _range_equal
 from jukimatch.engine.text import Codepoints
 
 __all__ = [
@@ -57,16 +58,6 @@ MAX_LEVELS = 7
 
 # --- kernels ------------------------------------------------------------------------------
 
-@nb.njit(**JIT)
-def _equal(lcp, a0, a1, rcp, b0, b1):
-    if a1 - a0 != b1 - b0:
-        return False
-    for k in range(a1 - a0):
-        if lcp[a0 + k] != rcp[b0 + k]:
-            return False
-    return True
-
-
 @nb.njit(**JIT_PARALLEL)
 def _exact_pairs(lcp, loff, rcp, roff, li, ri):
     n = len(li)
@@ -76,7 +67,7 @@ def _exact_pairs(lcp, loff, rcp, roff, li, ri):
         b0, b1 = roff[ri[k]], roff[ri[k] + 1]
         if a0 == a1 or b0 == b1:
             out[k] = -1
-        elif _equal(lcp, a0, a1, rcp, b0, b1):
+        elif _range_equal(lcp, a0, a1, rcp, b0, b1):
             out[k] = 1
         else:
             out[k] = 0
