@@ -86,7 +86,9 @@ def _print_summary(summary: dict, out: Path) -> None:
     print("  reasons: " + ", ".join(f"{k} {v:,}" for k, v in top))
     t = summary["timings_s"]
     print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in t.items()))
-    print(f"  outputs: {out}/decisions.parquet  review.parquet  pending.parquet  rejected.parquet  summary.json")
+    written = summary.get("outputs") or {}  # name -> file (decisions.parquet or decisions.parquet.enc)
+    names = [Path(w).name for w in written.values()]
+    print(f"  outputs in {out}: " + "  ".join(names + ["summary.json"]))
     if (out / "report.html").exists():
         print(f"  report: {out / 'report.html'}")
 
@@ -94,10 +96,14 @@ def _print_summary(summary: dict, out: Path) -> None:
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     from jukimatch.api import reconcile
 
+    from jukimatch.api.reconcile_options import reconcile_kwargs
+
     out = Path(args.out)
-    with _threads(args.workers), _progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
+    kw = reconcile_kwargs(args)  # --workers means Dask worker processes with --backend dask
+    threads = args.workers if kw["backend"] == "local" else None
+    with _threads(threads), _progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
         summary = reconcile(args.residents, args.responses, out, model=args.model, encoding=args.encoding,
-                            report=not args.no_report, progress=bar)
+                            report=not args.no_report, progress=bar, **kw)
     if not args.quiet:
         _print_summary(summary, out)
     return 0
@@ -158,12 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--residents", required=True, help="residents file (.parquet or .csv)")
     r.add_argument("--responses", required=True, help="responses file (.parquet or .csv)")
     r.add_argument("--out", required=True, help="output folder")
-    r.add_argument("--workers", type=int, help="CPU threads for the kernels (default: all)")
+    r.add_argument("--workers", type=int, help="CPU threads for the kernels (default: all); with --backend dask: worker processes")
     r.add_argument("--model", help="reuse a saved model.json instead of fitting")
     r.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
     r.add_argument("--no-report", action="store_true", help="skip report.html")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.set_defaults(func=_cmd_reconcile)
+    from jukimatch.api.reconcile_options import add_reconcile_options
+
+    add_reconcile_options(r)  # --backend --scheduler --partitions --resume --chunk-rows --encrypt-key-file
 
     c = sub.add_parser("check-number", help="validate My Number check digits (printed masked)")
     c.add_argument("numbers", nargs="*", help="12-digit numbers")
@@ -176,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_audit_parser(sub)
 
+    from jukimatch.api.files_cli import add_files_parser
     from jukimatch.api.link_cli import add_link_parser
 
     add_link_parser(sub)
+    add_files_parser(sub)
     _add_plugin_commands(sub)
     return p
 

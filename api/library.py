@@ -21,13 +21,28 @@ def reconcile(
     chunk_pairs: int = 500_000,
     report: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
+    dask_workers: int | None = None,
+    partitions: int | None = None,
+    resume: bool = False,
+    checkpoint: bool = True,
+    encrypt_key_file: str | Path | None = None,
 ) -> dict:
     """Reconcile the agency's residents with Juki-net's responses and write the outputs.
 
     Writes decisions, review, pending and rejected Parquet files, ``summary.json``,
     ``model.json`` and ``report.html`` under ``out``; returns the summary as a dict.
     ``model`` reuses a saved model (e.g. last period's ``model.json``) instead of fitting.
-    Raises :class:`jukimatch.engine.io.InputError` for an unusable input file.
+
+    ``backend="dask"`` runs on hash partitions of the input on a ``dask.distributed``
+    cluster — the one at ``scheduler``, or a LocalCluster of ``dask_workers`` processes —
+    with the same decisions as the local backend (``partitions``: default 2 per worker).
+    Finished chunks are kept in ``out/.jukimatch-work`` until the run ends (``checkpoint``);
+    ``resume=True`` continues a killed run from them, and refuses inputs that changed.
+    ``encrypt_key_file`` writes decisions, review and pending as AES-256-GCM ``.enc`` files.
+    Raises :class:`jukimatch.engine.io.InputError` for an unusable input file, a changed
+    input on resume, or an unusable key.
     """
     if isinstance(model, (str, Path)):
         model = Model.load(model)
@@ -38,6 +53,13 @@ def reconcile(
         encoding=encoding,
         report=report,
         progress=progress,
+        backend=backend,
+        scheduler=scheduler,
+        workers=dask_workers,
+        partitions=partitions,
+        checkpoint=checkpoint,
+        resume=resume,
+        encrypt_key_file=encrypt_key_file,
     )
     return run(residents, responses, out, opts)
 

@@ -1,0 +1,642 @@
+"""The stages of a reconciliation over one self-contained set of rows.
+
+A *part* is either the whole input (the local backend) or one hash partition of it (the
+Dask backend); the stages below run the same way on both:
+
+1. :func:`prepare` — validate both tables and link each response to its resident;
+2. :func:`compare` — normalise and compare over bounded chunks of resident rows, keeping
+   6 bytes of levels per pair; each chunk can be saved to and reloaded from a
+   :class:`~jukimatch.engine.checkpoint.WorkDir`; the random pairs that estimate u are
+   planned globally (:func:`plan_u_sample`) so that every backend draws the same ones;
+3. the model is fitted once, globally, on summed pattern counts (:func:`pattern_counts`);
+4. :func:`score_and_decide` — score pairs and decide, with optional stand-ins for persons of
+   other parts (see :mod:`jukimatch.engine.partition`) for the rules that need every number;
+5. :func:`part_outputs` — the output rows of the part, with sort keys to merge parts back
+   into input order.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .checkdigit import scan_numbers
+from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
+    reason_lists
+from .features import (
+    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, compare_features, features, name_conflict, name_full,
+)
+from .io import ROW_COLUMN
+from .model import MAX_LEVEL, Model, pack_patterns
+from .normalize import Dates
+from .text import Codepoints
+from .validate import Checked, check_residents, check_responses
+
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-normalise")
+SEED = 20270319  # go-live day: u sampling is deterministic
+KEY = "__g"  # sort key: the row's index in the whole input table
+N_PATTERNS = int(pack_patterns(np.full((1, len(FIELDS)), MAX_LEVEL, np.int8))[0]) + 1
+
+
+def numbers(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 number or -1 when not 12 digits, check-digit-valid mask)."""
+    kind, num = scan_numbers(pc.utf8_trim_whitespace(col))
+    return num, kind == 1
+
+
+def index_of(values, keys) -> np.ndarray:
+    """Position of each value in ``keys`` (first occurrence), -1 where absent."""
+    idx = pc.index_in(values, value_set=keys)
+    return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _take_dates(d: Dates, rows) -> Dates:
+    return Dates(*(np.ascontiguousarray(x[rows]) for x in d))
+
+
+# ---------------------------------------------------------------------------------------
+# 1. prepare
+
+
+@dataclass
+class Prepared:
+    """A part's tables, validated and linked: everything the later stages index into."""
+
+    R: pa.Table
+    S: pa.Table
+    r_global: np.ndarray  # int64: index of each resident row in the whole residents table
+    s_global: np.ndarray
+    rcheck: Checked
+    scheck: Checked
+    pair_res: np.ndarray  # resident row of each compared pair (sorted)
+    pair_resp: np.ndarray  # response row of each compared pair
+    held: np.ndarray  # number already held per resident row, -1 when none
+    number_all: np.ndarray
+    number_ok_all: np.ndarray
+    answered: np.ndarray
+    response_invalid: np.ndarray
+    resident_ok: np.ndarray  # per response row: its resident row is valid
+    linked: np.ndarray
+    found: np.ndarray
+
+    def pair_counts(self) -> np.ndarray:
+        """Compared pairs per resident row (int32)."""
+        return np.bincount(self.pair_res, minlength=self.R.num_rows).astype(np.int32)
+
+
+def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
+            s_global: np.ndarray | None = None) -> Prepared:
+    """Validate residents and responses and link responses to resident rows.
+
+    Every rule here looks at one person_id at a time (duplicates included), so a part
+    holding all rows of its person_ids decides exactly like the whole table.
+    """
+    n_res, n_resp = R.num_rows, S.num_rows
+    rcheck = check_residents(R)
+    res_all = index_of(S.column("person_id"), R.column("person_id"))
+    scheck = check_responses(S, res_all)
+    r_ok = rcheck.ok
+    linked = res_all >= 0
+    resident_ok = np.zeros(n_resp, dtype=bool)
+    resident_ok[linked] = r_ok[res_all[linked]]
+    answered = np.zeros(n_res, dtype=bool)
+    answered[res_all[linked]] = True
+    response_invalid = np.zeros(n_res, dtype=bool)
+    response_invalid[res_all[linked & ~scheck.ok]] = True
+    status = pc.utf8_trim_whitespace(S.column("status"))
+    found = pc.fill_null(pc.equal(status, "found"), False).to_numpy(zero_copy_only=False)
+    use = scheck.ok & resident_ok & found
+    pair_resp = np.flatnonzero(use)
+    pair_res = res_all[pair_resp]
+    order = np.argsort(pair_res, kind="stable")
+    pair_resp, pair_res = pair_resp[order], pair_res[order]
+    held, held_ok = numbers(R.column("my_number"))
+    held = np.where(held_ok & r_ok, held, -1)
+    number_all, number_ok_all = numbers(S.column("my_number"))
+    return Prepared(
+        R, S,
+        np.arange(n_res, dtype=np.int64) if r_global is None else np.asarray(r_global, np.int64),
+        np.arange(n_resp, dtype=np.int64) if s_global is None else np.asarray(s_global, np.int64),
+        rcheck, scheck, pair_res, pair_resp, held, number_all, number_ok_all, answered, response_invalid,
+        resident_ok, linked, found,
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# 2. compare, with the u sample planned over the whole input
+
+
+@dataclass
+class USamplePlan:
+    """The random pairs for u, as (global resident row, global pair index) per sample k.
+
+    Global pair index g numbers all compared pairs in (resident row, response row) order.
+    """
+
+    res: np.ndarray
+    pair: np.ndarray
+
+
+def plan_u_sample(counts: np.ndarray, step: int, u_sample: int, seed: int = SEED) -> USamplePlan:
+    """Draw the random pairs of different persons, chunk of ``step`` resident rows by chunk.
+
+    ``counts`` is the number of compared pairs per resident row of the whole input. The
+    draws depend on nothing else, so one plan serves every partitioning of the rows.
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    n_res = len(counts)
+    ends = np.cumsum(counts)
+    n_pairs = int(ends[-1]) if n_res else 0
+    rng = np.random.default_rng(seed)
+    res, pair = [], []
+    step = max(1, step)
+    for a in range(0, n_res, step):
+        b = min(a + step, n_res)
+        pa_ = ends[a - 1] if a else np.int64(0)
+        pb = ends[b - 1]
+        if pb == pa_:
+            continue
+        k = int(np.ceil(u_sample * (pb - pa_) / n_pairs))
+        uli = rng.integers(0, b - a, size=k, dtype=np.int64)
+        uri = rng.integers(0, pb - pa_, size=k, dtype=np.int64)
+        g = pa_ + uri
+        owner = np.searchsorted(ends, g, side="right")
+        keep = owner != a + uli  # pairs of different persons only
+        res.append(a + uli[keep])
+        pair.append(g[keep])
+    if not res:
+        return USamplePlan(np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return USamplePlan(np.concatenate(res), np.concatenate(pair))
+
+
+@dataclass
+class PartPlan:
+    """A part's share of the u sample: sample ids with local resident rows / local pair indices."""
+
+    res_k: np.ndarray
+    res_row: np.ndarray  # sorted
+    pair_k: np.ndarray
+    pair_idx: np.ndarray  # sorted
+
+    @classmethod
+    def whole(cls, plan: USamplePlan) -> "PartPlan":
+        k = np.arange(len(plan.res), dtype=np.int64)
+        o1 = np.argsort(plan.res, kind="stable")
+        o2 = np.argsort(plan.pair, kind="stable")
+        return cls(k[o1], plan.res[o1], k[o2], plan.pair[o2])
+
+
+def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
+    lens = np.diff(c.off)[idx]
+    off = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(lens, out=off[1:])
+    starts = c.off[:-1][idx]
+    pos = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
+    return Codepoints(np.ascontiguousarray(c.cp[pos]), off)
+
+
+def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
+    offs, base = [np.zeros(1, np.int64)], 0
+    for c in parts:
+        offs.append(c.off[1:] + base)
+        base += int(c.off[-1])
+    return Codepoints(np.concatenate([c.cp for c in parts]).astype(np.uint32) if parts else np.zeros(0, np.uint32),
+                      np.concatenate(offs))
+
+
+_CP = ("alpha", "kanji", "kana")
+_ARR = ("gaiji", "year", "month", "day", "sex")
+
+
+def take_features(f: Features, idx: np.ndarray) -> Features:
+    idx = np.asarray(idx, dtype=np.int64)
+    return Features(*(take_codepoints(getattr(f, n), idx) for n in _CP), *(getattr(f, n)[idx] for n in _ARR),
+                    address=tuple(a[idx] for a in f.address))
+
+
+def concat_features(parts: list[Features]) -> Features:
+    return Features(*(concat_codepoints([getattr(p, n) for p in parts]) for n in _CP),
+                    *(np.concatenate([getattr(p, n) for p in parts]) for n in _ARR),
+                    address=tuple(np.concatenate([p.address[w] for p in parts]) for w in range(len(parts[0].address))))
+
+
+def features_to_arrays(f: Features, prefix: str) -> dict[str, np.ndarray]:
+    out = {}
+    for n in _CP:
+        c = getattr(f, n)
+        out[f"{prefix}{n}_cp"], out[f"{prefix}{n}_off"] = c.cp, c.off
+    for n in _ARR:
+        out[f"{prefix}{n}"] = getattr(f, n)
+    for w, a in enumerate(f.address):
+        out[f"{prefix}addr{w}"] = a
+    return out
+
+
+def features_from_arrays(d: dict[str, np.ndarray], prefix: str) -> Features:
+    n_addr = sum(1 for k in d if k.startswith(f"{prefix}addr"))
+    return Features(*(Codepoints(d[f"{prefix}{n}_cp"], d[f"{prefix}{n}_off"]) for n in _CP),
+                    *(d[f"{prefix}{n}"] for n in _ARR), address=tuple(d[f"{prefix}addr{w}"] for w in range(n_addr)))
+
+
+@dataclass
+class Compared:
+    levels: np.ndarray  # int8 (pairs × FIELDS)
+    gaiji: np.ndarray
+    u_levels: np.ndarray  # sample pairs whose two sides fell in one chunk of this part
+    export_res: list = field(default_factory=list)  # (sample ids, resident Features) for other parts
+    export_pair: list = field(default_factory=list)  # (sample ids, response Features)
+    reused_chunks: int = 0
+
+    def exports(self) -> tuple[tuple[np.ndarray, Features] | None, tuple[np.ndarray, Features] | None]:
+        def cat(xs):
+            xs = [x for x in xs if len(x[0])]
+            if not xs:
+                return None
+            return np.concatenate([k for k, _ in xs]), concat_features([f for _, f in xs])
+        return cat(self.export_res), cat(self.export_pair)
+
+
+def _within(sorted_vals: np.ndarray, lo, hi) -> slice:
+    i, j = np.searchsorted(sorted_vals, [lo, hi])
+    return slice(int(i), int(j))
+
+
+def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=None, part: int = 0,
+            timer=None, progress=None) -> Compared:
+    """Levels of every pair of the part, chunk by chunk, plus the part's share of the u sample.
+
+    ``pair_res`` is sorted, so a range of resident rows owns a contiguous range of pairs:
+    each chunk normalises a zero-copy slice of the residents and the responses it owns.
+    With ``store`` (a WorkDir), finished chunks are reloaded and new ones saved.
+    """
+    from contextlib import nullcontext
+
+    R, S = prep.R, prep.S
+    pair_res, pair_resp = prep.pair_res, prep.pair_resp
+    n_pairs, n_res = len(pair_res), R.num_rows
+    levels = np.empty((n_pairs, len(FIELDS)), dtype=np.int8)
+    gaiji = np.zeros(n_pairs, dtype=bool)
+    out = Compared(levels, gaiji, np.zeros((0, len(FIELDS)), np.int8))
+    u_parts = []
+    phase = timer.phase if timer is not None else (lambda name: nullcontext())
+    step = max(1, chunk_rows)
+    for c, a in enumerate(range(0, n_res, step)):
+        b = min(a + step, n_res)
+        pa_, pb = (int(x) for x in np.searchsorted(pair_res, [a, b]))
+        rs = _within(plan.res_row, a, b) if plan is not None else slice(0, 0)
+        ps = _within(plan.pair_idx, pa_, pb) if plan is not None else slice(0, 0)
+        if pb == pa_ and rs.stop == rs.start:
+            continue
+        saved = store.load_chunk(part, c) if store is not None else None
+        if saved is not None:
+            out.reused_chunks += 1
+            levels[pa_:pb] = saved["levels"]
+            gaiji[pa_:pb] = saved["gaiji"]
+            u_parts.append(saved["u"])
+            if len(saved["xr_k"]):
+                out.export_res.append((saved["xr_k"], features_from_arrays(saved, "xr_")))
+            if len(saved["xp_k"]):
+                out.export_pair.append((saved["xp_k"], features_from_arrays(saved, "xp_")))
+        else:
+            rows = slice(a, b)
+            resp_rows = pair_resp[pa_:pb]
+            with phase("normalise"):
+                # Both sides at once: the kernels release the GIL and Arrow's compute does too.
+                fut = _POOL.submit(features, S.take(pa.array(resp_rows)), dates=_take_dates(prep.scheck.dates, resp_rows),
+                                   sex=prep.scheck.sex[resp_rows])
+                left = features(R.slice(a, b - a), dates=_take_dates(prep.rcheck.dates, rows), sex=prep.rcheck.sex[rows])
+                right = fut.result()
+            li = pair_res[pa_:pb] - a
+            ri = np.arange(pb - pa_, dtype=np.int64)
+            with phase("compare"):
+                levels[pa_:pb] = compare_features(left, right, li, ri)
+                gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
+                if plan is not None:
+                    rk, rrow, pk, pidx = plan.res_k[rs], plan.res_row[rs], plan.pair_k[ps], plan.pair_idx[ps]
+                else:
+                    rk = rrow = pk = pidx = np.zeros(0, np.int64)
+                both, i_r, i_p = np.intersect1d(rk, pk, assume_unique=True, return_indices=True)
+                u = compare_features(left, right, rrow[i_r] - a, pidx[i_p] - pa_) if len(both) else \
+                    np.zeros((0, len(FIELDS)), np.int8)
+                only_r = np.setdiff1d(np.arange(len(rk)), i_r, assume_unique=True)
+                only_p = np.setdiff1d(np.arange(len(pk)), i_p, assume_unique=True)
+                xr = (rk[only_r], take_features(left, rrow[only_r] - a)) if len(only_r) else None
+                xp = (pk[only_p], take_features(right, pidx[only_p] - pa_)) if len(only_p) else None
+            u_parts.append(u)
+            if xr:
+                out.export_res.append(xr)
+            if xp:
+                out.export_pair.append(xp)
+            if store is not None:
+                arrays = {"levels": levels[pa_:pb], "gaiji": gaiji[pa_:pb], "u": u,
+                          "xr_k": xr[0] if xr else np.zeros(0, np.int64),
+                          "xp_k": xp[0] if xp else np.zeros(0, np.int64)}
+                if xr:
+                    arrays.update(features_to_arrays(xr[1], "xr_"))
+                if xp:
+                    arrays.update(features_to_arrays(xp[1], "xp_"))
+                store.save_chunk(part, c, arrays)
+        if progress:
+            progress("compare", int(pb), n_pairs)
+    if u_parts:
+        out.u_levels = np.concatenate(u_parts)
+    return out
+
+
+def pattern_counts(levels: np.ndarray) -> np.ndarray:
+    """Pairs per packed level pattern (int64, one slot per possible pattern): sums over parts."""
+    return np.bincount(pack_patterns(levels), minlength=N_PATTERNS).astype(np.int64)
+
+
+def u_levels_from_exports(res: list[tuple[np.ndarray, Features]], pair: list[tuple[np.ndarray, Features]]) -> np.ndarray:
+    """Compare the sample pairs whose two sides were normalised in different chunks or parts."""
+    res = [x for x in res if x is not None and len(x[0])]
+    pair = [x for x in pair if x is not None and len(x[0])]
+    if not res:
+        return np.zeros((0, len(FIELDS)), np.int8)
+    rk = np.concatenate([k for k, _ in res])
+    pk = np.concatenate([k for k, _ in pair])
+    left, right = concat_features([f for _, f in res]), concat_features([f for _, f in pair])
+    if not (len(rk) == len(pk) and np.array_equal(np.sort(rk), np.sort(pk))):
+        raise RuntimeError("u sample: the two sides of the exported sample pairs do not match up")
+    return compare_features(left, right, np.argsort(rk, kind="stable"), np.argsort(pk, kind="stable"))
+
+
+# ---------------------------------------------------------------------------------------
+# 4. score and decide
+
+
+@dataclass
+class Phantoms:
+    """Stand-ins for persons of other parts, for the rules that compare numbers across persons.
+
+    ``number`` is the number a stand-in chooses (when ``chooses``) and/or holds (``held``).
+    """
+
+    number: np.ndarray
+    held: np.ndarray
+    chooses: np.ndarray
+
+    @classmethod
+    def none(cls) -> "Phantoms":
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool))
+
+    @classmethod
+    def concat(cls, xs: list["Phantoms"]) -> "Phantoms":
+        xs = [x for x in xs if len(x.number)]
+        if not xs:
+            return cls.none()
+        return cls(*(np.concatenate([getattr(x, n) for x in xs]) for n in ("number", "held", "chooses")))
+
+    def __len__(self) -> int:
+        return len(self.number)
+
+
+def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Thresholds,
+                     phantoms: Phantoms | None = None) -> tuple[Decisions, Pairs]:
+    levels = comp.levels
+    weight, _ = model.score(levels, prior_weight=th.prior_bits)
+    pair_resp = prep.pair_resp
+    pairs = Pairs(
+        person=prep.pair_res, weight=weight, number=prep.number_all[pair_resp],
+        number_ok=prep.number_ok_all[pair_resp], sex_level=levels[:, SEX_FIELD], date_level=levels[:, DATE_FIELD],
+        gaiji=comp.gaiji, name_full=name_full(levels), name_conflict=name_conflict(levels),
+        address_level=levels[:, ADDRESS_FIELD],
+    )
+    persons = Persons(rejected=~prep.rcheck.ok, answered=prep.answered, response_invalid=prep.response_invalid,
+                      held_number=prep.held)
+    return decide_with_phantoms(pairs, persons, th, phantoms), pairs
+
+
+def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantoms: Phantoms | None) -> Decisions:
+    """``decide`` for the real persons, with stand-ins for other parts' persons added (then dropped)."""
+    if phantoms is None or not len(phantoms):
+        return decide(pairs, persons, th)
+    n, k = len(persons.rejected), len(phantoms)
+    ch = np.flatnonzero(phantoms.chooses)
+    m = len(ch)
+
+    def ext(a, v, size):
+        return np.concatenate([a, np.full(size, v, dtype=a.dtype)])
+
+    xp = Pairs(
+        person=np.concatenate([pairs.person, n + ch]), weight=ext(pairs.weight, 60.0, m),
+        number=np.concatenate([pairs.number, phantoms.number[ch]]), number_ok=ext(pairs.number_ok, True, m),
+        sex_level=ext(pairs.sex_level, 1, m), date_level=ext(pairs.date_level, 5, m), gaiji=ext(pairs.gaiji, False, m),
+        name_full=ext(pairs.name_full, True, m), name_conflict=ext(pairs.name_conflict, False, m),
+        address_level=ext(pairs.address_level, 4, m),
+    )
+    xpers = Persons(rejected=ext(persons.rejected, False, k), answered=ext(persons.answered, True, k),
+                    response_invalid=ext(persons.response_invalid, False, k),
+                    held_number=np.concatenate([persons.held_number, phantoms.held]))
+    d = decide(xp, xpers, th)
+    return Decisions(d.decision[:n], d.best[:n], d.runner_up[:n], d.weight[:n], d.probability[:n], d.candidates[:n],
+                     d.reason_mask[:n])
+
+
+def number_report(prep: Prepared | Persons, pairs: Pairs, d: Decisions, th: Thresholds):
+    """What the number rules of :func:`decide` see of this part: the numbers its plausible
+    persons would be given (with whether that person already holds it) and the held numbers."""
+    has = d.best >= 0
+    ch = np.where(has, d.best, 0)
+    plausible = has & (d.probability >= th.review_probability)
+    ok = plausible & (pairs.number_ok[ch] if len(pairs.number_ok) else np.zeros(len(has), bool))
+    idx = np.flatnonzero(ok)
+    chosen = pairs.number[ch[idx]]
+    keep = chosen >= 0
+    idx, chosen = idx[keep], chosen[keep]
+    held = prep.held if isinstance(prep, Prepared) else prep.held_number
+    return chosen, held[idx] == chosen, held[held >= 0]
+
+
+# ---------------------------------------------------------------------------------------
+# 5. outputs
+
+
+def decisions_table(R: pa.Table, S: pa.Table, d: Decisions, pair_resp: np.ndarray, errors: dict) -> pa.Table:
+    """One row per resident row of the part, in its order."""
+    n = R.num_rows
+    best = d.best
+    is_match = d.decision == MATCH
+    num_idx = np.where(is_match, pair_resp[np.where(best >= 0, best, 0)] if len(pair_resp) else 0, 0)
+    my_number = pc.if_else(pa.array(is_match), S.column("my_number").take(pa.array(num_idx)) if S.num_rows else
+                           pa.nulls(n, pa.string()), pa.scalar(None, pa.string())) if n else pa.array([], pa.string())
+    return pa.table({
+        "person_id": R.column("person_id"),
+        "decision": pa.array(d.decision.astype(str), pa.string()),
+        "my_number": my_number,
+        "match_probability": pa.array(d.probability, pa.float64(), from_pandas=True),
+        "match_weight": pa.array(d.weight, pa.float64(), from_pandas=True),
+        "candidates": pa.array(d.candidates, pa.int32()),
+        "reasons": reason_lists(d.reason_mask, dict(errors)),
+    })
+
+
+def malformed_decisions(k: int) -> pa.Table:
+    """Decision rows for lines that could not even be parsed: rejected, without a person_id."""
+    return pa.table({
+        "person_id": pa.nulls(k, pa.string()),
+        "decision": pa.array(["rejected"] * k, pa.string()),
+        "my_number": pa.nulls(k, pa.string()),
+        "match_probability": pa.nulls(k, pa.float64()),
+        "match_weight": pa.nulls(k, pa.float64()),
+        "candidates": pa.array([0] * k, pa.int32()),
+        "reasons": pa.array([["row:field_count"]] * k, pa.list_(pa.string())),
+    })
+
+
+def _mask(col: pa.Array) -> pa.Array:
+    """Only the last four digits of a number are shown: ********9018."""
+    s = pc.utf8_trim_whitespace(col)
+    n = pc.utf8_length(s)
+    tail = pc.utf8_slice_codeunits(s, -4)
+    stars = pc.binary_repeat(pa.scalar("*"), pc.max_element_wise(pc.subtract(n, 4), 0))
+    return pc.binary_join_element_wise(stars, tail, "")
+
+
+def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp: np.ndarray, levels: np.ndarray,
+                 model: Model | None, persons: np.ndarray, keys: np.ndarray | None = None) -> pa.Table:
+    """Every candidate of the given persons, both sides side by side, with levels and weights.
+
+    This is the review queue's shape; numbers appear only masked. Pair rows come first
+    (by person, then weight, highest first), then persons without any candidate. With
+    ``keys`` (global row per resident row), sort columns ``__bare`` and ``__g`` are added.
+    """
+    persons = np.asarray(persons, dtype=np.int64)
+    in_review = np.isin(pairs.person, persons)
+    pidx = np.flatnonzero(in_review)
+    bare = persons[d.candidates[persons] == 0]
+    order = np.lexsort((-pairs.weight[pidx], pairs.person[pidx])) if len(pidx) else np.zeros(0, np.int64)
+    pidx = pidx[order]
+    res_rows = np.concatenate([pairs.person[pidx], bare]).astype(np.int64)
+    resp_rows = pair_resp[pidx] if len(pidx) else np.zeros(0, np.int64)
+    n_pairs, n_bare = len(pidx), len(bare)
+    cols: dict[str, pa.Array] = {}
+    cols["person_id"] = R.column("person_id").take(pa.array(res_rows))
+    cols["reasons"] = reason_lists(d.reason_mask).take(pa.array(res_rows))
+    rank = np.zeros(n_pairs, dtype=np.int64)
+    if n_pairs:
+        p = pairs.person[pidx]
+        starts = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
+        rank = np.arange(n_pairs) - np.repeat(starts, np.diff(np.r_[starts, n_pairs]))
+    cols["candidate_rank"] = pa.array(np.r_[rank + 1, np.zeros(n_bare, np.int64)], pa.int64())
+    resp_take = pa.array(np.r_[resp_rows, np.zeros(n_bare, np.int64)])
+    bare_mask = pa.array(np.r_[np.zeros(n_pairs, bool), np.ones(n_bare, bool)])
+    empty = S.num_rows == 0
+
+    def right(col: str) -> pa.Array:
+        if empty:
+            return pa.nulls(n_pairs + n_bare, pa.string())
+        return pc.if_else(bare_mask, pa.scalar(None, pa.string()), S.column(col).take(resp_take))
+
+    cols["response_row"] = pc.if_else(bare_mask, pa.scalar(None, pa.int64()),
+                                      S.column(ROW_COLUMN).take(resp_take) if not empty
+                                      else pa.nulls(n_pairs + n_bare, pa.int64()))
+    cols["my_number_masked"] = _mask(right("my_number"))
+    w = np.r_[pairs.weight[pidx], np.full(n_bare, np.nan)]
+    cols["match_weight"] = pa.array(w, pa.float64(), from_pandas=True)
+    cols["match_probability"] = pa.array(1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60))), pa.float64(), from_pandas=True)
+    lw = model.level_weights() if model is not None else None
+    for f, name in enumerate(FIELDS):
+        cols[f"{name}_l"] = R.column(name).take(pa.array(res_rows))
+        cols[f"{name}_r"] = right(name)
+        lv = np.r_[levels[pidx, f], np.full(n_bare, -1, np.int8)] if n_pairs else np.full(n_bare, -1, np.int8)
+        cols[f"level_{name}"] = pa.array(lv, pa.int8())
+        wt = lw[f][lv.astype(np.int64) + 1] if lw is not None else np.zeros(len(lv))
+        cols[f"weight_{name}"] = pa.array(np.where(lv >= 0, wt, 0.0), pa.float64())
+    if keys is not None:
+        cols["__bare"] = bare_mask
+        cols[KEY] = pa.array(keys[res_rows], pa.int64())
+    return pa.table(cols)
+
+
+def sample_persons(decision: np.ndarray, candidates: np.ndarray, per_decision: int = 8) -> np.ndarray:
+    """A few match and review persons (with candidates) to explain in the report."""
+    rng = np.random.default_rng(SEED)
+    chosen = []
+    for kind in (MATCH, REVIEW):
+        idx = np.flatnonzero((decision == kind) & (candidates > 0))
+        if len(idx):
+            chosen.append(np.sort(rng.choice(idx, size=min(per_decision, len(idx)), replace=False)))
+    return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
+
+
+def part_stats(prep: Prepared, d: Decisions) -> dict:
+    """Counts of a part that sum to the run's summary."""
+    sc = prep.scheck
+    reason_counts = {c: int(d.reason_mask[:, j].sum()) for j, c in enumerate(REASON_CODES)}
+    for errs in prep.rcheck.errors.values():
+        for e in errs:
+            reason_counts[e] = reason_counts.get(e, 0) + 1
+    return {
+        "residents": prep.R.num_rows,
+        "responses": prep.S.num_rows,
+        "decisions": {k: int((d.decision == k).sum()) for k in DECISIONS},
+        "reasons": reason_counts,
+        "responses_compared": int(len(prep.pair_resp)),
+        "responses_not_found": int((sc.ok & prep.resident_ok & ~prep.found).sum()),
+        "responses_rejected": int((~sc.ok).sum()),
+        "responses_set_aside": int((prep.linked & ~prep.resident_ok & sc.ok).sum()),
+    }
+
+
+def add_stats(a: dict, b: dict) -> dict:
+    out = {}
+    for k in set(a) | set(b):
+        x, y = a.get(k, 0), b.get(k, 0)
+        out[k] = add_stats(x or {}, y or {}) if isinstance(x, dict) or isinstance(y, dict) else x + y
+    return out
+
+
+@dataclass
+class PartOutputs:
+    """A part's output rows, with sort keys to merge parts back into input order."""
+
+    decisions: pa.Table  # + __g
+    review: pa.Table  # + __bare, __g
+    pending: pa.Table  # + __g
+    rejected_residents: pa.Table  # + __g
+    rejected_responses: pa.Table  # + __g
+    stats: dict
+    levels: np.ndarray | None = None  # for the report
+    weight: np.ndarray | None = None
+    pair_decision: np.ndarray | None = None
+
+
+def part_outputs(prep: Prepared, d: Decisions, pairs: Pairs, levels: np.ndarray, model: Model,
+                 sources: tuple[Path, Path], *, report: bool) -> PartOutputs:
+    R, S = prep.R, prep.S
+    g = pa.array(prep.r_global, pa.int64())
+    dec = decisions_table(R, S, d, prep.pair_resp, prep.rcheck.errors).append_column(KEY, g)
+    review = side_by_side(R, S, d, pairs, prep.pair_resp, levels, model, np.flatnonzero(d.decision == REVIEW),
+                          keys=prep.r_global)
+    is_pending = d.decision == PENDING
+    pending = R.filter(pa.array(is_pending)).drop_columns([ROW_COLUMN]).append_column(
+        KEY, pa.array(prep.r_global[is_pending], pa.int64()))
+    rr = prep.rcheck.rejected_table(R, sources[0], "residents")
+    rr = rr.append_column(KEY, pa.array(prep.r_global[np.array(sorted(prep.rcheck.errors), np.int64)], pa.int64()))
+    sr = prep.scheck.rejected_table(S, sources[1], "responses")
+    sr = sr.append_column(KEY, pa.array(prep.s_global[np.array(sorted(prep.scheck.errors), np.int64)], pa.int64()))
+    out = PartOutputs(dec, review, pending, rr, sr, part_stats(prep, d))
+    if report:
+        out.levels, out.weight = levels, pairs.weight
+        out.pair_decision = d.decision[prep.pair_res] if len(prep.pair_res) else np.zeros(0, object)
+    return out
+
+
+def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
+    """Concatenate part tables and order the rows by the sort keys; the ``__`` keys are dropped."""
+    t = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if len(tables) > 1 and t.num_rows:
+        t = t.take(pc.sort_indices(t, sort_keys=[(k, "ascending") for k in keys]))
+    return t.drop_columns([k for k in keys if k.startswith("__") and k in t.column_names])
+
+
+__all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats", "compare",
+           "decide_with_phantoms", "decisions_table", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
+           "plan_u_sample", "prepare", "sample_persons", "score_and_decide", "side_by_side",
+           "u_levels_from_exports"]
