@@ -34,6 +34,7 @@ from jukimatch.engine._numba import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
 from jukimatch.engine.compare import (
     KERNELS,
     LEVEL_LABELS,
+    _array,
     compare_address,
     compare_dates,
     compare_sex,
@@ -130,17 +131,6 @@ def _edit_distance_pairs(lcp, loff, rcp, roff, li, ri, cutoff, max_len):
 
 
 # --- public wrappers ----------------------------------------------------------------------
-
-def _array(x, name: str, dtype) -> np.ndarray:
-    if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array of {np.dtype(dtype)}, got {type(x).__name__}")
-    if x.dtype != dtype:
-        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
-    view = np.ascontiguousarray(x).view()
-    view.flags.writeable = False
-    return view
 
 
 def _strings(c, name: str) -> tuple[np.ndarray, np.ndarray]:
