@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .peer_rules import PeerThresholds, decide, write_decisions
+from .peer_rules import PeerThresholds, csv_encoding, decide, write_decisions
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
 #: hand-set field weights (names and birth date count most; a moved person has a new address)
@@ -26,14 +26,7 @@ def _read(path: Path):
     import pandas as pd
 
     if path.suffix.lower() == ".csv":
-        with open(path, "rb") as f:
-            head = f.read(1 << 20)
-        try:
-            head.decode("utf-8")
-            enc = "utf-8-sig"
-        except UnicodeDecodeError:
-            enc = "cp932"
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=csv_encoding(path))
     return pd.read_parquet(path).astype("string")
 
 

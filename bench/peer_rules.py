@@ -33,6 +33,17 @@ class PeerThresholds:
         return asdict(self)
 
 
+def csv_encoding(path: str | Path) -> str:
+    """What a peer script would do: UTF-8 (BOM stripped) if the head decodes, else CP932."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 20)
+    try:
+        head.decode("utf-8")
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        return "cp932"
+
+
 def valid_my_number(values) -> np.ndarray:
     """12 ASCII digits with the official check digit (weights 6,5,4,3,2,7,6,5,4,3,2; mod 11)."""
     import pandas as pd

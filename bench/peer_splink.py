@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .peer_rules import PeerThresholds, decide, write_decisions
+from .peer_rules import PeerThresholds, csv_encoding, decide, write_decisions
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
 THRESHOLDS = PeerThresholds(match_at=0.99, runner_up_below=0.5, review_floor=0.05)
@@ -44,13 +44,7 @@ def _read(path: Path):
 
     if path.suffix.lower() != ".csv":
         return pq.read_table(path)
-    with open(path, "rb") as f:
-        head = f.read(1 << 20)
-    try:
-        head.decode("utf-8")
-        enc = "utf-8-sig"
-    except UnicodeDecodeError:
-        enc = "cp932"
+    enc = csv_encoding(path)
     with open(path, encoding=enc, newline="") as f:
         names = next(csv.reader(f))
     return pcsv.read_csv(path, read_options=pcsv.ReadOptions(encoding="utf8" if enc == "utf-8-sig" else enc),

@@ -34,7 +34,8 @@ from jukimatch.engine._numba import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
 from jukimatch.engine.compare import (
     KERNELS,
     LEVEL_LABELS,
-    _array,
+    _codepoints,
+    _pairs,
     compare_address,
     compare_dates,
     compare_sex,
@@ -133,32 +134,10 @@ def _edit_distance_pairs(lcp, loff, rcp, roff, li, ri, cutoff, max_len):
 # --- public wrappers ----------------------------------------------------------------------
 
 
-def _strings(c, name: str) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(c, Codepoints):
-        raise ValueError(f"{name} must be a Codepoints (engine.text.to_codepoints), got {type(c).__name__}")
-    cp = _array(c.cp, f"{name}.cp", np.uint32)
-    off = _array(c.off, f"{name}.off", np.int64)
-    if len(off) == 0 or off[0] < 0 or off[-1] > len(cp) or np.any(off[1:] < off[:-1]):
-        raise ValueError(f"{name}.off must be n + 1 non-decreasing offsets into {name}.cp")
-    return cp, off
-
-
-def _pairs(li, ri, n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
-    li = _array(li, "li", np.int64)
-    ri = _array(ri, "ri", np.int64)
-    if len(li) != len(ri):
-        raise ValueError(f"li and ri must have the same length, got {len(li)} and {len(ri)}")
-    for idx, name, n in ((li, "li", n_left), (ri, "ri", n_right)):
-        if len(idx) and (idx.min() < 0 or idx.max() >= n):
-            raise ValueError(f"{name} must index rows 0..{n - 1} of its side, got values in "
-                             f"[{idx.min()}, {idx.max()}]")
-    return li, ri
-
-
 def compare_exact(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """``int8`` per pair: 1 equal, 0 different, -1 either side null (empty)."""
-    lcp, loff = _strings(left, "left")
-    rcp, roff = _strings(right, "right")
+    lcp, loff = _codepoints(left, "left")
+    rcp, roff = _codepoints(right, "right")
     li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
     with threads_for(len(li)):
         return _exact_pairs(lcp, loff, rcp, roff, li, ri)
@@ -173,8 +152,8 @@ def edit_distance(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.nd
     """
     if int(cutoff) != cutoff or cutoff < 0:
         raise ValueError(f"cutoff must be a non-negative integer, got {cutoff!r}")
-    lcp, loff = _strings(left, "left")
-    rcp, roff = _strings(right, "right")
+    lcp, loff = _codepoints(left, "left")
+    rcp, roff = _codepoints(right, "right")
     li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
     lens = [int(np.max(np.diff(o))) if len(o) > 1 else 0 for o in (loff, roff)]
     with threads_for(len(li)):
