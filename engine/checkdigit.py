@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from ._numba import JIT_PARALLEL, threads_for
-from .text import _string_array
+from .text import utf8_buffers
 
 WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
 
@@ -83,7 +83,6 @@ def _scan_numbers(offsets, data, valid_bits, bit_offset, has_nulls):
 
 
 _WEIGHTS_TUPLE = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
-_EMPTY_U8 = np.zeros(1, dtype=np.uint8)
 
 
 def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +90,7 @@ def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
 
     One pass over Arrow's UTF-8 buffer; the number is int64, -1 unless 12 digits.
     """
-    bufs = _utf8_buffers(values)
+    bufs = utf8_buffers(values)
     with threads_for(len(bufs[0]) - 1):
         return _scan_numbers(*bufs)
 
@@ -136,24 +135,9 @@ def _scan_cards(offsets, data, valid_bits, bit_offset, has_nulls):
     return out
 
 
-def _utf8_buffers(values):
-    """(offsets, data, validity bits, bit offset, has nulls) of a string column, zero-copy
-    but for widening 32-bit offsets."""
-    values = _string_array(values)
-    n = len(values)
-    bufs = values.buffers()
-    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
-    offsets = (np.frombuffer(bufs[1], dtype=width)[values.offset: values.offset + n + 1].astype(np.int64)
-               if n else np.zeros(1, np.int64))
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if n and bufs[2] is not None else _EMPTY_U8
-    has_nulls = values.null_count > 0
-    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _EMPTY_U8
-    return offsets, data, bits, values.offset, has_nulls
-
-
 def valid_card_numbers(values: pa.Array | list) -> np.ndarray:
     """True where the value has the residence-card / certificate number shape AB12345678CD."""
-    return _scan_cards(*_utf8_buffers(values))
+    return _scan_cards(*utf8_buffers(values))
 
 
 def mask_number(value: str | None) -> str:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numba as nb
 import numpy as np
+
+from ._numba import JIT
 
 MATCH, REVIEW, NO_MATCH, PENDING, REJECTED = "match", "review", "no_match", "pending", "rejected"
 DECISIONS = (MATCH, REVIEW, NO_MATCH, PENDING, REJECTED)
@@ -90,6 +93,21 @@ class Decisions:
     probability: np.ndarray
     candidates: np.ndarray  # int32 number of found rows
     reason_mask: np.ndarray  # bool (persons × len(REASON_CODES))
+    code: np.ndarray | None = None  # int8 index into DECISIONS (the same as ``decision``)
+
+    def codes(self) -> np.ndarray:
+        """Decision as int8 index into DECISIONS: cheap to count and to turn into Arrow."""
+        if self.code is not None:
+            return self.code
+        out = np.zeros(len(self.decision), dtype=np.int8)
+        for i, k in enumerate(DECISIONS):
+            out[self.decision == k] = i
+        return out
+
+    def take(self, rows) -> "Decisions":
+        return Decisions(self.decision[rows], self.best[rows], self.runner_up[rows], self.weight[rows],
+                         self.probability[rows], self.candidates[rows], self.reason_mask[rows],
+                         None if self.code is None else self.code[rows])
 
 
 DATE_FULL = 4  # birth date agrees wherever known
@@ -119,11 +137,43 @@ def _probability(w: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
 
 
+@nb.njit(**JIT)
+def _rank_sorted(person, weight, best, runner):  # pragma: no cover - compiled
+    """Best and runner-up per person over pairs sorted by person: first of the highest
+    weight wins a tie, as a stable sort by (person, -weight) would have it."""
+    for i in range(len(person)):
+        p = person[i]
+        b = best[p]
+        if b < 0:
+            best[p] = i
+        elif weight[i] > weight[b]:
+            runner[p] = b
+            best[p] = i
+        else:
+            r = runner[p]
+            if r < 0 or weight[i] > weight[r]:
+                runner[p] = i
+
+
 def rank_candidates(person: np.ndarray, weight: np.ndarray, n_persons: int):
     """Best and runner-up pair index per person (-1 where absent), and candidate counts."""
+    counts = np.bincount(person, minlength=n_persons).astype(np.int32)
+    if len(person) and not np.isnan(weight).any() and (np.diff(person) >= 0).all():
+        # Pairs come sorted by person: one pass instead of an n log n sort.
+        best = np.full(n_persons, -1, dtype=np.int64)
+        runner = np.full(n_persons, -1, dtype=np.int64)
+        _rank_sorted(np.ascontiguousarray(person, dtype=np.int64), np.ascontiguousarray(weight, dtype=np.float64),
+                     best, runner)
+        return best, runner, counts
+    return rank_candidates_sorting(person, weight, n_persons, counts)
+
+
+def rank_candidates_sorting(person: np.ndarray, weight: np.ndarray, n_persons: int, counts: np.ndarray | None = None):
+    """:func:`rank_candidates` by a stable sort on (person, -weight): any order of pairs."""
+    if counts is None:
+        counts = np.bincount(person, minlength=n_persons).astype(np.int32)
     order = np.lexsort((-weight, person))
     p_sorted = person[order]
-    counts = np.bincount(person, minlength=n_persons).astype(np.int32)
     starts = np.zeros(n_persons, dtype=np.int64)
     np.cumsum(counts[:-1], out=starts[1:])
     best = np.full(n_persons, -1, dtype=np.int64)
@@ -175,20 +225,27 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     shared = np.zeros(n, dtype=bool)
     held_by_other = np.zeros(n, dtype=bool)
     valid_nums = num >= 0
-    if valid_nums.any():
-        vals, inv, cnt = np.unique(num[valid_nums], return_inverse=True, return_counts=True)
-        shared[np.flatnonzero(valid_nums)] = cnt[inv] > 1
+    idx = np.flatnonzero(valid_nums)
+    if len(idx):
+        # One sort of the numbers serves both the repeats and the (sorted, so cache-friendly)
+        # look-up among held numbers below.
+        order = np.argsort(num[idx], kind="stable")
+        sv = num[idx][order]
+        repeat = np.zeros(len(sv), dtype=bool)
+        eq = sv[1:] == sv[:-1]
+        repeat[1:] |= eq
+        repeat[:-1] |= eq
+        shared[idx[order[repeat]]] = True
     # Held numbers: unique per holder; a chosen number held by someone else is a conflict.
     hv = held >= 0
     if hv.any():
         hvals, hinv, hcnt = np.unique(held[hv], return_inverse=True, return_counts=True)
         # two persons holding the same number: both need a look
         shared[np.flatnonzero(hv)[hcnt[hinv] > 1]] = True
-        if valid_nums.any():
-            pos = np.searchsorted(hvals, num[valid_nums])
-            pos = np.minimum(pos, len(hvals) - 1)
-            in_held = hvals[pos] == num[valid_nums]
-            idx = np.flatnonzero(valid_nums)
+        if len(idx):
+            pos = np.minimum(np.searchsorted(hvals, sv), len(hvals) - 1)
+            in_held = np.empty(len(idx), dtype=bool)
+            in_held[order] = hvals[pos] == sv
             # held by someone: other than this person?
             held_by_other[idx] = in_held & (held[idx] != num[valid_nums])
             # flag the holders too
@@ -243,13 +300,14 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
         flags[code] = flags[code] & ~persons.rejected
         if code != "unanswered":
             flags[code] &= ~pending
-    decision = np.full(n, NO_MATCH, dtype=object)
-    decision[uncertain | (fired & live)] = REVIEW
-    decision[auto] = MATCH
-    decision[pending] = PENDING
-    decision[persons.rejected] = REJECTED
+    code = np.full(n, DECISIONS.index(NO_MATCH), dtype=np.int8)
+    code[uncertain | (fired & live)] = DECISIONS.index(REVIEW)
+    code[auto] = DECISIONS.index(MATCH)
+    code[pending] = DECISIONS.index(PENDING)
+    code[persons.rejected] = DECISIONS.index(REJECTED)
     mask = np.stack([flags[c] for c in REASON_CODES], axis=1)
-    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask)
+    decision = np.asarray(DECISIONS, dtype=object)[code]
+    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask, code)
 
 
 REASON_CODES = tuple(REASONS)

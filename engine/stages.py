@@ -48,12 +48,6 @@ def numbers(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return num, kind == 1
 
 
-def index_of(values, keys) -> np.ndarray:
-    """Position of each value in ``keys`` (first occurrence), -1 where absent."""
-    idx = pc.index_in(values, value_set=keys)
-    return pc.fill_null(idx, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _take_dates(d: Dates, rows) -> Dates:
     return Dates(*(np.ascontiguousarray(x[rows]) for x in d))
 
@@ -97,7 +91,7 @@ def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
     """
     n_res, n_resp = R.num_rows, S.num_rows
     rcheck = check_residents(R)
-    res_all = index_of(S.column("person_id"), R.column("person_id"))
+    res_all = rcheck.keys.positions(S.column("person_id"))
     scheck = check_responses(S, res_all)
     r_ok = rcheck.ok
     linked = res_all >= 0
@@ -260,6 +254,37 @@ class Compared:
         return cat(self.export_res), cat(self.export_pair)
 
 
+FEATURE_COLUMNS = ("name_alpha", "name_kanji", "name_kana", "address")  # what features() reads; dates and sex come parsed
+
+
+class _ResponseRows:
+    """The response rows of a range of compared pairs, without a take over the whole table.
+
+    A take from a multi-chunk column costs time in the column's length, not in the rows
+    taken, so one take per chunk grows quadratically. Juki-net answers in inquiry order, so
+    the rows of a chunk usually lie in one short stretch of the table: slice it (zero-copy
+    when contiguous). Responses in any other order are put in pair order once, up front.
+    """
+
+    def __init__(self, S: pa.Table, pair_resp: np.ndarray) -> None:
+        self.pair_resp = pair_resp
+        cols = S.select(list(FEATURE_COLUMNS))
+        self.in_order = bool(len(pair_resp) < 2 or (np.diff(pair_resp) > 0).all())
+        self.table = cols if self.in_order else cols.take(pa.array(pair_resp)).combine_chunks()
+
+    def rows(self, a: int, b: int) -> pa.Table:
+        """Response rows of pairs ``a:b``, in pair order."""
+        if not self.in_order:
+            return self.table.slice(a, b - a)
+        if b == a:
+            return self.table.slice(0, 0)
+        lo, hi = int(self.pair_resp[a]), int(self.pair_resp[b - 1]) + 1
+        stretch = self.table.slice(lo, hi - lo)
+        if hi - lo == b - a:
+            return stretch
+        return stretch.take(pa.array(self.pair_resp[a:b] - lo))
+
+
 def _within(sorted_vals: np.ndarray, lo, hi) -> slice:
     i, j = np.searchsorted(sorted_vals, [lo, hi])
     return slice(int(i), int(j))
@@ -275,9 +300,10 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
     """
     from contextlib import nullcontext
 
-    R, S = prep.R, prep.S
+    R = prep.R
     pair_res, pair_resp = prep.pair_res, prep.pair_resp
     n_pairs, n_res = len(pair_res), R.num_rows
+    responses = _ResponseRows(prep.S, pair_resp)
     levels = np.empty((n_pairs, len(FIELDS)), dtype=np.int8)
     gaiji = np.zeros(n_pairs, dtype=bool)
     out = Compared(levels, gaiji, np.zeros((0, len(FIELDS)), np.int8))
@@ -306,7 +332,7 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
             resp_rows = pair_resp[pa_:pb]
             with phase("normalise"):
                 # Both sides at once: the kernels release the GIL and Arrow's compute does too.
-                fut = _POOL.submit(features, S.take(pa.array(resp_rows)), dates=_take_dates(prep.scheck.dates, resp_rows),
+                fut = _POOL.submit(features, responses.rows(pa_, pb), dates=_take_dates(prep.scheck.dates, resp_rows),
                                    sex=prep.scheck.sex[resp_rows])
                 left = features(R.slice(a, b - a), dates=_take_dates(prep.rcheck.dates, rows), sex=prep.rcheck.sex[rows])
                 right = fut.result()
@@ -433,9 +459,7 @@ def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantom
     xpers = Persons(rejected=ext(persons.rejected, False, k), answered=ext(persons.answered, True, k),
                     response_invalid=ext(persons.response_invalid, False, k),
                     held_number=np.concatenate([persons.held_number, phantoms.held]))
-    d = decide(xp, xpers, th)
-    return Decisions(d.decision[:n], d.best[:n], d.runner_up[:n], d.weight[:n], d.probability[:n], d.candidates[:n],
-                     d.reason_mask[:n])
+    return decide(xp, xpers, th).take(slice(0, n))
 
 
 def number_report(prep: Prepared | Persons, pairs: Pairs, d: Decisions, th: Thresholds):
@@ -467,7 +491,7 @@ def decisions_table(R: pa.Table, S: pa.Table, d: Decisions, pair_resp: np.ndarra
                            pa.nulls(n, pa.string()), pa.scalar(None, pa.string())) if n else pa.array([], pa.string())
     return pa.table({
         "person_id": R.column("person_id"),
-        "decision": pa.array(d.decision.astype(str), pa.string()),
+        "decision": pa.DictionaryArray.from_arrays(pa.array(d.codes()), pa.array(DECISIONS)).cast(pa.string()),
         "my_number": my_number,
         "match_probability": pa.array(d.probability, pa.float64(), from_pandas=True),
         "match_weight": pa.array(d.weight, pa.float64(), from_pandas=True),
@@ -575,7 +599,7 @@ def part_stats(prep: Prepared, d: Decisions) -> dict:
     return {
         "residents": prep.R.num_rows,
         "responses": prep.S.num_rows,
-        "decisions": {k: int((d.decision == k).sum()) for k in DECISIONS},
+        "decisions": dict(zip(DECISIONS, np.bincount(d.codes(), minlength=len(DECISIONS)).tolist())),
         "reasons": reason_counts,
         "responses_compared": int(len(prep.pair_resp)),
         "responses_not_found": int((sc.ok & prep.resident_ok & ~prep.found).sum()),

@@ -95,6 +95,21 @@ def _string_array(values) -> pa.Array:
     return values
 
 
+def utf8_buffers(values) -> tuple:
+    """(offsets, data, validity bits, bit offset, has nulls) of a string column, zero-copy
+    but for widening 32-bit offsets."""
+    values = _string_array(values)
+    n = len(values)
+    bufs = values.buffers()
+    width = np.int64 if pa.types.is_large_string(values.type) else np.int32
+    offsets = (np.frombuffer(bufs[1], dtype=width)[values.offset: values.offset + n + 1].astype(np.int64)
+               if n else np.zeros(1, np.int64))
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if n and bufs[2] is not None else _NO_BYTES
+    has_nulls = values.null_count > 0
+    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _NO_BYTES
+    return offsets, data, bits, values.offset, has_nulls
+
+
 def to_codepoints(values) -> Codepoints:
     """Arrow (or list of) strings to the flat code-point layout (one Numba pass, no GIL)."""
     arr = _string_array(values)

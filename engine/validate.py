@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from .checkdigit import scan_numbers, valid_card_numbers
 from .io import NAME_COLUMNS, ROW_COLUMN
+from .keys import KeyIndex, index_keys
 from .normalize import Dates, normalize_sex, parse_dates
 
 RESIDENT_CLASSES = ("mid_long_term", "special_permanent", "japanese_relative")
@@ -26,6 +27,7 @@ class Checked:
     errors: dict[int, list[str]]  # row index -> codes, for bad rows only
     dates: Dates | None = None  # parsed birth dates, reused by the comparison
     sex: np.ndarray | None = None  # sex codes, reused by the comparison
+    keys: KeyIndex | None = None  # residents: person_id indexed, to link responses to rows
 
     def rejected_table(self, table: pa.Table, source: Path, kind: str) -> pa.Table:
         """rejected.parquet rows for the bad rows of ``table``."""
@@ -44,9 +46,9 @@ class Checked:
 
 
 def _present(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    return pc.fill_null(pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(col)), 0), False).to_numpy(
-        zero_copy_only=False
-    )
+    """Non-null and not only whitespace (without copying the strings, as trimming would)."""
+    some = pc.and_not(pc.greater(pc.utf8_length(col), 0), pc.utf8_is_space(col))
+    return pc.fill_null(some, False).to_numpy(zero_copy_only=False)
 
 
 def _add(errors: dict[int, list[str]], mask: np.ndarray, code: str) -> None:
@@ -62,12 +64,8 @@ def check_residents(table: pa.Table) -> Checked:
     has_pid = _present(pid)
     _add(errors, ~has_pid, "person_id:missing")
     # Every row that shares a person_id with another is doubtful: which one did Juki-net answer?
-    if n:
-        counts = pc.value_counts(pc.drop_null(pid))
-        dup_vals = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-        if len(dup_vals):
-            dup = pc.fill_null(pc.is_in(pid, value_set=dup_vals), False).to_numpy(zero_copy_only=False)
-            _add(errors, dup & has_pid, "person_id:duplicate")
+    keys = index_keys(pid)
+    _add(errors, keys.repeated() & has_pid, "person_id:duplicate")
     named = np.zeros(n, dtype=bool)
     for c in NAME_COLUMNS:
         named |= _present(table.column(c))
@@ -89,7 +87,7 @@ def check_residents(table: pa.Table) -> Checked:
     ok = np.ones(n, dtype=bool)
     if errors:
         ok[np.fromiter(errors, dtype=np.int64)] = False
-    return Checked(ok, errors, dates, sex)
+    return Checked(ok, errors, dates, sex, keys)
 
 
 def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
