@@ -320,11 +320,14 @@ def reason_lists(mask: np.ndarray, extra: dict[int, list[str]] | None = None) ->
     """
     import pyarrow as pa
 
-    rows, cols = np.nonzero(mask)
-    codes = np.asarray(REASON_CODES, dtype=object)[cols]
+    rows, codes = np.nonzero(mask)  # codes: index into the vocabulary below
+    vocab = list(REASON_CODES)
     if extra:
+        extra_vocab = sorted({code for c in extra.values() for code in c} - set(vocab))
+        vocab += extra_vocab
+        at = {c: i for i, c in enumerate(vocab)}
         x_rows = np.fromiter((r for r, c in extra.items() for _ in c), dtype=np.int64)
-        x_codes = np.array([code for c in extra.values() for code in c], dtype=object)
+        x_codes = np.fromiter((at[code] for c in extra.values() for code in c), dtype=np.int64)
         all_rows = np.concatenate([x_rows, rows])
         first = np.concatenate([np.zeros(len(x_rows), np.int8), np.ones(len(rows), np.int8)])
         order = np.lexsort((first, all_rows))  # stable: extras first, each in given order
@@ -332,4 +335,6 @@ def reason_lists(mask: np.ndarray, extra: dict[int, list[str]] | None = None) ->
     per_row = np.bincount(rows, minlength=mask.shape[0]).astype(np.int64)
     offsets = np.zeros(mask.shape[0] + 1, dtype=np.int32)
     np.cumsum(per_row, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(codes.tolist(), type=pa.string()))
+    # Codes as indices into a small vocabulary: no Python string per row.
+    values = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string()))
+    return pa.ListArray.from_arrays(pa.array(offsets), values.cast(pa.string()))

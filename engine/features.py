@@ -5,6 +5,7 @@ compares two feature sets over index pairs into the ``int8`` level matrix the mo
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ from .address import address_hashes
 from .kana import kana_codepoints
 from .names import alpha_codepoints, kanji_codepoints
 from .normalize import Dates, normalize_sex, parse_dates
-from .text import Codepoints
+from .text import Codepoints, concat_codepoints, same_text, take_codepoints
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
 N_LEVELS = (6, 5, 5, 6, 2, 5)  # levels 0..n-1 per field; -1 is null
@@ -81,6 +82,58 @@ def features(table: pa.Table, *, dates: Dates | None = None, sex: np.ndarray | N
         sex=np.ascontiguousarray(sex),
         address=address_hashes(table.column("address")),
     )
+
+
+# The text fields: column, normaliser. Dates and sex are parsed once by validation.
+# Costliest first, so that two threads finish together.
+TEXT_FIELDS = {
+    "address": ("address", address_hashes),  # five hash arrays
+    "kanji": ("name_kanji", kanji_codepoints),  # (code points, gaiji)
+    "alpha": ("name_alpha", alpha_codepoints),
+    "kana": ("name_kana", kana_codepoints),
+}
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-normalise")
+
+
+def _reuse(field: str, left_value, li: np.ndarray, new_value, same: np.ndarray):
+    """One field of the right side: the left's value where the text is the same, else new."""
+    diff = np.flatnonzero(~same)
+    if field == "address":
+        out = tuple(a[li] for a in left_value)
+        for o, x in zip(out, new_value):
+            o[diff] = x
+        return out
+    if field == "kanji":
+        (cps, gaiji), (new_cps, new_gaiji) = left_value, new_value
+        g = gaiji[li]
+        g[diff] = new_gaiji
+        return _reuse("alpha", cps, li, new_cps, same), g
+    # row j: left row li[j] where same, else the (rank of j among the different rows)-th new one
+    src = np.where(same, li, len(left_value) + np.cumsum(~same) - 1)
+    return take_codepoints(concat_codepoints([left_value, new_value]), src)
+
+
+def _assemble(values: dict, dates: Dates, sex: np.ndarray) -> Features:
+    kanji, gaiji = values["kanji"]
+    return Features(alpha=values["alpha"], kanji=kanji, kana=values["kana"], gaiji=np.asarray(gaiji, dtype=bool),
+                    year=np.ascontiguousarray(dates.year), month=np.ascontiguousarray(dates.month),
+                    day=np.ascontiguousarray(dates.day), sex=np.ascontiguousarray(sex), address=values["address"])
+
+
+def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *, left_dates: Dates,
+                  left_sex: np.ndarray, right_dates: Dates, right_sex: np.ndarray) -> tuple[Features, Features]:
+    """Features of both sides of pairs (left row ``li[j]``, right row ``j``), each text
+    normalised once: where the right's text is the left's byte for byte, the left's result
+    is reused. The eight normalisations (four fields, two sides) run on two threads."""
+    li = np.ascontiguousarray(li, dtype=np.int64)
+    jobs = {}
+    for field, (col, fn) in TEXT_FIELDS.items():
+        same = same_text(left_table.column(col), li, right_table.column(col))
+        diff = pa.array(np.flatnonzero(~same))
+        jobs[field] = (same, _POOL.submit(fn, left_table.column(col)), _POOL.submit(fn, right_table.column(col).take(diff)))
+    left_values = {f: job[1].result() for f, job in jobs.items()}
+    right_values = {f: _reuse(f, left_values[f], li, job[2].result(), job[0]) for f, job in jobs.items()}
+    return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)
 
 
 def compare_features(left: Features, right: Features, li: np.ndarray, ri: np.ndarray) -> np.ndarray:

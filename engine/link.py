@@ -3,20 +3,21 @@
 The pipeline: read both inputs (all text) → normalise the configured columns
 (``engine.link_features``) → blocking keys per rule → candidate pairs (``engine.blocking``;
 pairs per rule counted and reported before any comparison) → comparison levels in chunks
-of pairs (``engine.link_compare``) → u from random pairs, m and the prior by EM over level
-patterns (``engine.model``) → match weights with term-frequency adjustments → one-to-one
-links or guarded clusters (``engine.link_assign``) → outputs.
+of pairs (``engine.link_compare``) → the Fellegi–Sunter model: u from random pairs, m and
+the prior by EM, match weights with term-frequency adjustments and groups
+(``engine.link_model``) → decisions (:func:`decide`): automatic matches, one-to-one links
+or guarded clusters (``engine.link_assign``), and a review band → outputs.
 
-**Term-frequency adjustment** (as Splink does it): a column with ``tf = true`` counts how
-often each normalised value occurs (over both inputs together). When a pair agrees exactly
-on that column, the exact level's weight ``log2(m / u)`` — with ``u`` the chance that two
-random records agree on *some* value — becomes ``log2(m / tf(value))``: the adjustment
-``log2(u / tf(value))`` is added. A shared rare name is strong evidence, a shared NGUYEN
-weak. Other levels are not adjusted.
+**Decisions** (the clerical review of the record-linkage literature, as in Splink): a pair
+with match probability at or above ``[link] threshold`` is an automatic ``match``; a pair
+in ``[review_threshold, threshold)`` goes to ``review`` — a person looks at it — as does an
+automatic pair that the chaining guard or the one-to-one assignment refused. Only automatic
+matches form clusters. Without ``review_threshold`` there is no band.
 
-Outputs in ``out``: ``links.parquet`` (pairs at or above the threshold, ``accepted`` marks
-the links kept by the one-to-one assignment or the clusters), ``clusters.parquet`` when
-deduplicating, ``model.json``, ``summary.json``, ``report.html``.
+Outputs in ``out``: ``links.parquet`` (every pair at or above the review threshold:
+``decision`` match/review, ``review_reason`` band/chain_guard/one_to_one, ``accepted`` =
+automatic match), ``clusters.parquet`` when deduplicating, ``model.json``,
+``summary.json``, ``report.html``.
 """
 from __future__ import annotations
 
@@ -37,21 +38,22 @@ from .blocking import Blocked, RuleCount, block, combine_keys
 from .io import InputError
 from .link_assign import Clusters, cluster_pairs, one_to_one
 from .link_config import LinkConfig
-from .link_features import empty_column, key_part, normalise, value_ids
-from .model import Model, estimate_u, fit, probability
+from .link_features import empty_column, key_part, normalise
+from .link_model import Scored, fit_link_model, rule_mask, score_pairs, term_frequencies, tf_adjustments
+from .model import Model
 
 __all__ = ["LinkOptions", "Scored", "compare_columns", "fit_link_model", "rule_mask", "run", "score_pairs",
            "term_frequencies", "tf_adjustments"]
 
 Progress = Callable[[str, int, int], None]
 _MIN_PAIRS_TO_FIT = 10  # EM needs some pairs; fewer and no model is fitted (no links)
-_MIN_SESSION_PAIRS = 20  # a blocking rule's EM session needs at least this many pairs
 
 
 @dataclass
 class LinkOptions:
     config: LinkConfig
     threshold: float | None = None  # overrides config.threshold
+    review_threshold: float | None = None  # overrides config.review_threshold
     encoding: str | None = None
     chunk_pairs: int = 1_000_000
     report: bool = True
@@ -165,154 +167,7 @@ def _compare_chunks(cfg: LinkConfig, left: list, right: list, li: np.ndarray, ri
     return levels
 
 
-# --- term frequencies and scores ------------------------------------------------------------
-
-def term_frequencies(left_ids: np.ndarray, right_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Share of records holding each record's value, over both sides together (0 where null).
-
-    ``left_ids`` / ``right_ids`` are :func:`value_ids` (``uint64``, 0 = null); returns the
-    per-record shares of the left and of the right side (the left's twice when deduplicating).
-    """
-    right = left_ids if right_ids is None else right_ids
-    both = left_ids if right_ids is None else np.concatenate([left_ids, right_ids])
-    known = both != 0
-    tf = np.zeros(len(both), dtype=np.float64)
-    if known.any():
-        _, inverse, counts = np.unique(both[known], return_inverse=True, return_counts=True)
-        tf[known] = counts[inverse] / known.sum()
-    if right_ids is None:
-        return tf, tf
-    return tf[: len(left_ids)], tf[len(left_ids):] if len(right) else tf[:0]
-
-
-def tf_adjustments(levels: np.ndarray, exact_level: int, u_exact: float, tf_left: np.ndarray,
-                   li: np.ndarray) -> np.ndarray:
-    """Bits added to the exact level's weight: log2(u_exact / tf(value)); 0 at other levels."""
-    adj = np.zeros(len(levels), dtype=np.float64)
-    ex = np.flatnonzero(levels == exact_level)
-    if len(ex):
-        tf = np.maximum(tf_left[li[ex]], 1e-12)
-        adj[ex] = np.log2(u_exact / tf)
-    return adj
-
-
-@dataclass
-class Scored:
-    weight: np.ndarray  # bits, prior included, TF-adjusted
-    probability: np.ndarray
-    field_weight: np.ndarray  # (pairs × columns) bits per column, TF adjustment included
-
-
-def score_pairs(model: Model, cfg: LinkConfig, levels: np.ndarray, li: np.ndarray,
-                tf: dict[int, np.ndarray]) -> Scored:
-    """Match weights: prior + per-column level weights + TF adjustments of exact agreements.
-
-    ``tf`` maps a column index to the per-record term frequencies of the left side.
-    """
-    lw = model.level_weights()
-    fw = np.empty(levels.shape, dtype=np.float64)
-    for f, spec in enumerate(cfg.columns):
-        fw[:, f] = lw[f][levels[:, f].astype(np.int64) + 1]
-        if f in tf:
-            ex = spec.comparison.exact_level
-            fw[:, f] += tf_adjustments(levels[:, f], ex, float(model.u[f][ex]), tf[f], li)
-    for cols in cfg.groups().values():
-        # one fact in several notations: only the strongest agreement counts, every disagreement does
-        g = fw[:, cols]
-        pos = np.maximum(g, 0.0)
-        best = np.argmax(pos, axis=1)
-        keep = np.zeros_like(pos)
-        rows = np.arange(len(g))
-        keep[rows, best] = pos[rows, best]
-        fw[:, cols] = keep + np.minimum(g, 0.0)
-    w = model.prior_weight() + fw.sum(axis=1)
-    return Scored(w, probability(w), fw)
-
-
-def _n_total(nl: int, nr: int, dedupe: bool) -> float:
-    """Every pair there is: the space the prior (a random pair's chance to match) refers to."""
-    return nl * (nl - 1) / 2 if dedupe else float(nl) * nr
-
-
-def rule_mask(keys_left: np.ndarray, keys_right: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    """Pairs on which one rule's keys agree (whichever rule found them first)."""
-    a, b = keys_left[li], keys_right[ri]
-    return (a != 0) & (a == b)
-
-
-def fit_link_model(cfg: LinkConfig, levels: np.ndarray, li: np.ndarray, ri: np.ndarray, lk: np.ndarray,
-                   rk: np.ndarray | None, u_levels: np.ndarray, tf: dict[int, np.ndarray], *, n_total: float,
-                   warnings: list[str] | None = None, min_session_pairs: int = _MIN_SESSION_PAIRS) -> Model:
-    """u from random pairs; m by EM per blocking rule; the prior by EM over all candidates.
-
-    Candidate pairs agree on their blocking keys far more often than random pairs do, so an
-    EM over all of them with u from random pairs finds "everything matches". As Splink does,
-    m is therefore estimated once per blocking rule, on the pairs that rule yields, with
-    the rule's own columns left out (their levels treated as null); each column's m is the
-    mean over the sessions that left it free.
-
-    The prior is then the chance that two *random* records match (u is from random pairs,
-    so weights and prior refer to the same population of pairs): with m and u fixed, the
-    expected number of matches M solves M = Σ P(match | pair, prior = M / n_total) over the
-    candidate pairs (pairs outside the blocks count as non-matches), iterated from M = 1 —
-    the smallest fixed point, at least the number of unmistakable matches.
-    """
-    warnings = [] if warnings is None else warnings
-    fields = [c.name for c in cfg.columns]
-    n_levels = [c.comparison.n_levels for c in cfg.columns]
-    u = estimate_u(u_levels, n_levels)
-    rk = lk if rk is None else rk
-    col_index = {c.name: i for i, c in enumerate(cfg.columns)}
-    m_sum = [np.zeros(k) for k in n_levels]
-    m_n = np.zeros(len(fields), dtype=np.int64)
-    sessions = []
-    for r, rule in enumerate(cfg.rules):
-        mask = rule_mask(lk[:, r], rk[:, r], li, ri)
-        n = int(mask.sum())
-        blocked_cols = {col_index[c] for c, _ in rule.keys}
-        for cols in cfg.groups().values():  # a group is left out whole
-            if blocked_cols & set(cols):
-                blocked_cols |= set(cols)
-        blocked_cols = sorted(blocked_cols)
-        free = [f for f in range(len(fields)) if f not in blocked_cols]
-        if n < min_session_pairs or not free:
-            sessions.append({"rule": rule.name, "pairs": n, "used": False})
-            continue
-        train = levels[mask].copy()
-        train[:, blocked_cols] = -1
-        session = fit(train, u, fields, n_levels=n_levels, fix_u=False)
-        for f in free:
-            m_sum[f] += session.m[f]
-            m_n[f] += 1
-        sessions.append({"rule": rule.name, "pairs": n, "used": True, "prior_in_block": round(session.prior, 6),
-                         "iterations": session.info["iterations"], "free_columns": [fields[f] for f in free]})
-    missing = [f for f in range(len(fields)) if m_n[f] == 0]
-    if missing:
-        names = ", ".join(fields[f] for f in missing)
-        warnings.append(f"no blocking rule with at least {min_session_pairs} pairs leaves {names} out: "
-                        "its m is estimated over all candidate pairs, which overstates agreement")
-        whole = fit(levels, u, fields, n_levels=n_levels)
-        for f in missing:
-            m_sum[f] += whole.m[f]
-            m_n[f] = 1
-    m = [s / k for s, k in zip(m_sum, m_n)]
-    model = Model(fields, n_levels, m, u, 0.5, {"sessions": sessions, "u_sample_pairs": int(len(u_levels)),
-                                              "pairs": int(len(levels))})
-    # the prior: M = Σ P(match | pair) at prior M / n_total, from M = 1
-    base = score_pairs(model, cfg, levels, li, tf).weight - model.prior_weight()  # evidence only
-    matches = 1.0
-    it = 0
-    for it in range(1, 201):
-        lam = min(matches / max(n_total, 1.0), 0.5)
-        new = float(probability(base + math.log2(lam / (1 - lam))).sum())
-        if abs(new - matches) <= 1e-6 * max(matches, 1.0):
-            matches = new
-            break
-        matches = max(new, 1e-9)
-    model.prior = min(max(matches / max(n_total, 1.0), 1e-300), 0.5)
-    model.info.update({"expected_matches": round(matches, 3), "prior_iterations": it, "all_pairs": n_total})
-    return model
-
+# --- the model: see engine.link_model -----------------------------------------------------
 
 def _u_levels(cfg: LinkConfig, left: list, right: list, nl: int, nr: int, dedupe: bool) -> np.ndarray:
     rng = np.random.default_rng(cfg.seed)
@@ -325,6 +180,78 @@ def _u_levels(cfg: LinkConfig, left: list, right: list, nl: int, nr: int, dedupe
     return compare_columns(cfg, left, right, uli, uri)
 
 
+def _n_total(nl: int, nr: int, dedupe: bool) -> float:
+    """Every pair there is: the space the prior (a random pair's chance to match) refers to."""
+    return nl * (nl - 1) / 2 if dedupe else float(nl) * nr
+
+
+def _term_frequencies(cfg: LinkConfig, lf: list, rf: list, dedupe: bool) -> tuple[dict, dict]:
+    """Per TF column: per-record shares of its ``tf_key`` value (one array deduplicating, else a
+    (left, right) pair), and a summary for the report."""
+    tf: dict[int, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
+    info: dict[str, dict] = {}
+    for f, spec in enumerate(cfg.columns):
+        if not spec.tf:
+            continue
+        lids = key_part(lf[f], spec.kind, spec.tf_key)
+        rids = None if dedupe else key_part(rf[f], spec.kind, spec.tf_key)
+        tl, tr = term_frequencies(lids, rids)
+        tf[f] = tl if dedupe else (tl, tr)
+        allids = lids if rids is None else np.concatenate([lids, rids])
+        known = allids[allids != 0]
+        if len(known):
+            _, cnt = np.unique(known, return_counts=True)
+            info[spec.name] = {"key": spec.tf_key or "value", "levels": list(spec.tf_levels),
+                               "distinct_values": int(len(cnt)), "top_share": round(float(cnt.max() / len(known)), 6)}
+    return tf, info
+
+
+# --- decisions ------------------------------------------------------------------------------
+
+#: why a pair at or above the review threshold is not an automatic match
+REVIEW_REASONS = ("band", "chain_guard", "one_to_one")
+
+
+@dataclass
+class Decisions:
+    kept: np.ndarray  # indexes of the pairs at or above the review threshold (links.parquet's rows)
+    match: np.ndarray  # bool per kept pair: an automatic match
+    reason: np.ndarray  # int8 per kept pair: -1 for a match, else an index into REVIEW_REASONS
+    clusters: Clusters | None
+
+
+def decide(probability: np.ndarray, weight: np.ndarray, li: np.ndarray, ri: np.ndarray, nl: int, nr: int, *,
+           threshold: float, review_threshold: float, dedupe: bool, one_to_one_links: bool,
+           max_cluster_size: int) -> Decisions:
+    """Automatic matches and review pairs.
+
+    A pair at or above ``threshold`` is an automatic match unless the chaining guard
+    (deduplication) or the one-to-one assignment (linking) refuses it; a refused pair, and
+    every pair in the review band ``[review_threshold, threshold)``, goes to review. Clusters
+    are built from automatic matches only: a pair under review never joins two records.
+    """
+    kept = np.flatnonzero(probability >= review_threshold)
+    auto = probability[kept] >= threshold
+    a = kept[auto]
+    clusters: Clusters | None = None
+    if dedupe:
+        clusters = cluster_pairs(weight[a], li[a], ri[a], nl, max_size=max_cluster_size)
+        accepted = clusters.accepted
+        refused_reason = REVIEW_REASONS.index("chain_guard")
+    elif one_to_one_links:
+        accepted = one_to_one(weight[a], li[a], ri[a], nl, nr)
+        refused_reason = REVIEW_REASONS.index("one_to_one")
+    else:
+        accepted = np.ones(len(a), dtype=bool)
+        refused_reason = -1
+    match = np.zeros(len(kept), dtype=bool)
+    match[np.flatnonzero(auto)[accepted]] = True
+    reason = np.full(len(kept), REVIEW_REASONS.index("band"), dtype=np.int8)
+    reason[auto] = refused_reason
+    reason[match] = -1
+    return Decisions(kept, match, reason, clusters)
+
+
 # --- the run ------------------------------------------------------------------------------
 
 def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Path, opts: LinkOptions) -> dict:
@@ -333,6 +260,10 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
     threshold = cfg.threshold if opts.threshold is None else float(opts.threshold)
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
+    review = opts.review_threshold if opts.review_threshold is not None else cfg.review_threshold
+    if review is not None and not 0.0 < float(review) < 1.0:
+        raise ValueError(f"review threshold must lie strictly between 0 and 1, got {review}")
+    review = threshold if review is None else min(float(review), threshold)
     dedupe = right_path is None
     timer = _Timer()
     t0 = time.perf_counter()
@@ -353,18 +284,7 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
 
     lf = _features(L, cfg, "left", warnings)
     rf = lf if dedupe else _features(R, cfg, "right", warnings)
-    tf: dict[int, np.ndarray] = {}
-    tf_info: dict[str, dict] = {}
-    for f, spec in enumerate(cfg.columns):
-        if spec.tf:
-            lids = value_ids(lf[f], spec.kind)
-            rids = None if dedupe else value_ids(rf[f], spec.kind)
-            tf[f], _ = term_frequencies(lids, rids)
-            allids = lids if rids is None else np.concatenate([lids, rids])
-            known = allids[allids != 0]
-            if len(known):
-                _, cnt = np.unique(known, return_counts=True)
-                tf_info[spec.name] = {"distinct_values": int(len(cnt)), "top_share": round(float(cnt.max() / len(known)), 6)}
+    tf, tf_info = _term_frequencies(cfg, lf, rf, dedupe)
     timer.lap("normalise")
 
     lk = _keys(lf, cfg)
@@ -384,62 +304,59 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
         u_levels = _u_levels(cfg, lf, rf, nl, nr, dedupe)
         model = fit_link_model(cfg, levels, li, ri, lk, rk, u_levels, tf, n_total=_n_total(nl, nr, dedupe),
                                warnings=warnings)
-        scored = score_pairs(model, cfg, levels, li, tf)
+        scored = score_pairs(model, cfg, levels, li, tf, ri=ri)
     else:
         warnings.append(f"only {n_pairs} candidate pairs: too few to fit a model, no links made")
-        scored = Scored(np.full(n_pairs, -60.0), np.zeros(n_pairs), np.zeros(levels.shape))
+        scored = Scored.empty(levels, li, ri)
     timer.lap("fit")
 
-    above = np.flatnonzero(scored.probability >= threshold)
-    a_li, a_ri, a_w = li[above], ri[above], scored.weight[above]
-    clusters: Clusters | None = None
-    if dedupe:
-        clusters = cluster_pairs(a_w, a_li, a_ri, nl, max_size=cfg.max_cluster_size)
-        accepted = clusters.accepted
-    elif cfg.one_to_one:
-        accepted = one_to_one(a_w, a_li, a_ri, nl, nr)
-    else:
-        accepted = np.ones(len(above), dtype=bool)
+    dec = decide(scored.probability, scored.weight, li, ri, nl, nr, threshold=threshold, review_threshold=review,
+                 dedupe=dedupe, one_to_one_links=cfg.one_to_one, max_cluster_size=cfg.max_cluster_size)
     timer.lap("assign")
 
     out.mkdir(parents=True, exist_ok=True)
     lid, rid = L.column(cfg.id_column), R.column(cfg.id_column)
-    links = _links_table(cfg, lid, rid, above, a_li, a_ri, scored, levels, accepted, blocked, names)
-    pq.write_table(links, out / "links.parquet")
-    if clusters is not None:
-        pq.write_table(_clusters_table(cfg, lid, clusters), out / "clusters.parquet")
+    pq.write_table(_links_table(cfg, lid, rid, li, ri, scored, levels, dec, blocked, names), out / "links.parquet")
+    if dec.clusters is not None:
+        pq.write_table(_clusters_table(cfg, lid, dec.clusters), out / "clusters.parquet")
     if model is not None:
         model.save(out / "model.json")
     timer.lap("write")
 
-    summary = _summary(cfg, threshold, dedupe, lpath, rpath, nl, nr, blocked, model, tf_info, accepted, above,
-                       clusters, warnings, scored)
+    summary = _summary(cfg, threshold, review, dedupe, lpath, rpath, nl, nr, blocked, model, tf_info, dec, li, ri,
+                       scored, warnings)
     if opts.report:
         from .link_report import write_link_report
 
         write_link_report(out / "report.html", summary=summary, cfg=cfg, L=L, R=R, li=li, ri=ri, levels=levels,
-                          scored=scored, above=above, accepted=accepted, model=model)
+                          scored=scored, decisions=dec, model=model)
         timer.lap("report")
     summary["timings_s"] = dict(timer.phases, total=round(time.perf_counter() - t0, 4))
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     return summary
 
 
-def _links_table(cfg: LinkConfig, lid, rid, above, a_li, a_ri, scored: Scored, levels, accepted, blocked: Blocked,
+def _links_table(cfg: LinkConfig, lid, rid, li, ri, scored: Scored, levels, dec: Decisions, blocked: Blocked,
                  names: list[str]) -> pa.Table:
+    k = dec.kept
+    reason = pa.DictionaryArray.from_arrays(pa.array(dec.reason.astype(np.int32), mask=dec.reason < 0),
+                                            pa.array(REVIEW_REASONS, pa.string()))
     cols = {
-        "left_id": lid.take(pa.array(a_li)),
-        "right_id": rid.take(pa.array(a_ri)),
-        "match_probability": pa.array(scored.probability[above], pa.float64()),
-        "match_weight": pa.array(scored.weight[above], pa.float64()),
-        "accepted": pa.array(accepted, pa.bool_()),
-        "blocking_rule": pa.DictionaryArray.from_arrays(pa.array(blocked.rule[above].astype(np.int32)),
+        "left_id": lid.take(pa.array(li[k])),
+        "right_id": rid.take(pa.array(ri[k])),
+        "match_probability": pa.array(scored.probability[k], pa.float64()),
+        "match_weight": pa.array(scored.weight[k], pa.float64()),
+        "decision": pa.DictionaryArray.from_arrays(pa.array(np.where(dec.match, 0, 1).astype(np.int32)),
+                                                   pa.array(["match", "review"], pa.string())),
+        "review_reason": reason,
+        "accepted": pa.array(dec.match, pa.bool_()),
+        "blocking_rule": pa.DictionaryArray.from_arrays(pa.array(blocked.rule[k].astype(np.int32)),
                                                         pa.array(names, pa.string())),
     }
     for f, spec in enumerate(cfg.columns):
-        cols[f"level_{spec.name}"] = pa.array(levels[above, f], pa.int8())
+        cols[f"level_{spec.name}"] = pa.array(levels[k, f], pa.int8())
     table = pa.table(cols)
-    order = np.lexsort((a_ri, a_li, -scored.weight[above]))
+    order = np.lexsort((ri[k], li[k], -scored.weight[k]))
     return table.take(pa.array(order))
 
 
@@ -451,15 +368,26 @@ def _clusters_table(cfg: LinkConfig, lid, clusters: Clusters) -> pa.Table:
     })
 
 
-def _summary(cfg, threshold, dedupe, lpath, rpath, nl, nr, blocked: Blocked, model, tf_info, accepted, above,
-             clusters, warnings, scored: Scored) -> dict:
+def _weight_of(p: float) -> float:
+    return round(math.log2(p / (1 - p)), 4)
+
+
+def _summary(cfg, threshold, review, dedupe, lpath, rpath, nl, nr, blocked: Blocked, model, tf_info,
+             dec: Decisions, li, ri, scored: Scored, warnings) -> dict:
+    k = dec.kept
+    auto = scored.probability[k] >= threshold
+    n_review = int((~dec.match).sum())
+    review_records = np.zeros(nl + (0 if dedupe else nr), dtype=bool)
+    rv = k[~dec.match]
+    review_records[li[rv]] = True
+    review_records[ri[rv] + (0 if dedupe else nl)] = True
     summary = {
         "mode": "dedupe" if dedupe else "link",
         "inputs": {"left": str(lpath)} | ({} if dedupe else {"right": str(rpath)}),
         "rows": {"left": nl} | ({} if dedupe else {"right": nr}),
         "config": cfg.to_dict(),
-        "threshold": {"match_probability": threshold,
-                      "match_weight": round(math.log2(threshold / (1 - threshold)), 4)},
+        "threshold": {"match_probability": threshold, "match_weight": _weight_of(threshold),
+                      "review_probability": review, "review_weight": _weight_of(review)},
         "blocking": {
             "rules": [{"name": c.name, "pairs": c.pairs, "new_pairs": c.new_pairs} for c in blocked.counts],
             "candidate_pairs": int(len(blocked)),
@@ -469,12 +397,21 @@ def _summary(cfg, threshold, dedupe, lpath, rpath, nl, nr, blocked: Blocked, mod
         "term_frequencies": tf_info,
         "pairs": {
             "compared": int(len(blocked)),
-            "above_threshold": int(len(above)),
-            "accepted": int(accepted.sum()),
-            "refused": int(len(above) - accepted.sum()),
+            "above_threshold": int(auto.sum()),
+            "accepted": int(dec.match.sum()),
+            "refused": int((auto & ~dec.match).sum()),
+            "review_band": int((~auto).sum()),
+        },
+        "decisions": {"match": int(dec.match.sum()), "review": n_review},
+        "review": {
+            "pairs": n_review,
+            "records": int(review_records.sum()),
+            "by_reason": {r: int((dec.reason == i).sum()) for i, r in enumerate(REVIEW_REASONS)
+                          if (dec.reason == i).any()},
         },
         "warnings": warnings,
     }
+    clusters = dec.clusters
     if clusters is not None:
         sizes, n = np.unique(clusters.size[clusters.size > 1], return_counts=True)
         summary["clusters"] = {
@@ -486,5 +423,5 @@ def _summary(cfg, threshold, dedupe, lpath, rpath, nl, nr, blocked: Blocked, mod
             "refused_joins_incomplete": clusters.refused_incomplete,
         }
     else:
-        summary["links"] = {"one_to_one": cfg.one_to_one, "links": int(accepted.sum())}
+        summary["links"] = {"one_to_one": cfg.one_to_one, "links": int(dec.match.sum())}
     return summary

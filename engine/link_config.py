@@ -70,6 +70,7 @@ NORMALISERS: dict[str, str] = {
     "text": "strings",  # NFKC, upper case, one space between tokens
     "digits": "strings",  # NFKC, digits only
     "alnum": "strings",  # NFKC, upper case, letters and digits only
+    "my_number": "strings",  # 12 digits with a valid check digit, else null (engine.checkdigit)
     "date": "date",  # birth dates, known parts (engine.dates.parse_dates)
     "sex": "sex",  # JIS X 0303 codes (engine.dates.normalize_sex)
     "address": "address",  # Japanese addresses in five parts (engine.address)
@@ -84,9 +85,9 @@ KEY_TRANSFORMS: dict[str, tuple[str, ...]] = {
     "address": ("", "block", "town", "city"),
 }
 
-_LINK_KEYS = {"id_column", "threshold", "max_pairs_per_rule", "max_cluster_size", "one_to_one", "u_sample",
-              "seed"}
-_COLUMN_KEYS = {"name", "normaliser", "comparison", "thresholds", "tf", "group"}
+_LINK_KEYS = {"id_column", "threshold", "review_threshold", "max_pairs_per_rule", "max_cluster_size", "one_to_one",
+              "u_sample", "seed"}
+_COLUMN_KEYS = {"name", "normaliser", "comparison", "thresholds", "tf", "tf_key", "tf_levels", "group", "m", "u"}
 _RULE_KEYS = {"name", "keys", "unordered"}
 
 
@@ -97,6 +98,14 @@ class ColumnSpec:
     comparison: Comparison
     tf: bool = False
     group: str | None = None
+    tf_key: str = ""  # key transform whose value frequencies the TF adjustment uses ("" = whole value)
+    tf_levels: tuple[int, ...] = ()  # levels the TF adjustment applies to (default: the exact level)
+    m: tuple[float, ...] | None = None  # fixed m per level (not estimated)
+    u: tuple[float, ...] | None = None  # fixed u per level (not sampled)
+
+    def __post_init__(self) -> None:
+        if self.tf and not self.tf_levels:
+            object.__setattr__(self, "tf_levels", (self.comparison.exact_level,))
 
     @property
     def kind(self) -> str:
@@ -116,6 +125,7 @@ class LinkConfig:
     rules: tuple[RuleSpec, ...]
     id_column: str = "person_id"
     threshold: float = 0.5
+    review_threshold: float | None = None
     max_pairs_per_rule: int = MAX_PAIRS_PER_RULE
     max_cluster_size: int = 20
     one_to_one: bool = True
@@ -143,11 +153,15 @@ class LinkConfig:
             "source": self.source,
             "id_column": self.id_column,
             "threshold": self.threshold,
+            "review_threshold": self.review_threshold,
             "max_pairs_per_rule": self.max_pairs_per_rule,
             "max_cluster_size": self.max_cluster_size,
             "one_to_one": self.one_to_one,
             "columns": [{"name": c.name, "normaliser": c.normaliser, "comparison": c.comparison.name,
-                         "levels": c.comparison.n_levels, "tf": c.tf, "group": c.group} for c in self.columns],
+                         "levels": c.comparison.n_levels, "tf": c.tf, "group": c.group}
+                        | ({"tf_key": c.tf_key, "tf_levels": list(c.tf_levels)} if c.tf else {})
+                        | ({"m": list(c.m)} if c.m else {}) | ({"u": list(c.u)} if c.u else {})
+                        for c in self.columns],
             "blocking": [{"name": r.name, "keys": [f"{c}:{t}" if t else c for c, t in r.keys],
                           "unordered": r.unordered} for r in self.rules],
         }
@@ -157,13 +171,20 @@ DEFAULT_CONFIG = """
 # The contract's person columns (residents or responses tables).
 [link]
 id_column = "person_id"
+# automatic match from this probability; from review_threshold up to it a person looks
 threshold = 0.5
+review_threshold = 0.001
 
+# One name in three notations. Term frequencies of the whole name (tokens in any order for
+# the alphabet, without spaces for kanji and kana) adjust the exact and the
+# "reordered / spacing" levels: a shared NGUYEN VAN TU says less than a shared rare name.
 [[columns]]
 name = "name_alpha"
 normaliser = "alpha"
 comparison = "name_alpha"
 tf = true
+tf_key = "sorted_tokens"
+tf_levels = [4, 5]
 group = "name"
 
 [[columns]]
@@ -171,6 +192,8 @@ name = "name_kanji"
 normaliser = "kanji"
 comparison = "name_kanji"
 tf = true
+tf_key = "nospace"
+tf_levels = [3, 4]
 group = "name"
 
 [[columns]]
@@ -178,12 +201,30 @@ name = "name_kana"
 normaliser = "kana"
 comparison = "name_kana"
 tf = true
+tf_key = "nospace"
+tf_levels = [3, 4]
 group = "name"
 
+# Different people who share a name share its nationality and mostly its resident class:
+# in the name's group, their agreement adds nothing to the name's, their disagreement counts.
+[[columns]]
+name = "nationality"
+normaliser = "alnum"
+comparison = "exact"
+group = "name"
+
+[[columns]]
+name = "resident_class"
+normaliser = "text"
+comparison = "exact"
+group = "name"
+
+# Birth dates are not uniform either (most residents are young): a shared common date weighs less.
 [[columns]]
 name = "birth_date"
 normaliser = "date"
 comparison = "date"
+tf = true
 
 [[columns]]
 name = "sex"
@@ -195,10 +236,26 @@ name = "address"
 normaliser = "address"
 comparison = "address"
 
+# Identifiers. A sample of a million random pairs cannot measure how often two people show
+# one number, and matches that show it are too few for EM: m and u are set.
+# My Number (valid check digit only; others are compared as unknown): two people hold one
+# number only through an entry error (u 1e-6: +20 bits); two different valid numbers of one
+# person mean one of them is wrong (m 0.05: -4.3 bits).
 [[columns]]
 name = "my_number"
-normaliser = "digits"
+normaliser = "my_number"
 comparison = "exact"
+m = [0.05, 0.95]
+u = [0.999999, 0.000001]
+
+# Residence card: a card number belongs to one card (u 1e-7: +21 bits when equal); a new card
+# comes with each renewal or change, so a different number is weak evidence (m 0.8: -0.3 bits).
+[[columns]]
+name = "card_number"
+normaliser = "alnum"
+comparison = "exact"
+m = [0.8, 0.2]
+u = [0.9999999, 0.0000001]
 
 [[blocking]]
 name = "birth date + alphabet surname"
@@ -235,6 +292,10 @@ keys = ["address:block", "birth_date:year"]
 [[blocking]]
 name = "number"
 keys = ["my_number"]
+
+[[blocking]]
+name = "residence card number"
+keys = ["card_number"]
 """
 
 
@@ -278,6 +339,12 @@ def parse_config(data: dict, source: str = "<config>") -> LinkConfig:
     threshold = float(_typed(link, "threshold", (int, float), source, "[link]", default=0.5))
     if not 0.0 < threshold < 1.0:
         raise _fail(source, "[link].threshold", f"must be a probability strictly between 0 and 1, got {threshold}")
+    review = _typed(link, "review_threshold", (int, float), source, "[link]")
+    if review is not None:
+        review = float(review)
+        if not 0.0 < review <= threshold:
+            raise _fail(source, "[link].review_threshold",
+                        f"must be a probability above 0 and at most threshold ({threshold}), got {review}")
     max_pairs = _typed(link, "max_pairs_per_rule", int, source, "[link]", default=MAX_PAIRS_PER_RULE)
     if max_pairs < 1:
         raise _fail(source, "[link].max_pairs_per_rule", f"must be at least 1, got {max_pairs}")
@@ -328,8 +395,33 @@ def parse_config(data: dict, source: str = "<config>") -> LinkConfig:
         tf = _typed(c, "tf", bool, source, where, default=False)
         if tf and comp.kind not in ("strings", "date"):
             raise _fail(source, f"{where}.tf", f"term-frequency adjustment needs text or date values, not {comp.kind}")
+        tf_key = _typed(c, "tf_key", str, source, where, default="")
+        tf_levels = _typed(c, "tf_levels", list, source, where)
+        if (tf_key or tf_levels is not None) and not tf:
+            raise _fail(source, where, "tf_key and tf_levels need tf = true")
+        if tf_key not in KEY_TRANSFORMS[comp.kind]:
+            allowed = ", ".join(t or "(whole value)" for t in KEY_TRANSFORMS[comp.kind])
+            raise _fail(source, f"{where}.tf_key", f"transform {tf_key!r} does not apply to {comp.kind} values "
+                        f"(allowed: {allowed})")
+        if tf_levels is not None:
+            if (not tf_levels or not all(isinstance(k, int) and not isinstance(k, bool) for k in tf_levels)
+                    or not all(0 < k < comp.n_levels for k in tf_levels) or len(set(tf_levels)) != len(tf_levels)):
+                raise _fail(source, f"{where}.tf_levels", f"expected distinct agreeing levels 1..{comp.n_levels - 1} "
+                            f"of comparison {comp_name!r}, got {tf_levels!r}")
+            tf_levels = tuple(sorted(tf_levels))
+        fixed = {}
+        for key in ("m", "u"):
+            v = _typed(c, key, list, source, where)
+            if v is None:
+                continue
+            if (len(v) != comp.n_levels or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+                    or not all(0.0 < x < 1.0 for x in v) or abs(sum(v) - 1.0) > 1e-6):
+                raise _fail(source, f"{where}.{key}", f"expected {comp.n_levels} probabilities (levels 0.."
+                            f"{comp.n_levels - 1}) strictly between 0 and 1 that sum to 1, got {v!r}")
+            fixed[key] = tuple(float(x) for x in v)
         group = _typed(c, "group", str, source, where)
-        columns.append(ColumnSpec(name, norm, comp, tf, group or None))
+        columns.append(ColumnSpec(name, norm, comp, tf, group or None, tf_key, tf_levels or (), fixed.get("m"),
+                                  fixed.get("u")))
 
     by_name = {c.name: c for c in columns}
     raw_rules = _typed(data, "blocking", list, source, "top level", required=True)
@@ -358,7 +450,7 @@ def parse_config(data: dict, source: str = "<config>") -> LinkConfig:
         name = _typed(r, "name", str, source, where, default=" + ".join(keys))
         unordered = _typed(r, "unordered", bool, source, where, default=False)
         rules.append(RuleSpec(name, tuple(parsed), unordered))
-    return LinkConfig(tuple(columns), tuple(rules), id_column, threshold, max_pairs, max_cluster, one_to_one,
+    return LinkConfig(tuple(columns), tuple(rules), id_column, threshold, review, max_pairs, max_cluster, one_to_one,
                       u_sample, seed, source, data)
 
 

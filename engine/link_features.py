@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from ._numba import JIT
 from .address import address_hashes
+from .checkdigit import valid_my_numbers
 from .blocking import combine_keys
 from .dates import Dates, normalize_sex, parse_dates
 from .fold import as_strings, nfkc, squeeze_spaces
@@ -45,6 +46,17 @@ def _text(values, *, drop: str | None, upper: bool) -> Codepoints:
     return squeeze_spaces(to_codepoints(s))
 
 
+def _my_numbers(values) -> Codepoints:
+    """Digits of values that are valid My Numbers (12 digits, official check digit); others null.
+
+    A number that fails the check digit is a transfer or typing error: it says nothing about
+    who the record is, so it is compared as unknown rather than as a different number.
+    """
+    s = pc.replace_substring_regex(nfkc(as_strings(values)), r"[^0-9]", "")
+    valid = valid_my_numbers(s)
+    return to_codepoints(pc.if_else(pa.array(valid), s, pa.scalar(None, s.type)))
+
+
 def normalise(values, normaliser: str):
     """One column (Arrow strings) normalised by the named normaliser, as its feature layout."""
     if normaliser == "alpha":
@@ -59,6 +71,8 @@ def normalise(values, normaliser: str):
         return _text(values, drop=r"[^0-9]", upper=False)
     if normaliser == "alnum":
         return _text(values, drop=r"[^0-9A-Z]", upper=True)
+    if normaliser == "my_number":
+        return _my_numbers(values)
     if normaliser == "date":
         d = parse_dates(values)
         return Dates(*(np.ascontiguousarray(x) for x in d))

@@ -16,7 +16,6 @@ Dask backend); the stages below run the same way on both:
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,15 +27,15 @@ from .checkdigit import scan_numbers
 from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
     reason_lists
 from .features import (
-    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, compare_features, features, name_conflict, name_full,
+    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, compare_features, name_conflict, name_full, pair_features,
+    TEXT_FIELDS,
 )
 from .io import ROW_COLUMN
 from .model import MAX_LEVEL, Model, pack_patterns
 from .normalize import Dates
-from .text import Codepoints
+from .text import Codepoints, concat_codepoints, take_codepoints
 from .validate import Checked, check_residents, check_responses
 
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-normalise")
 SEED = 20270319  # go-live day: u sampling is deterministic
 KEY = "__g"  # sort key: the row's index in the whole input table
 N_PATTERNS = int(pack_patterns(np.full((1, len(FIELDS)), MAX_LEVEL, np.int8))[0]) + 1
@@ -92,6 +91,7 @@ def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
     n_res, n_resp = R.num_rows, S.num_rows
     rcheck = check_residents(R)
     res_all = rcheck.keys.positions(S.column("person_id"))
+    rcheck.keys = None  # the index is large (~40 bytes per resident): done with it
     scheck = check_responses(S, res_all)
     r_ok = rcheck.ok
     linked = res_all >= 0
@@ -184,24 +184,6 @@ class PartPlan:
         return cls(k[o1], plan.res[o1], k[o2], plan.pair[o2])
 
 
-def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
-    lens = np.diff(c.off)[idx]
-    off = np.zeros(len(idx) + 1, dtype=np.int64)
-    np.cumsum(lens, out=off[1:])
-    starts = c.off[:-1][idx]
-    pos = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
-    return Codepoints(np.ascontiguousarray(c.cp[pos]), off)
-
-
-def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
-    offs, base = [np.zeros(1, np.int64)], 0
-    for c in parts:
-        offs.append(c.off[1:] + base)
-        base += int(c.off[-1])
-    return Codepoints(np.concatenate([c.cp for c in parts]).astype(np.uint32) if parts else np.zeros(0, np.uint32),
-                      np.concatenate(offs))
-
-
 _CP = ("alpha", "kanji", "kana")
 _ARR = ("gaiji", "year", "month", "day", "sex")
 
@@ -254,7 +236,7 @@ class Compared:
         return cat(self.export_res), cat(self.export_pair)
 
 
-FEATURE_COLUMNS = ("name_alpha", "name_kanji", "name_kana", "address")  # what features() reads; dates and sex come parsed
+FEATURE_COLUMNS = tuple(col for col, _ in TEXT_FIELDS.values())  # what the normalisers read
 
 
 class _ResponseRows:
@@ -330,13 +312,13 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
         else:
             rows = slice(a, b)
             resp_rows = pair_resp[pa_:pb]
-            with phase("normalise"):
-                # Both sides at once: the kernels release the GIL and Arrow's compute does too.
-                fut = _POOL.submit(features, responses.rows(pa_, pb), dates=_take_dates(prep.scheck.dates, resp_rows),
-                                   sex=prep.scheck.sex[resp_rows])
-                left = features(R.slice(a, b - a), dates=_take_dates(prep.rcheck.dates, rows), sex=prep.rcheck.sex[rows])
-                right = fut.result()
             li = pair_res[pa_:pb] - a
+            with phase("normalise"):
+                # On two threads (the kernels and Arrow's compute release the GIL)
+                left, right = pair_features(R.slice(a, b - a), responses.rows(pa_, pb), li,
+                                            left_dates=_take_dates(prep.rcheck.dates, rows), left_sex=prep.rcheck.sex[rows],
+                                            right_dates=_take_dates(prep.scheck.dates, resp_rows),
+                                            right_sex=prep.scheck.sex[resp_rows])
             ri = np.arange(pb - pa_, dtype=np.int64)
             with phase("compare"):
                 levels[pa_:pb] = compare_features(left, right, li, ri)
@@ -541,7 +523,7 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
     n_pairs, n_bare = len(pidx), len(bare)
     cols: dict[str, pa.Array] = {}
     cols["person_id"] = R.column("person_id").take(pa.array(res_rows))
-    cols["reasons"] = reason_lists(d.reason_mask).take(pa.array(res_rows))
+    cols["reasons"] = reason_lists(d.reason_mask[res_rows])
     rank = np.zeros(n_pairs, dtype=np.int64)
     if n_pairs:
         p = pairs.person[pidx]

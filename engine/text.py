@@ -110,6 +110,64 @@ def utf8_buffers(values) -> tuple:
     return offsets, data, bits, values.offset, has_nulls
 
 
+def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
+    """Strings ``idx`` of ``c``, in that order, as a new compact layout."""
+    lens = np.diff(c.off)[idx]
+    off = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(lens, out=off[1:])
+    starts = c.off[:-1][idx]
+    pos = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
+    return Codepoints(np.ascontiguousarray(c.cp[pos]), off)
+
+
+def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
+    """The strings of several layouts, one after another."""
+    offs, base = [np.zeros(1, np.int64)], 0
+    for c in parts:
+        offs.append(c.off[1:] + base)
+        base += int(c.off[-1])
+    return Codepoints(np.concatenate([c.cp for c in parts]).astype(np.uint32) if parts else np.zeros(0, np.uint32),
+                      np.concatenate(offs))
+
+
+@nb.njit(cache=True, nogil=True)
+def _same_text(aoff, adata, abits, abit_offset, a_nulls, a_rows, boff, bdata, bbits, bbit_offset, b_nulls):
+    """Per j: string a_rows[j] of a equals string j of b, byte for byte (null = empty)."""
+    out = np.zeros(len(boff) - 1, dtype=np.bool_)
+    for j in range(len(boff) - 1):
+        i = a_rows[j]
+        ka = i + abit_offset
+        kb = j + bbit_offset
+        a0, a1 = aoff[i], aoff[i + 1]
+        b0, b1 = boff[j], boff[j + 1]
+        if a_nulls and not (abits[ka >> 3] >> (ka & 7)) & 1:
+            a1 = a0
+        if b_nulls and not (bbits[kb >> 3] >> (kb & 7)) & 1:
+            b1 = b0
+        if a1 - a0 != b1 - b0:
+            continue
+        same = True
+        for k in range(a1 - a0):
+            if adata[a0 + k] != bdata[b0 + k]:
+                same = False
+                break
+        out[j] = same
+    return out
+
+
+def same_text(a, a_rows: np.ndarray, b) -> np.ndarray:
+    """True where ``a[a_rows[j]]`` and ``b[j]`` are the same text (null and empty alike).
+
+    Lets a normaliser's output for one side be reused for the other: most of Juki-net's
+    answers repeat the agency's own spelling byte for byte.
+    """
+    a_rows = np.ascontiguousarray(a_rows, dtype=np.int64)
+    bufs_b = utf8_buffers(b)
+    if len(a_rows) != len(bufs_b[0]) - 1:
+        raise ValueError(f"{len(a_rows)} rows of a for {len(bufs_b[0]) - 1} strings of b")
+    return _same_text(*utf8_buffers(a), a_rows, *bufs_b)
+
+
 def to_codepoints(values) -> Codepoints:
     """Arrow (or list of) strings to the flat code-point layout (one Numba pass, no GIL)."""
     arr = _string_array(values)

@@ -61,6 +61,16 @@ def test_dedupe_finds_every_duplicate_registration(population, tmp_path):
                                   "level_birth_date", "accepted", "blocking_rule"}
     saved = json.loads((tmp_path / "summary.json").read_text())
     assert saved["mode"] == "dedupe" and saved["pairs"]["accepted"] == len(acc)
+    # every written pair is a match or under review; review pairs never join a cluster
+    rows = _rows(links, "left_id", "right_id", "decision", "review_reason", "accepted", "match_probability")
+    assert {d for _, _, d, _, _, _ in rows} <= {"match", "review"}
+    assert all((d == "match") == ok and (r is None) == ok for _, _, d, r, ok, _ in rows)
+    review_threshold = saved["threshold"]["review_probability"]
+    assert review_threshold == 0.001 and all(p >= review_threshold for *_, p in rows)
+    n_review = sum(d == "review" for _, _, d, _, _, _ in rows)
+    assert saved["decisions"] == {"match": len(acc), "review": n_review} and saved["review"]["pairs"] == n_review
+    cluster_of = dict(_rows(clusters, "person_id", "cluster_id"))
+    assert all(cluster_of[a] != cluster_of[b] for a, b, d, _, _, _ in rows if d == "review")
     html = (tmp_path / "report.html").read_text()
     assert 'id="blocking"' in html and "deduplication report" in html
     # the prior is the chance that two random records match, close to the truth
