@@ -213,13 +213,13 @@ def _name_scratch(max_len):
 def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
     tok, flag_a, flag_b, used, adj, match_of, visited, stack_i, stack_next, via = sc
     sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = tok
+    top = 5 if kind == _ALPHA else 4
     na = _tokenize(ca, a0, a1, sa, ea, ma)
+    if _range_equal(ca, a0, a1, cb, b0, b1):  # most true pairs: one side's tokens say it all
+        return top if na > 0 else -1
     nb_ = _tokenize(cb, b0, b1, sb, eb, mb)
     if na == 0 or nb_ == 0:
         return -1
-    top = 5 if kind == _ALPHA else 4
-    if _range_equal(ca, a0, a1, cb, b0, b1):
-        return top
     if _equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
         return top - 1
     common = _multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used)

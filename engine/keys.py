@@ -48,10 +48,9 @@ def _same(aoff, adata, i, boff, bdata, j):  # pragma: no cover - compiled
 
 
 @nb.njit(**JIT)
-def _build(off, data, bits, bit_offset, has_nulls, size):  # pragma: no cover - compiled
-    """Slots (row of the first occurrence, -1 empty) and, per row, its first occurrence."""
-    mask = np.uint64(size - 1)
-    slots = np.full(size, -1, dtype=np.int64)
+def _build(off, data, bits, bit_offset, has_nulls, slots):  # pragma: no cover - compiled
+    """Fill the slots (row of a value's first occurrence, -1 empty); per row, its first occurrence."""
+    mask = np.uint64(len(slots) - 1)
     first = np.full(len(off) - 1, -1, dtype=np.int64)
     for i in range(len(off) - 1):
         if not _valid(bits, bit_offset, has_nulls, i):
@@ -67,7 +66,7 @@ def _build(off, data, bits, bit_offset, has_nulls, size):  # pragma: no cover - 
                 first[i] = r
                 break
             s = (s + np.uint64(1)) & mask
-    return slots, first
+    return first
 
 
 WALK = 4  # keys after the last one found that are tried before the table
@@ -133,7 +132,9 @@ def index_keys(keys) -> KeyIndex:
     """Index a string column (Arrow array, chunked array or list) of keys."""
     off, data, bits, bit_offset, has_nulls = utf8_buffers(keys)
     size = 1 << max(4, int(2 * max(len(off) - 1, 1) - 1).bit_length())  # load factor <= 1/2
-    slots, first = _build(off, data, bits, bit_offset, has_nulls, size)
+    # int32 rows while they fit: half the memory the random probes wander through
+    slots = np.full(size, -1, dtype=np.int32 if len(off) - 1 < 2**31 else np.int64)
+    first = _build(off, data, bits, bit_offset, has_nulls, slots)
     return KeyIndex(slots, first, off, data)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from .stages import (
     KEY, PartOutputs, PartPlan, add_stats, compare, malformed_decisions, merge_sorted, part_outputs,
     plan_u_sample, prepare, sample_persons, score_and_decide, side_by_side,
 )
+from .validate import check_residents
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 U_SAMPLE = 500_000  # random pairs for u
@@ -85,12 +87,23 @@ def _settings(opts: Options, partitions: int) -> dict:
     }
 
 
-def _read(residents_path, responses_path, opts: Options, timer: _Timer):
+def _read(residents_path, responses_path, opts: Options, timer: _Timer, while_reading=None):
+    """Both inputs; ``while_reading(residents)`` runs on the residents while the responses
+    are still being read (validation is mostly one thread; reading Parquet is not)."""
     paths = {"residents": Path(residents_path), "responses": Path(responses_path)}
     digests = digests_in_background({k: p for k, p in paths.items() if p.exists()}) if opts.checkpoint else None
     with timer.phase("read"):
         r_in: InputTable = read_table(residents_path, "residents", encoding=opts.encoding)
-        s_in: InputTable = read_table(responses_path, "responses", encoding=opts.encoding)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-read") as pool:
+        s_future = pool.submit(read_table, responses_path, "responses", encoding=opts.encoding)
+        early = None
+        if while_reading is not None:
+            with timer.phase("validate"):
+                early = while_reading(r_in.table)
+        with timer.phase("read"):
+            s_in: InputTable = s_future.result()
+    if while_reading is not None:
+        return r_in, s_in, paths, digests, early
     return r_in, s_in, paths, digests
 
 
@@ -145,11 +158,11 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
     t0 = time.perf_counter()
     out = Path(out_dir)
     key = load_key(opts.encrypt_key_file) if opts.encrypt_key_file else None
-    r_in, s_in, paths, digests = _read(residents_path, responses_path, opts, timer)
+    r_in, s_in, paths, digests, rcheck = _read(residents_path, responses_path, opts, timer, check_residents)
     R, S = r_in.table, s_in.table
 
     with timer.phase("validate"):
-        prep = prepare(R, S)
+        prep = prepare(R, S, rcheck=rcheck)
     out.mkdir(parents=True, exist_ok=True)
     store = open_workdir(out, paths, digests, opts, partitions=1)
     clear_summary(out)

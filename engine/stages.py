@@ -82,14 +82,14 @@ class Prepared:
 
 
 def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
-            s_global: np.ndarray | None = None) -> Prepared:
+            s_global: np.ndarray | None = None, *, rcheck: Checked | None = None) -> Prepared:
     """Validate residents and responses and link responses to resident rows.
 
     Every rule here looks at one person_id at a time (duplicates included), so a part
     holding all rows of its person_ids decides exactly like the whole table.
     """
     n_res, n_resp = R.num_rows, S.num_rows
-    rcheck = check_residents(R)
+    rcheck = rcheck if rcheck is not None else check_residents(R)
     res_all = rcheck.keys.positions(S.column("person_id"))
     rcheck.keys = None  # the index is large (~40 bytes per resident): done with it
     scheck = check_responses(S, res_all)
