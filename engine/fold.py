@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .text import Codepoints, _as_large_string, from_codepoints, to_codepoints
+from .text import Codepoints, _as_large_string, _string_array, from_codepoints, to_codepoints
 
 EXPAND = np.uint32(0x80000000)
 NO_PAIRS = np.zeros((0, 2), dtype=np.uint32)
@@ -158,7 +158,7 @@ def normalized_codepoints(values, form: str, *, before: Callable | None = None) 
     """
     if form not in ("NFC", "NFKC", "NFD", "NFKD"):
         raise ValueError(f"unknown normalisation form {form!r}")
-    strings = _as_large_string(values)
+    strings = _string_array(values)  # no copy: only the rows that need it are taken below
     cps = to_codepoints(strings)
     need = _needs_normalizing(cps.cp, cps.off, _unstable(form))
     rows = np.flatnonzero(need)
