@@ -18,6 +18,7 @@ def link(
     out: str | Path,
     config: str | Path | LinkConfig | None = None,
     threshold: float | None = None,
+    review_threshold: float | None = None,
     encoding: str | None = None,
     report: bool = True,
     chunk_pairs: int = 1_000_000,
@@ -29,11 +30,14 @@ def link(
     ``config`` is a TOML file (see :mod:`jukimatch.engine.link_config`) or a parsed
     :class:`LinkConfig`; by default the contract's person columns (names in three notations,
     birth date, sex, address, My Number). ``threshold`` (a match probability) overrides the
-    configuration's. ``on_blocking`` receives the pair count of every blocking rule before
+    configuration's, ``review_threshold`` the lower end of the review band (pairs from it up to
+    ``threshold`` go to review, not to clusters). ``on_blocking`` receives the pair count of every blocking rule before
     any pair is compared.
 
-    Writes ``links.parquet`` (pairs at or above the threshold; ``accepted`` marks the
-    one-to-one links, or the pairs inside a duplicate cluster), ``clusters.parquet`` when
+    Writes ``links.parquet`` (pairs at or above the review threshold; ``decision`` is
+    ``match`` for an automatic match — a one-to-one link, or a pair inside a duplicate
+    cluster, also flagged ``accepted`` — and ``review`` for a pair a person must look at,
+    ``review_reason`` says why), ``clusters.parquet`` (automatic matches only) when
     deduplicating, ``model.json``, ``summary.json`` and ``report.html`` under ``out``;
     returns the summary. Raises :class:`jukimatch.engine.io.InputError` (a subclass of
     ``ValueError``) for an unusable input or configuration, and
@@ -41,6 +45,6 @@ def link(
     more pairs than ``[link] max_pairs_per_rule``.
     """
     cfg = config if isinstance(config, LinkConfig) else load_config(config)
-    opts = LinkOptions(config=cfg, threshold=threshold, encoding=encoding, chunk_pairs=chunk_pairs, report=report,
+    opts = LinkOptions(config=cfg, threshold=threshold, review_threshold=review_threshold, encoding=encoding, chunk_pairs=chunk_pairs, report=report,
                        progress=progress, on_blocking=on_blocking)
     return run(left, right, out, opts)

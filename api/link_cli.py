@@ -26,21 +26,26 @@ def _cmd_link(args: argparse.Namespace) -> int:
     from jukimatch.api.link import link
     from jukimatch.engine.blocking import BlockingLimitError
 
-    if args.threshold is not None and not 0.0 < args.threshold < 1.0:
-        raise UsageError(f"--threshold must lie strictly between 0 and 1, got {args.threshold}")
+    for flag, v in (("--threshold", args.threshold), ("--review-threshold", args.review_threshold)):
+        if v is not None and not 0.0 < v < 1.0:
+            raise UsageError(f"{flag} must lie strictly between 0 and 1, got {v}")
     out = Path(args.out)
     with _threads(args.workers), _progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
         try:
             summary = link(args.left, args.right, out=out, config=args.config, threshold=args.threshold,
-                           encoding=args.encoding, report=not args.no_report, progress=bar,
+                           review_threshold=args.review_threshold, encoding=args.encoding,
+                           report=not args.no_report, progress=bar,
                            on_blocking=None if args.quiet else _print_counts)
         except BlockingLimitError as exc:
             raise UsageError(str(exc)) from None
     if not args.quiet:
-        p = summary["pairs"]
+        p, th, rv = summary["pairs"], summary["threshold"], summary["review"]
         print(f"{summary['mode']}: {summary['blocking']['candidate_pairs']:,} candidate pairs compared, "
-              f"{p['above_threshold']:,} at or above p={summary['threshold']['match_probability']}, "
-              f"{p['accepted']:,} accepted ({p['refused']:,} refused)")
+              f"{p['above_threshold']:,} at or above p={th['match_probability']}: {p['accepted']:,} automatic "
+              f"matches, {p['refused']:,} refused")
+        print(f"  review: {rv['pairs']:,} pairs ({rv['records']:,} records) for a person to look at"
+              + (f"; band p={th['review_probability']}..{th['match_probability']}: {p['review_band']:,} pairs"
+                 if th["review_probability"] < th["match_probability"] else ""))
         if "clusters" in summary:
             c = summary["clusters"]
             print(f"  clusters: {c['clusters']:,} holding {c['records_in_clusters']:,} records; sizes {c['by_size']}")
@@ -63,7 +68,9 @@ def add_link_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--right", help="right file (.parquet or .csv); omit to deduplicate --left")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--config", help="link configuration (TOML); default: the contract's person columns")
-    p.add_argument("--threshold", type=float, help="match probability for a link (overrides the config)")
+    p.add_argument("--threshold", type=float, help="match probability for an automatic match (overrides the config)")
+    p.add_argument("--review-threshold", type=float,
+                   help="match probability from which a pair goes to review (overrides the config)")
     p.add_argument("--workers", type=int, help="CPU threads for the kernels (default: all)")
     p.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
     p.add_argument("--no-report", action="store_true", help="skip report.html")

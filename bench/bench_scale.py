@@ -10,8 +10,8 @@ run pays its own start-up, as a user's does), and prints one JSON document:
 - ``dask-1w-1t``: one worker process, the whole run pinned to one core (CPU affinity) — the
   per-core cost the capacity planner (``sim/planner.py``) multiplies out to K workers.
 
-Per configuration: wall seconds (including the cluster's start-up), the reconcile's own
-phase timings, peak RSS of the driver, rows per second and **seconds per row**. The file
+Per configuration (the median of ``--repeat`` runs): wall seconds (including the cluster's
+start-up), CPU seconds, the reconcile's own phase timings, peak RSS of the driver, rows per second and **seconds per row**. The file
 given with ``--cost-out`` is shaped like a reconcile ``summary.json`` (``rows.residents_in``,
 ``timings_s.total``) plus ``per_row_s`` and ``fixed_s`` fitted from two sizes, so that
 ``jukimatch simulate plan --reconcile-summary FILE`` reads it as it is.
@@ -21,6 +21,7 @@ Examples::
     python -m jukimatch.bench.bench_scale                          # 1M (generated if missing)
     python -m jukimatch.bench.bench_scale --ten-million            # + 10M (opt-in: minutes)
     python -m jukimatch.bench.bench_scale --configs local,dask-2w --sizes 200000
+    python -m jukimatch.bench.bench_scale --configs local --sizes 1000000 --ten-million --repeat 3
 
 Seeded; prints the machine. Speed is measured here, never asserted in tests.
 """
@@ -72,7 +73,9 @@ s = run(cfg["residents"], cfg["responses"], cfg["out"], opts)
 run_s = time.perf_counter() - t_run
 if cfg["backend"] == "dask":
     cluster.close()
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"wall_s": time.perf_counter() - t0, "cluster_start_s": cluster_s, "run_s": run_s,
+                  "cpu_s": ru.ru_utime + ru.ru_stime,
                   "timings_s": s["timings_s"], "rows": s["rows"]["residents_in"], "decisions": s["decisions"],
                   "peak_rss_driver_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -109,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--small", type=int, default=100_000, help="second size for the fixed/per-row split (planner)")
     ap.add_argument("--cost-out", help="write the planner's cost file here (summary.json-shaped)")
     ap.add_argument("--out", help="write the full JSON result here too")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per size and configuration; the median is reported")
     args = ap.parse_args(argv)
     from .machine import banner, describe
 
@@ -124,12 +128,26 @@ def main(argv: list[str] | None = None) -> int:
     for n in sizes:
         res, resp = _data(n, root)
         for c in configs:
-            r = _run(c, res, resp, root / "out" / f"{c}-{n}")
-            r.update(config=c, residents=n)
+            tries = []
+            for _ in range(max(1, args.repeat)):
+                tries.append(_run(c, res, resp, root / "out" / f"{c}-{n}"))
+                t = tries[-1]
+                print(f"{n:>11,} {c:<11} {t['wall_s']:7.2f} s wall  {t['cpu_s']:7.2f} s cpu  "
+                      f"{t['peak_rss_driver_mib']:8,.0f} MiB  (cluster {t['cluster_start_s']:.1f} s, "
+                      f"reconcile {t['timings_s']['total']:.2f} s)  {t['seconds_per_row'] * 1e6:6.2f} µs/row",
+                      file=sys.stderr)
+            r = dict(sorted(tries, key=lambda t: t["wall_s"])[len(tries) // 2])  # the median run
+            r.update(config=c, residents=n, repeats=len(tries), wall_s_all=[t["wall_s"] for t in tries],
+                     cpu_s_all=[t["cpu_s"] for t in tries], peak_rss_mib_max=max(t["peak_rss_driver_mib"] for t in tries))
             result["runs"].append(r)
-            print(f"{n:>11,} {c:<11} {r['wall_s']:7.2f} s wall  (cluster {r['cluster_start_s']:.1f} s, "
-                  f"reconcile {r['timings_s']['total']:.2f} s)  {r['seconds_per_row'] * 1e6:6.2f} µs/row",
-                  file=sys.stderr)
+    local = {r["residents"]: r for r in result["runs"] if r["config"] == "local"}
+    if len(local) >= 2:  # linear? per-row cost of the largest size over the smallest
+        lo, hi = local[min(local)], local[max(local)]
+        result["growth"] = {"sizes": [min(local), max(local)],
+                            "per_row_ratio_wall": hi["seconds_per_row"] / lo["seconds_per_row"],
+                            "per_row_ratio_cpu": (hi["cpu_s"] / hi["rows"]) / (lo["cpu_s"] / lo["rows"])}
+        print(f"per-row cost {max(local):,} vs {min(local):,}: wall x{result['growth']['per_row_ratio_wall']:.2f}, "
+              f"cpu x{result['growth']['per_row_ratio_cpu']:.2f} (1.00 = linear)", file=sys.stderr)
     if args.cost_out and "dask-1w-1t" in configs:
         big = max(sizes)
         rb = next(r for r in result["runs"] if r["config"] == "dask-1w-1t" and r["residents"] == big)

@@ -126,16 +126,11 @@ class InputTable(NamedTuple):
     path: Path
 
 
-def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> InputTable:
-    """Read one input table, all columns as text, plus a ``__row`` column (1-based record number).
-
-    ``kind`` is ``"residents"`` or ``"responses"`` and decides the required columns. Rows of a
-    CSV whose field count is wrong are skipped here and returned in ``malformed`` so that the
-    caller can quarantine them: rows in = rows out still holds.
-    """
+def read_text_table(path: str | Path, *, encoding: str | None = None) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Any Parquet or CSV file as an all-text table with clean, unique column names and
+    empty strings turned into nulls, plus the CSV lines that could not be parsed as
+    (line number, error). Raises :class:`InputError` (one line) for an unusable file."""
     path = Path(path)
-    if kind not in REQUIRED:
-        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
     if not path.exists():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
@@ -152,6 +147,29 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
         if n in seen:
             raise InputError(f"{path}: column {n}: appears twice in the header")
         seen.add(n)
+    # Empty and null mean the same; make them the same once, here.
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        # Copying a 10M-row column costs seconds: only when some value is empty.
+        if pa.types.is_string(col.type) and pc.any(pc.equal(col, "")).as_py():
+            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        cols.append(col)
+    return pa.table(cols, names=table.column_names), malformed
+
+
+def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> InputTable:
+    """Read one input table, all columns as text, plus a ``__row`` column (1-based record number).
+
+    ``kind`` is ``"residents"`` or ``"responses"`` and decides the required columns. Rows of a
+    CSV whose field count is wrong are skipped here and returned in ``malformed`` so that the
+    caller can quarantine them: rows in = rows out still holds.
+    """
+    path = Path(path)
+    if kind not in REQUIRED:
+        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+    table, malformed = read_text_table(path, encoding=encoding)
+    names = table.column_names
     for col in REQUIRED[kind]:
         if col not in names:
             raise InputError(f"{path}: column {col}: required column missing")
@@ -161,15 +179,6 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
     for col in expected:
         if col not in names:
             table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
-    # Empty and null mean the same; make them the same once, here.
-    cols = []
-    for name in table.column_names:
-        col = table.column(name)
-        # Copying a 10M-row column costs seconds: only when some value is empty.
-        if pa.types.is_string(col.type) and pc.any(pc.equal(col, "")).as_py():
-            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
-        cols.append(col)
-    table = pa.table(cols, names=table.column_names)
     rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
     if malformed:
         # Record numbers of the kept rows: 1..total less the malformed ones (line - 1 = record).

@@ -33,13 +33,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import io as _io
 from .blocking import Blocked, RuleCount, block, combine_keys
-from .io import InputError
+from .io import InputError, read_text_table
 from .link_assign import Clusters, cluster_pairs, one_to_one
 from .link_config import LinkConfig
 from .link_features import empty_column, key_part, normalise
-from .link_model import Scored, fit_link_model, rule_mask, score_pairs, term_frequencies, tf_adjustments
+from .link_model import (Scored, TermFreq, fit_link_model, rule_mask, score_pairs, term_frequencies,
+                         tf_adjustments)
 from .model import Model
 
 __all__ = ["LinkOptions", "Scored", "compare_columns", "fit_link_model", "rule_mask", "run", "score_pairs",
@@ -77,29 +77,10 @@ class _Timer:
 def _read(path: str | Path, encoding: str | None, id_column: str) -> tuple[pa.Table, list, Path]:
     """An all-text input table with a unique, non-empty id column."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        table, malformed = _io._read_parquet(path)
-    elif suffix in (".csv", ".txt"):
-        table, malformed = _io._read_csv(path, encoding)
-    else:
-        raise InputError(f"{path}: unknown format {suffix or '(none)'}; use .parquet or .csv")
-    names = [n.strip().lstrip("\ufeff") for n in table.column_names]
-    if len(set(names)) != len(names):
-        dup = next(n for n in names if names.count(n) > 1)
-        raise InputError(f"{path}: column {dup}: appears twice in the header")
-    table = table.rename_columns(names)
+    table, malformed = read_text_table(path, encoding=encoding)
+    names = table.column_names
     if id_column not in names:
         raise InputError(f"{path}: column {id_column}: required id column missing (set [link] id_column)")
-    cols = []
-    for name in names:
-        col = table.column(name)
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, col.type), col)
-        cols.append(col)
-    table = pa.table(cols, names=names)
     ids = pc.utf8_trim_whitespace(table.column(id_column).cast(pa.string()))
     valid = pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False).to_numpy(zero_copy_only=False)
     if not valid.all():
@@ -186,9 +167,8 @@ def _n_total(nl: int, nr: int, dedupe: bool) -> float:
 
 
 def _term_frequencies(cfg: LinkConfig, lf: list, rf: list, dedupe: bool) -> tuple[dict, dict]:
-    """Per TF column: per-record shares of its ``tf_key`` value (one array deduplicating, else a
-    (left, right) pair), and a summary for the report."""
-    tf: dict[int, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
+    """Per TF column: per-record shares and keys of its ``tf_key`` value, and a summary for the report."""
+    tf: dict[int, TermFreq] = {}
     info: dict[str, dict] = {}
     for f, spec in enumerate(cfg.columns):
         if not spec.tf:
@@ -196,7 +176,7 @@ def _term_frequencies(cfg: LinkConfig, lf: list, rf: list, dedupe: bool) -> tupl
         lids = key_part(lf[f], spec.kind, spec.tf_key)
         rids = None if dedupe else key_part(rf[f], spec.kind, spec.tf_key)
         tl, tr = term_frequencies(lids, rids)
-        tf[f] = tl if dedupe else (tl, tr)
+        tf[f] = TermFreq(tl, tl, lids, lids) if dedupe else TermFreq(tl, tr, lids, rids)
         allids = lids if rids is None else np.concatenate([lids, rids])
         known = allids[allids != 0]
         if len(known):

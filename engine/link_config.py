@@ -4,7 +4,8 @@ A configuration is TOML (read with ``tomllib``)::
 
     [link]
     id_column = "person_id"      # unique id of a record on each side
-    threshold = 0.5              # match probability from which a pair is a link
+    threshold = 0.5              # match probability from which a pair is an automatic match
+    review_threshold = 0.001     # from here up to threshold a pair goes to review (default: no band)
     max_pairs_per_rule = 50_000_000
     max_cluster_size = 20        # deduplication: no cluster grows beyond this
     one_to_one = true            # linking: each record in at most one link
@@ -14,19 +15,28 @@ A configuration is TOML (read with ``tomllib``)::
     normaliser = "alpha"         # a name in NORMALISERS
     comparison = "name_alpha"    # a name in engine.link_compare.LINK_COMPARISONS
     thresholds = [0.92, 0.8]     # only for comparisons that take them
-    tf = true                    # term-frequency adjustment of the exact level
-    group = "name"               # columns that record one fact several ways (see below)
+    tf = true                    # term-frequency adjustment (see engine.link_model)
+    tf_key = "sorted_tokens"     # the value TF counts: a key transform (default: the whole value)
+    tf_levels = [4, 5]           # the levels TF adjusts (default: the exact level)
+    group = "name"               # columns whose agreements are one piece of evidence (see below)
+    m = [0.8, 0.2]               # fixed m per level, not estimated (optional)
+    u = [0.9999999, 0.0000001]   # fixed u per level, not sampled (optional)
 
     [[blocking]]
     name = "dob+surname"         # optional, for reports
     keys = ["birth_date", "name_alpha:first_token"]
     unordered = false            # true: the key parts are matched in any order
 
-Columns of one ``group`` record the same fact in several notations (a name in alphabet,
-kanji and kana): different people who share a name agree in all of them at once, so their
-agreements are not independent evidence. Within a group only the strongest agreeing
-column counts (the largest positive weight), every disagreeing column counts in full; and
-an EM session of a blocking rule that uses one column of a group leaves the whole group out.
+Columns of one ``group`` record one fact in several notations (a name in alphabet, kanji
+and kana), or facts that different people sharing that fact share too (the nationality and
+resident class of a name): their agreements are not independent evidence. Within a group
+only the strongest agreeing column counts (the largest positive weight), every disagreeing
+column counts in full; and an EM session of a blocking rule that uses one column of a group
+leaves the whole group out.
+
+``m`` and ``u`` fix a column's probabilities, one per level from 0 up (they must sum to 1):
+for identifiers whose chance agreement a sample of random pairs cannot measure (one in ten
+million) and whose agreement among matches is too rare for EM to see.
 
 A key is ``column`` (the whole normalised value) or ``column:transform``; the transforms
 each normaliser supports are listed in :data:`KEY_TRANSFORMS`. Every error is one line that
@@ -219,12 +229,14 @@ normaliser = "text"
 comparison = "exact"
 group = "name"
 
-# Birth dates are not uniform either (most residents are young): a shared common date weighs less.
+# Birth dates are not uniform either (most residents are young): a shared common date weighs
+# less. Two records with the same partial date (1980-07-00) share a rare value: adjusted too.
 [[columns]]
 name = "birth_date"
 normaliser = "date"
 comparison = "date"
 tf = true
+tf_levels = [4, 5]
 
 [[columns]]
 name = "sex"

@@ -6,11 +6,12 @@ null). Two refinements:
 
 - *Term-frequency adjustment* (as Splink does it): for a column with ``tf = true`` the
   levels listed in ``tf_levels`` (by default the exact level) weigh ``log2(m / tf)``
-  instead of ``log2(m / u)``, where ``tf`` is the share of records holding the pair's value
-  of the column's ``tf_key`` (the whole normalised value by default; ``nospace`` or
-  ``sorted_tokens`` make names that agree up to spacing or token order count as one value).
-  Of the two records' values the more common one is taken. A shared rare name is strong
-  evidence, a shared NGUYEN VAN TU weak.
+  instead of ``log2(m / u)`` when both records hold the same value of the column's
+  ``tf_key`` (the whole normalised value by default; ``nospace`` or ``sorted_tokens`` make
+  names that agree up to spacing or token order one value; two identical partial birth
+  dates ``1980-07-00`` share a value, a full and a partial date do not), ``tf`` being the
+  share of records holding that value. A shared rare name is strong evidence, a shared
+  NGUYEN VAN TU weak.
 - *Groups*: columns of one ``group`` (a name in three notations; nationality and resident
   class, which different people sharing a name share too) are not independent evidence.
   Within a group only the largest positive weight counts, every negative weight counts.
@@ -35,7 +36,7 @@ Both passes over the pairs are Numba kernels (:func:`_score_kernel`, :func:`_em_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba as nb
 import numpy as np
@@ -46,6 +47,7 @@ from .model import Model, estimate_u, fit, probability
 
 __all__ = [
     "Scored",
+    "TermFreq",
     "WeightTables",
     "em_step",
     "fit_link_model",
@@ -93,6 +95,30 @@ def tf_adjustments(levels: np.ndarray, exact_level: int, u_exact: float, tf_left
     return adj
 
 
+@dataclass
+class TermFreq:
+    """Term frequencies of one column: per-record shares of each side, and the value keys.
+
+    With keys, the adjustment applies only to pairs whose two keys are equal (and not 0);
+    without, to every pair at a TF level, with the commoner of the two shares.
+    """
+
+    share_l: np.ndarray
+    share_r: np.ndarray
+    key_l: np.ndarray | None = None
+    key_r: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, value) -> "TermFreq":
+        """From a :class:`TermFreq`, one share array (both sides) or a (left, right) pair of them."""
+        if isinstance(value, TermFreq):
+            return value
+        if isinstance(value, np.ndarray):
+            return cls(value, value)
+        left, right = value
+        return cls(np.asarray(left), np.asarray(right))
+
+
 # --- weight tables and kernels --------------------------------------------------------------
 
 @dataclass
@@ -101,7 +127,8 @@ class WeightTables:
 
     ``lw[f, level + 1]`` is ``log2(m / u)`` (0 at index 0, the null level); ``lm`` the same
     index of ``log2(m)``, used where ``tf_on`` is set; ``tf_slot[f]`` the row of the column's
-    log2 term frequencies in ``log_tf_l`` / ``log_tf_r`` (-1 without); ``group[f]`` its group
+    log2 term frequencies in ``log_tf_l`` / ``log_tf_r`` and of its value keys in ``key_l`` /
+    ``key_r`` (-1 without); ``keyed[slot]`` whether keys must agree; ``group[f]`` its group
     (-1 alone).
     """
 
@@ -111,6 +138,9 @@ class WeightTables:
     tf_slot: np.ndarray
     log_tf_l: np.ndarray
     log_tf_r: np.ndarray
+    key_l: np.ndarray
+    key_r: np.ndarray
+    keyed: np.ndarray
     group: np.ndarray
     n_groups: int
     prior_weight: float
@@ -123,43 +153,60 @@ def _log_tf(tf: np.ndarray) -> np.ndarray:
     return out
 
 
-def weight_tables(model: Model, cfg: LinkConfig, tf: dict, prior_weight: float | None = None) -> WeightTables:
-    """:class:`WeightTables` of ``model`` under ``cfg``.
-
-    ``tf`` maps a column index to its per-record term frequencies: one array (both sides,
-    deduplication) or a ``(left, right)`` pair.
-    """
-    n_f = len(cfg.columns)
+def _level_tables(model: Model, n_f: int) -> tuple[np.ndarray, np.ndarray]:
     lw = np.zeros((n_f, _W))
     lm = np.zeros((n_f, _W))
-    tf_on = np.zeros((n_f, _W), dtype=np.bool_)
-    tf_slot = np.full(n_f, -1, dtype=np.int64)
-    rows_l, rows_r = [], []
-    for f, spec in enumerate(cfg.columns):
+    for f in range(n_f):
         m, u = np.asarray(model.m[f], np.float64), np.asarray(model.u[f], np.float64)
         lw[f, 1: len(m) + 1] = np.log2(m / u)
         lm[f, 1: len(m) + 1] = np.log2(m)
+    return lw, lm
+
+
+def weight_tables(model: Model, cfg: LinkConfig, tf: dict, prior_weight: float | None = None, *,
+                  like: WeightTables | None = None) -> WeightTables:
+    """:class:`WeightTables` of ``model`` under ``cfg``.
+
+    ``tf`` maps a column index to its term frequencies (:class:`TermFreq`, or what
+    :meth:`TermFreq.of` takes). ``like``: tables of the same configuration and term
+    frequencies, whose TF arrays are reused (only the model's weights and prior change).
+    """
+    n_f = len(cfg.columns)
+    lw, lm = _level_tables(model, n_f)
+    pw = model.prior_weight() if prior_weight is None else float(prior_weight)
+    if like is not None:
+        return replace(like, lw=lw, lm=lm, prior_weight=pw)
+    tf_on = np.zeros((n_f, _W), dtype=np.bool_)
+    tf_slot = np.full(n_f, -1, dtype=np.int64)
+    terms: list[TermFreq] = []
+    for f, spec in enumerate(cfg.columns):
         if f in tf:
-            t = tf[f]
-            tl, tr = (t, t) if isinstance(t, np.ndarray) else t
-            tf_slot[f] = len(rows_l)
-            rows_l.append(_log_tf(np.asarray(tl, np.float64)))
-            rows_r.append(rows_l[-1] if tr is tl else _log_tf(np.asarray(tr, np.float64)))
+            tf_slot[f] = len(terms)
+            terms.append(TermFreq.of(tf[f]))
             for k in spec.tf_levels:
                 tf_on[f, k + 1] = True
-    log_tf_l = np.ascontiguousarray(np.stack(rows_l)) if rows_l else np.zeros((0, 1))
-    log_tf_r = (log_tf_l if all(a is b for a, b in zip(rows_l, rows_r))
-                else np.ascontiguousarray(np.stack(rows_r))) if rows_r else log_tf_l
+    same = all(t.share_r is t.share_l and t.key_r is t.key_l for t in terms)
+    log_tf_l = _stack([_log_tf(np.asarray(t.share_l, np.float64)) for t in terms], np.float64)
+    log_tf_r = log_tf_l if same else _stack([_log_tf(np.asarray(t.share_r, np.float64)) for t in terms], np.float64)
+    keyed = np.array([t.key_l is not None and t.key_r is not None for t in terms], dtype=np.bool_)
+    zeros_l = np.zeros(log_tf_l.shape[1], np.uint64)
+    key_l = _stack([t.key_l if k else zeros_l for t, k in zip(terms, keyed)], np.uint64)
+    zeros_r = np.zeros(log_tf_r.shape[1], np.uint64)
+    key_r = key_l if same else _stack([t.key_r if k else zeros_r for t, k in zip(terms, keyed)], np.uint64)
     names = sorted(cfg.groups())
     group = np.full(n_f, -1, dtype=np.int64)
     for g, name in enumerate(names):
         group[cfg.groups()[name]] = g
-    pw = model.prior_weight() if prior_weight is None else float(prior_weight)
-    return WeightTables(lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group, len(names), pw)
+    return WeightTables(lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l, key_r, keyed, group, len(names), pw)
+
+
+def _stack(rows: list, dtype) -> np.ndarray:
+    return np.ascontiguousarray(np.stack([np.asarray(r, dtype) for r in rows])) if rows else np.zeros((0, 1), dtype)
 
 
 @nb.njit(cache=True, nogil=True)
-def _pair_weight(levels, k, a, b, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group, best, best_f, fw):
+def _pair_weight(levels, k, a, b, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l, key_r, keyed, group, best,
+                 best_f, fw):
     """Weight of pair ``k`` (rows ``a``, ``b``) without the prior; per-field weights into ``fw``."""
     n_f = levels.shape[1]
     for g in range(len(best)):
@@ -171,7 +218,12 @@ def _pair_weight(levels, k, a, b, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, gr
         w = lw[f, lv]
         if tf_on[f, lv]:
             s = tf_slot[f]
-            t = max(log_tf_l[s, a], log_tf_r[s, b])
+            if keyed[s]:
+                t = -np.inf
+                if key_l[s, a] != 0 and key_l[s, a] == key_r[s, b]:
+                    t = log_tf_l[s, a]
+            else:
+                t = max(log_tf_l[s, a], log_tf_r[s, b])
             if t > -np.inf:
                 w = lm[f, lv] - t
         fw[f] = w
@@ -191,8 +243,8 @@ def _pair_weight(levels, k, a, b, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, gr
 
 
 @nb.njit(**JIT_PARALLEL)
-def _score_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group, n_groups, prior_w,
-                  w_out, fw_out, want_fw):
+def _score_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l, key_r, keyed, group, n_groups,
+                  prior_w, w_out, fw_out, want_fw):
     n = len(li)
     n_f = levels.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
@@ -201,8 +253,8 @@ def _score_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, gr
         best_f = np.zeros(max(n_groups, 1), dtype=np.int64)
         fw = np.zeros(n_f)
         for k in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            w = _pair_weight(levels, k, li[k], ri[k], lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group,
-                             best[:n_groups], best_f[:n_groups], fw)
+            w = _pair_weight(levels, k, li[k], ri[k], lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l, key_r, keyed,
+                             group, best[:n_groups], best_f[:n_groups], fw)
             w_out[k] = prior_w + w
             if want_fw:
                 for f in range(n_f):
@@ -210,7 +262,8 @@ def _score_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, gr
 
 
 @nb.njit(**JIT_PARALLEL)
-def _em_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group, n_groups, prior_w, sums, known):
+def _em_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l, key_r, keyed, group, n_groups,
+               prior_w, sums, known):
     """E-step and M-step sums: per block, Σ P per (field, level + 1) and Σ P over pairs."""
     n = len(li)
     n_f = levels.shape[1]
@@ -220,12 +273,12 @@ def _em_kernel(levels, li, ri, lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group
         best_f = np.zeros(max(n_groups, 1), dtype=np.int64)
         fw = np.zeros(n_f)
         for k in range(blk * _BLOCK, min(n, (blk + 1) * _BLOCK)):
-            w = prior_w + _pair_weight(levels, k, li[k], ri[k], lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group,
-                                       best[:n_groups], best_f[:n_groups], fw)
+            w = prior_w + _pair_weight(levels, k, li[k], ri[k], lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l,
+                                       key_r, keyed, group, best[:n_groups], best_f[:n_groups], fw)
+            if w < -60.0:  # P(match) < 1e-18: adds nothing a float64 sum of the matches can hold
+                continue
             if w > 60.0:
                 w = 60.0
-            elif w < -60.0:
-                w = -60.0
             p = 1.0 / (1.0 + 2.0 ** (-w))
             known[blk] += p
             for f in range(n_f):
@@ -244,6 +297,8 @@ def _check_pairs(levels: np.ndarray, li: np.ndarray, ri: np.ndarray | None, t: W
     if len(li) and t.tf_slot.max() >= 0:
         if li.min() < 0 or li.max() >= t.log_tf_l.shape[1] or ri.min() < 0 or ri.max() >= t.log_tf_r.shape[1]:
             raise ValueError("pair rows outside the term-frequency arrays")
+        if t.key_l.shape != t.log_tf_l.shape or t.key_r.shape != t.log_tf_r.shape:
+            raise ValueError("term-frequency keys and shares must have one shape")
     return levels, li, ri
 
 
@@ -254,8 +309,8 @@ def weights(t: WeightTables, levels: np.ndarray, li: np.ndarray, ri: np.ndarray 
     w = np.empty(len(li))
     fw = np.empty((len(li), levels.shape[1]) if field_weights else (0, levels.shape[1]))
     with threads_for(len(li)):
-        _score_kernel(levels, li, ri, t.lw, t.lm, t.tf_on, t.tf_slot, t.log_tf_l, t.log_tf_r, t.group, t.n_groups,
-                      t.prior_weight, w, fw, field_weights)
+        _score_kernel(levels, li, ri, t.lw, t.lm, t.tf_on, t.tf_slot, t.log_tf_l, t.log_tf_r, t.key_l, t.key_r,
+                      t.keyed, t.group, t.n_groups, t.prior_weight, w, fw, field_weights)
     return w, (fw if field_weights else None)
 
 
@@ -267,8 +322,8 @@ def em_step(t: WeightTables, levels: np.ndarray, li: np.ndarray, ri: np.ndarray 
     sums = np.zeros((n_blocks, levels.shape[1], _W))
     total = np.zeros(n_blocks)
     with threads_for(len(li)):
-        _em_kernel(levels, li, ri, t.lw, t.lm, t.tf_on, t.tf_slot, t.log_tf_l, t.log_tf_r, t.group, t.n_groups,
-                   t.prior_weight, sums, total)
+        _em_kernel(levels, li, ri, t.lw, t.lm, t.tf_on, t.tf_slot, t.log_tf_l, t.log_tf_r, t.key_l, t.key_r, t.keyed,
+                   t.group, t.n_groups, t.prior_weight, sums, total)
     return sums.sum(axis=0), float(total.sum())
 
 
@@ -303,8 +358,9 @@ def score_pairs(model: Model, cfg: LinkConfig, levels: np.ndarray, li: np.ndarra
                 ri: np.ndarray | None = None) -> Scored:
     """Match weights: prior + per-column level weights, TF adjustments and groups (module doc).
 
-    ``tf`` maps a column index to per-record term frequencies (one array for both sides, or
-    ``(left, right)``); without ``ri`` both records of a pair are looked up at ``li``.
+    ``tf`` maps a column index to its term frequencies (:class:`TermFreq`, one share array
+    for both sides, or ``(left, right)``); without ``ri`` both records of a pair are looked up
+    at ``li``.
     """
     t = weight_tables(model, cfg, tf)
     levels, li2, ri2 = _check_pairs(levels, li, ri, t)
@@ -406,8 +462,9 @@ def fit_link_model(cfg: LinkConfig, levels: np.ndarray, li: np.ndarray, ri: np.n
     model.info.update({"session_expected_matches": round(matches, 3), "prior_iterations": prior_it})
 
     converged, it = False, 0
+    tables = weight_tables(model, cfg, tf)
     for it in range(1, max_iter + 1):
-        sums, total = em_step(weight_tables(model, cfg, tf), levels, li, ri)
+        sums, total = em_step(weight_tables(model, cfg, tf, like=tables), levels, li, ri)
         new_m = []
         for f, k in enumerate(n_levels):
             if fixed_m[f] is not None:

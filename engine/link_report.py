@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from .decide import REASONS
 from .link_config import LinkConfig
 from .model import Model
 from .report import write_report
 
 __all__ = ["LINK_REASONS", "write_link_report"]
 
-#: the link's review reasons, registered with the report's explanations (engine.decide.REASONS)
+#: the link's review reasons, explained in the report beside the engine's own
 LINK_REASONS = {
     "link:band": "match probability in the review band: the data cannot tell the two records apart "
                  "with confidence (e.g. namesakes of a common name born the same day)",
@@ -32,8 +31,6 @@ LINK_REASONS = {
     "link:one_to_one": "an automatic pair refused by the one-to-one assignment: one of its records has a "
                        "stronger link",
 }
-for _code, _why in LINK_REASONS.items():
-    REASONS.setdefault(_code, _why)
 
 _SAMPLE = 8
 _REVIEW_ROWS = 2000
@@ -126,4 +123,4 @@ def write_link_report(path: str | Path, *, summary: dict, cfg: LinkConfig, L: pa
     })
     write_report(path, summary=rsum, decisions=decisions_t, review=review, levels=levels, weight=scored.weight,
                  pair_decision=pair_decision, model=model, sample=sample, blocking=summary["blocking"],
-                 title=rsum["report_title"])
+                 title=rsum["report_title"], reasons=LINK_REASONS)

@@ -70,7 +70,8 @@ img{max-width:100%}
 
 def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review: pa.Table, levels: np.ndarray,
                  weight: np.ndarray, pair_decision: np.ndarray | None, model: Model | None,
-                 sample: pa.Table | None = None, blocking: dict | None = None, title: str | None = None) -> None:
+                 sample: pa.Table | None = None, blocking: dict | None = None, title: str | None = None,
+                 reasons: dict[str, str] | None = None) -> None:
     """Write the self-contained ``report.html`` of one reconciliation run to ``path``.
 
     ``summary`` is the dict ``reconcile.run`` builds; ``decisions`` and ``review`` are the tables
@@ -108,7 +109,7 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
 
     parts = [
         _header(summary, decisions, review),
-        _reasons_section(summary),
+        _reasons_section(summary, {**REASONS, **(reasons or {})}),
         _weights_section(new_fig, summary, weight, groups, codes),
         _levels_section(new_fig, fields, labels, levels, groups, codes, model),
         _model_section(new_fig, fields, labels, model, scoring_prior),
@@ -316,12 +317,12 @@ def _thresholds_table(summary: dict) -> str:
     return "<h3>Thresholds</h3>" + _table(["threshold", "value", "as match weight"], rows, numeric=(1, 2))
 
 
-def _reasons_section(summary: dict) -> str:
+def _reasons_section(summary: dict, explanations: dict[str, str]) -> str:
     counts = summary.get("reasons", {})
     rows = []
     for code, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        if code in REASONS:
-            why = REASONS[code]
+        if code in explanations:
+            why = explanations[code]
         elif ":" in code:
             f, err = code.split(":", 1)
             why = f"input row rejected: field {f}, {err.replace('_', ' ')}"

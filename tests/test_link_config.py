@@ -32,7 +32,7 @@ def test_default_and_shipped_configs_parse():
     assert cfg.groups() == {"name": [0, 1, 2, 3, 4]}  # names, nationality, resident class
     assert cfg.id_column == "person_id" and cfg.threshold == 0.5 and cfg.review_threshold == 0.001
     assert cfg.column("name_alpha").tf_key == "sorted_tokens" and cfg.column("name_alpha").tf_levels == (4, 5)
-    assert cfg.column("birth_date").tf_levels == (5,)  # the exact level by default
+    assert cfg.column("birth_date").tf_levels == (4, 5) and cfg.column("sex").tf_levels == ()
     assert cfg.column("my_number").normaliser == "my_number" and cfg.column("my_number").u[1] < 1e-5
     febrl = resources.files("jukimatch.bench").joinpath("configs/febrl4.toml")
     cfg = parse_config(tomllib.loads(febrl.read_text()), "febrl4.toml")

@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from jukimatch.engine.link import REVIEW_REASONS, decide
 from jukimatch.engine.link_config import parse_config
-from jukimatch.engine.link_model import WeightTables, em_step, fit_link_model, score_pairs, weight_tables, weights
+from jukimatch.engine.link_model import (
+    TermFreq,
+    WeightTables,
+    em_step,
+    fit_link_model,
+    score_pairs,
+    weight_tables,
+    weights,
+)
 from jukimatch.engine.model import Model
 
 SETTINGS = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -25,7 +33,11 @@ def naive_pair(t: WeightTables, lv: list[int], a: int, b: int) -> tuple[float, l
         w = float(t.lw[f][level + 1])
         if t.tf_on[f][level + 1]:
             s = t.tf_slot[f]
-            tf = max(t.log_tf_l[s][a], t.log_tf_r[s][b])
+            if t.keyed[s]:  # only a shared value is adjusted
+                same = t.key_l[s][a] != 0 and t.key_l[s][a] == t.key_r[s][b]
+                tf = t.log_tf_l[s][a] if same else -math.inf
+            else:
+                tf = max(t.log_tf_l[s][a], t.log_tf_r[s][b])
             if tf != -math.inf:
                 w = float(t.lm[f][level + 1]) - tf
         fw.append(w)
@@ -57,7 +69,9 @@ def naive_em(t: WeightTables, levels, li, ri):
     total = 0.0
     w, _ = naive_weights(t, levels, li, ri)
     for k in range(len(li)):
-        p = 1.0 / (1.0 + 2.0 ** (-min(max(w[k], -60.0), 60.0)))
+        if w[k] < -60.0:  # the kernel leaves out pairs below 1e-18
+            continue
+        p = 1.0 / (1.0 + 2.0 ** (-min(w[k], 60.0)))
         total += p
         for f in range(levels.shape[1]):
             sums[f][levels[k][f] + 1] += p
@@ -83,7 +97,7 @@ def tables_and_pairs(draw):
     group = np.array([draw(st.integers(-1, n_groups - 1)) for _ in range(n_f)], dtype=np.int64)
     tf_cols = [f for f in range(n_f) if draw(st.booleans())]
     tf_slot = np.full(n_f, -1, dtype=np.int64)
-    rows_l, rows_r = [], []
+    rows_l, rows_r, keys_l, keys_r, keyed = [], [], [], [], []
     for s, f in enumerate(tf_cols):
         tf_slot[f] = s
         for lv in draw(st.lists(st.integers(1, n_levels[f] - 1), max_size=2)):
@@ -92,10 +106,15 @@ def tables_and_pairs(draw):
         for rows in (rows_l, rows_r):
             tf = np.array([draw(share) for _ in range(n_rec)])
             rows.append(np.where(tf > 0, np.log2(np.maximum(tf, 1e-300)), -np.inf))
+        keyed.append(draw(st.booleans()))
+        for keys in (keys_l, keys_r):  # few distinct keys, so that some pairs share one
+            keys.append(np.array([draw(st.integers(0, 3)) for _ in range(n_rec)], dtype=np.uint64))
     log_tf_l = np.array(rows_l) if rows_l else np.zeros((0, 1))
     log_tf_r = np.array(rows_r) if rows_r else np.zeros((0, 1))
-    t = WeightTables(lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, group, n_groups,
-                     draw(st.floats(-40.0, 5.0)))
+    key_l = np.array(keys_l) if keys_l else np.zeros((0, 1), np.uint64)
+    key_r = np.array(keys_r) if keys_r else np.zeros((0, 1), np.uint64)
+    t = WeightTables(lw, lm, tf_on, tf_slot, log_tf_l, log_tf_r, key_l, key_r, np.array(keyed, dtype=bool), group,
+                     n_groups, draw(st.floats(-40.0, 5.0)))
     levels = np.array([[draw(st.integers(-1, k - 1)) for k in n_levels] for _ in range(n_pairs)],
                       dtype=np.int8).reshape(n_pairs, n_f)
     li = np.array([draw(st.integers(0, n_rec - 1)) for _ in range(n_pairs)], dtype=np.int64)
@@ -126,8 +145,9 @@ def test_em_kernel_matches_twin(case):
 
 
 def test_kernels_reject_bad_input():
-    t = WeightTables(np.zeros((1, 8)), np.zeros((1, 8)), np.zeros((1, 8), bool), np.full(1, -1), np.zeros((0, 1)),
-                     np.zeros((0, 1)), np.full(1, -1), 0, 0.0)
+    z = np.zeros((0, 1))
+    t = WeightTables(np.zeros((1, 8)), np.zeros((1, 8)), np.zeros((1, 8), bool), np.full(1, -1), z, z,
+                     z.astype(np.uint64), z.astype(np.uint64), np.zeros(0, bool), np.full(1, -1), 0, 0.0)
     with pytest.raises(ValueError, match="levels must be"):
         weights(t, np.zeros((2, 2), np.int8), np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="levels must lie"):
@@ -226,3 +246,17 @@ def test_weight_tables_mark_tf_levels_and_groups():
     assert t.tf_on[0].tolist() == [False, False, False, False, True, True, False, False]
     assert t.group.tolist() == [0, 0, -1] and t.n_groups == 1 and t.tf_slot.tolist() == [0, -1, -1]
     assert t.log_tf_l[0].tolist() == [-1.0, -2.0] and t.log_tf_r is t.log_tf_l
+
+
+def test_tf_with_keys_applies_only_to_a_shared_value():
+    # a full and a partial birth date agree where known (level 4) but do not share a value
+    model = Model(["d"], [6], [np.array([0.01, 0.01, 0.01, 0.01, 0.06, 0.9])],
+                  [np.array([0.99, 0.001, 0.001, 0.001, 0.003, 0.004])], 0.5)
+    cfg = parse_config({"link": {"id_column": "id"}, "columns": [{"name": "d", "normaliser": "date",
+                        "comparison": "date", "tf": True, "tf_levels": [4, 5]}], "blocking": [{"keys": ["d"]}]})
+    keys = np.array([7, 7, 9], np.uint64)
+    share = np.array([1e-5, 1e-5, 2e-4])
+    s = score_pairs(model, cfg, np.array([[4], [4]], np.int8), np.array([0, 0]), {0: TermFreq(share, share, keys, keys)},
+                    ri=np.array([1, 2]))
+    assert s.weight[0] == pytest.approx(math.log2(0.06 / 1e-5))  # the same partial date: its share
+    assert s.weight[1] == pytest.approx(math.log2(0.06 / 0.003))  # different values: the level's weight
