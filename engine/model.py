@@ -57,10 +57,13 @@ class Model:
 
         ``prior_weight`` (bits) replaces the fitted prior when given.
         """
-        levels = _check_levels(levels, len(self.fields), self.n_levels)
-        table = self.pattern_weights(prior_weight)
-        w = table[pack_patterns(levels)]
+        w = self.match_weights(levels, prior_weight)
         return w, probability(w)
+
+    def match_weights(self, levels: np.ndarray, prior_weight: float | None = None) -> np.ndarray:
+        """Match weight (bits) per pair: :meth:`score` without the probabilities."""
+        levels = _check_levels(levels, len(self.fields), self.n_levels)
+        return self.pattern_weights(prior_weight)[pack_patterns(levels)]
 
     def to_dict(self) -> dict:
         return {

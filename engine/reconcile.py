@@ -62,6 +62,12 @@ class Options:
     encrypt_key_file: str | Path | None = None  # write decisions, review and pending encrypted
 
 
+def release_unused() -> None:
+    """Hand memory Arrow's allocator keeps for reuse back to the system: what reading and
+    normalising freed would otherwise sit beside the numpy arrays of the next phase."""
+    pa.default_memory_pool().release_unused()
+
+
 class _Timer:
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
@@ -163,6 +169,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
 
     with timer.phase("validate"):
         prep = prepare(R, S, rcheck=rcheck)
+    release_unused()
     out.mkdir(parents=True, exist_ok=True)
     store = open_workdir(out, paths, digests, opts, partitions=1)
     clear_summary(out)
@@ -171,6 +178,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
     if opts.model is None:
         plan = PartPlan.whole(plan_u_sample(prep.pair_counts(), opts.chunk_pairs, opts.u_sample))
     comp = compare(prep, plan, chunk_rows=opts.chunk_pairs, store=store, timer=timer, progress=opts.progress)
+    release_unused()
     if store is not None:
         store.mark("compared")
 

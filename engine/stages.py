@@ -407,7 +407,7 @@ class Phantoms:
 def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Thresholds,
                      phantoms: Phantoms | None = None) -> tuple[Decisions, Pairs]:
     levels = comp.levels
-    weight, _ = model.score(levels, prior_weight=th.prior_bits)
+    weight = model.match_weights(levels, prior_weight=th.prior_bits)
     pair_resp = prep.pair_resp
     pairs = Pairs(
         person=prep.pair_res, weight=weight, number=prep.number_all[pair_resp],
