@@ -1,10 +1,12 @@
 """First speed figures of the inquiry service (never asserted in tests).
 
-1. In-process authenticity checks: p50/p99 over ``--checks`` calls of
+1. In-process authenticity checks: p50/p95/p99 over ``--checks`` calls of
    ``check_authenticity`` on a store of a generated population — half of them numbers
    already registered (authentic), half true numbers not yet registered (provisional
    registration, in-process Juki-net stand-in with no latency, the engine's comparison,
-   confirmation).
+   confirmation). ``*_self_ms`` leaves out the time the thread waited for a CPU (other
+   processes on a shared machine) and ``*_preempted`` is the share of checks that waited;
+   ``--steps`` adds a per-step breakdown of the new-number checks.
 2. HTTP provisions: ``jukimatch serve`` started as a subprocess on loopback, loaded by
    ``--client-procs`` processes × ``--threads`` threads, each thread with its own keep-alive
    connection (stdlib ``http.client``); bounded by ``--requests`` and ``--seconds``. Reports requests/s and latency
@@ -70,7 +72,110 @@ def build_store(path: Path, residents: int) -> tuple[list[tuple[str, str]], dict
     return pairs, {"register": register, "subjects": [c["subject_id"] for c in copies]}
 
 
-def bench_in_process(tmp: Path, residents: int, checks: int) -> dict:
+PREEMPTED_S = 50e-6  # a check that waited longer than this for a CPU counts as preempted
+
+
+class _RunDelay:
+    """Time this thread spent runnable but waiting for a CPU (Linux schedstat), in seconds.
+
+    On a shared machine other processes take the CPU in the middle of a check; subtracting
+    that wait separates their noise from the check's own tail. 0.0 where unavailable.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._f = open("/proc/thread-self/schedstat", "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        except OSError:
+            self._f = None
+
+    def __call__(self) -> float:
+        if self._f is None:
+            return 0.0
+        self._f.seek(0)
+        return int(self._f.read().split()[1]) / 1e9
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+
+
+def _stats(values: list[float]) -> dict:
+    """n, p50/p95/p99 and mean in milliseconds."""
+    return {"n": len(values), "p50": round(_pct(values, 0.5) * 1e3, 3), "p95": round(_pct(values, 0.95) * 1e3, 3),
+            "p99": round(_pct(values, 0.99) * 1e3, 3), "mean": round(statistics.fmean(values) * 1e3, 3)}
+
+
+def _instrument_steps(steps: dict[str, float]):
+    """Time the steps of a check into ``steps`` (seconds, summed per check); returns an undo.
+
+    Wraps the service's seams: each ``Store.write`` (lock + BEGIN, body, COMMIT), the audit
+    append, the Juki-net lookup (in the caller) and the engine's comparison.
+    """
+    from contextlib import contextmanager
+
+    from jukimatch.api.service import audit, authenticity
+    from jukimatch.api.service.store import Store
+
+    pc = time.perf_counter
+    orig_write, orig_append, orig_compare = Store.write, audit.append, authenticity._compare
+
+    def add(key: str, dt: float) -> None:
+        steps[key] = steps.get(key, 0.0) + dt
+
+    @contextmanager
+    def write(self):
+        n = steps["_writes"] = steps.get("_writes", 0) + 1
+        t0 = pc()
+        with orig_write(self) as conn:
+            t1 = pc()
+            yield conn
+            t2 = pc()
+        add(f"txn{n}.begin", t1 - t0)
+        add(f"txn{n}.body", t2 - t1)
+        add(f"txn{n}.commit", pc() - t2)
+
+    def append(*a, **k):
+        t = pc()
+        try:
+            return orig_append(*a, **k)
+        finally:
+            add("audit_appends", pc() - t)
+
+    def compare(ours, theirs):
+        t = pc()
+        try:
+            return orig_compare(ours, theirs)
+        finally:
+            add("compare", pc() - t)
+
+    Store.write, audit.append, authenticity._compare = write, append, compare
+
+    def undo() -> None:
+        Store.write, audit.append, authenticity._compare = orig_write, orig_append, orig_compare
+    return undo
+
+
+class _TimedJukinet:
+    """Times the lookups of a wrapped responder into ``steps['jukinet']``."""
+
+    def __init__(self, inner, steps: dict[str, float]) -> None:
+        self.inner, self.steps = inner, steps
+
+    def lookup(self, my_number: str):
+        t = time.perf_counter()
+        try:
+            return self.inner.lookup(my_number)
+        finally:
+            self.steps["jukinet"] = self.steps.get("jukinet", 0.0) + time.perf_counter() - t
+
+
+def bench_in_process(tmp: Path, residents: int, checks: int, *, steps: bool = False) -> dict:
+    """Timings of ``checks`` authenticity checks, half registered numbers, half new ones.
+
+    Per kind: wall-clock percentiles, and the same with the time spent waiting for a CPU
+    taken out (``*_self_ms``). With ``steps``, a per-step breakdown of the new-number checks
+    (``new_steps_ms``; ``other`` is what no step covers: Python glue, check digit, masking).
+    """
     from jukimatch.api.service import Store, check_authenticity, register_bulk
     from jukimatch.sim.jukinet_online import OnlineJukinet
 
@@ -83,22 +188,49 @@ def bench_in_process(tmp: Path, residents: int, checks: int) -> dict:
     register_bulk(store, registered)
     jukinet = OnlineJukinet.from_rows(extra["register"])
     check_authenticity(store, *fresh.pop(), jukinet=jukinet, staff_id="bench-staff")  # warm the engine (JIT)
+    current: dict[str, float] = {}
+    undo = _instrument_steps(current) if steps else None
+    if steps:
+        jukinet = _TimedJukinet(jukinet, current)
+    per_step: dict[str, list[float]] = {}
     times: dict[str, list[float]] = {}
+    own: dict[str, list[float]] = {}
+    preempted: dict[str, int] = {}
     results: dict[str, int] = {}
     work = [("registered", p) for p in registered] + [("new", p) for p in fresh]
     rng.shuffle(work)
-    for kind, (pid, number) in work:
-        t = time.perf_counter()
-        res = check_authenticity(store, pid, number, jukinet=jukinet, staff_id="bench-staff")
-        times.setdefault(kind, []).append(time.perf_counter() - t)
-        results[res.result] = results.get(res.result, 0) + 1
-    store.close()
+    run_delay = _RunDelay()
+    try:
+        for kind, (pid, number) in work:
+            current.clear()
+            d0 = run_delay()
+            t = time.perf_counter()
+            res = check_authenticity(store, pid, number, jukinet=jukinet, staff_id="bench-staff")
+            dt = time.perf_counter() - t
+            waited = run_delay() - d0
+            times.setdefault(kind, []).append(dt)
+            own.setdefault(kind, []).append(max(dt - waited, 0.0))
+            preempted[kind] = preempted.get(kind, 0) + (waited > PREEMPTED_S)
+            results[res.result] = results.get(res.result, 0) + 1
+            if steps and kind == "new":
+                current.pop("_writes", None)
+                current["other"] = dt - sum(v for k, v in current.items() if k != "audit_appends")
+                for k, v in current.items():
+                    per_step.setdefault(k, []).append(v)
+    finally:
+        run_delay.close()
+        if undo is not None:
+            undo()
+        store.close()
     allt = [x for v in times.values() for x in v]
-    out = {"checks": len(allt), "results": results,
-           "all_ms": {"p50": _pct(allt, 0.5) * 1e3, "p99": _pct(allt, 0.99) * 1e3}}
-    for k, v in times.items():
-        out[f"{k}_ms"] = {"n": len(v), "p50": _pct(v, 0.5) * 1e3, "p99": _pct(v, 0.99) * 1e3,
-                          "mean": statistics.fmean(v) * 1e3}
+    out = {"checks": len(allt), "results": results, "all_ms": _stats(allt)}
+    for k in times:
+        out[f"{k}_ms"] = _stats(times[k])
+        out[f"{k}_self_ms"] = _stats(own[k])
+        out[f"{k}_preempted"] = round(preempted.get(k, 0) / len(times[k]), 4)
+    if steps:
+        n = len(times.get("new", []))
+        out["new_steps_ms"] = {k: _stats(v + [0.0] * (n - len(v))) for k, v in sorted(per_step.items())}
     return out
 
 
@@ -214,13 +346,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--skip-http", action="store_true")
     ap.add_argument("--skip-inproc", action="store_true")
+    ap.add_argument("--steps", action="store_true",
+                    help="time each step of the new-number checks (adds a few microseconds per step)")
     args = ap.parse_args(argv)
     print(_platform())
     out = {}
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if not args.skip_inproc:
-            out["in_process_authenticity"] = bench_in_process(tmp, args.residents, args.checks)
+            out["in_process_authenticity"] = bench_in_process(tmp, args.residents, args.checks,
+                                                                       steps=args.steps)
             print(json.dumps(out["in_process_authenticity"], indent=2))
         if not args.skip_http:
             out["http_provisions"] = bench_http(tmp, args.residents, args.workers, args.client_procs, args.threads,

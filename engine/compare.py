@@ -527,6 +527,38 @@ def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray
 
 
 #: comparison kernels by the names a link configuration uses (STYLE.md item 7)
+def _ro(x: np.ndarray) -> np.ndarray:
+    """A read-only contiguous view: the signature the kernels were compiled (and cached) for."""
+    view = np.ascontiguousarray(x).view()
+    view.flags.writeable = False
+    return view
+
+
+_ROW0, _ROW1 = _ro(np.zeros(1, dtype=np.int64)), _ro(np.ones(1, dtype=np.int64))
+
+
+def one_pair_levels(names: tuple[Codepoints, Codepoints, Codepoints], year: np.ndarray, month: np.ndarray,
+                    day: np.ndarray, sex: np.ndarray, address: tuple) -> np.ndarray:
+    """Levels (alpha, kanji, kana, date, sex, address) of the pair (row 0, row 1) of two-row
+    fields that the engine's own normalisers built, for the single-pair check of the service.
+
+    The kernels of the functions above, without their input checks: on one pair the checks
+    cost three times the comparison, and what the normalisers built cannot fail them.
+    """
+    out = np.empty(6, dtype=np.int8)
+    with threads_for(1):
+        for col, (c, kind) in enumerate(zip(names, ("alpha", "kanji", "kana"))):
+            cp, off = _ro(c.cp), _ro(c.off)
+            out[col] = _compare_names_pairs(cp, off, cp, off, _ROW0, _ROW1, NAME_KINDS[kind], _max_len(off))[0]
+        y, m, d = _ro(year), _ro(month), _ro(day)
+        out[3] = _compare_dates_pairs(y, m, d, y, m, d, _ROW0, _ROW1)[0]
+        x = _ro(sex)
+        out[4] = _compare_sex_pairs(x, x, _ROW0, _ROW1)[0]
+        parts = [_ro(p) for p in address]
+        out[5] = _compare_address_pairs(*parts, *parts, _ROW0, _ROW1)[0]
+    return out
+
+
 KERNELS = {
     "jaro_winkler": jaro_winkler,
     "name_alpha": partial(compare_names, kind="alpha"),

@@ -14,11 +14,10 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-from . import compare as _kernels
-from ._numba import threads_for
+from .compare import one_pair_levels
 from .dates import normalize_sex
 from .decide import Thresholds
-from .features import ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, features
+from .features import DATE_FIELD, FIELDS, SEX_FIELD, Features, features
 from .model import Model, default_model
 
 CONFIRMED, REJECTED, REVIEW = "confirmed", "rejected", "review"
@@ -50,16 +49,6 @@ def _two_rows(ours: dict, theirs: dict) -> pa.Table:
     return pa.table(cols)
 
 
-def _ro(x: np.ndarray) -> np.ndarray:
-    """A read-only contiguous view: the signature the kernels were compiled (and cached) for."""
-    view = np.ascontiguousarray(x).view()
-    view.flags.writeable = False
-    return view
-
-
-_LEFT, _RIGHT = _ro(np.zeros(1, dtype=np.int64)), _ro(np.ones(1, dtype=np.int64))
-
-
 @lru_cache(maxsize=256)
 def _sex_code(value: str | None) -> int:
     """The bulk normaliser's code for one sex value, memoised: a handful of values exist and
@@ -68,27 +57,10 @@ def _sex_code(value: str | None) -> int:
 
 
 def _pair_levels(both: Features) -> np.ndarray:
-    """Levels of the pair (row 0, row 1): the bulk kernels, called directly.
-
-    ``compare_features`` would give the same levels (tests/test_service_compare_fast.py
-    checks it); its per-call input checks, which cannot fail on what ``features`` built,
-    cost three times the kernels on a single pair.
-    """
-    out = np.empty((1, len(FIELDS)), dtype=np.int8)
-    with threads_for(1):
-        for col, kind in enumerate(("alpha", "kanji", "kana")):
-            names = getattr(both, kind)
-            cp, off = _ro(names.cp), _ro(names.off)
-            longest = int(max(off[1] - off[0], off[2] - off[1]))
-            out[0, col] = _kernels._compare_names_pairs(cp, off, cp, off, _LEFT, _RIGHT, _kernels.NAME_KINDS[kind],
-                                                        longest)[0]
-        y, m, d = _ro(both.year), _ro(both.month), _ro(both.day)
-        out[0, DATE_FIELD] = _kernels._compare_dates_pairs(y, m, d, y, m, d, _LEFT, _RIGHT)[0]
-        sex = _ro(both.sex)
-        out[0, SEX_FIELD] = _kernels._compare_sex_pairs(sex, sex, _LEFT, _RIGHT)[0]
-        parts = [_ro(p) for p in both.address]
-        out[0, ADDRESS_FIELD] = _kernels._compare_address_pairs(*parts, *parts, _LEFT, _RIGHT)[0]
-    return out
+    """Levels of the pair (row 0, row 1); the same as ``compare_features`` gives
+    (tests/test_service_compare_fast.py checks it), without its per-call input checks."""
+    return one_pair_levels((both.alpha, both.kanji, both.kana), both.year, both.month, both.day, both.sex,
+                           both.address)[None, :]
 
 
 def compare_records(ours: dict, theirs: dict, *, model: Model | None = None,

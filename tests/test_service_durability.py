@@ -160,7 +160,7 @@ def test_idle_commits_are_checkpointed_after_a_pause(tmp_path):
         deadline = time.monotonic() + 10
         while store.checkpointer.runs == 0 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert store.checkpointer.runs == 1
+        assert store.checkpointer.runs >= 1
         # the WAL holds nothing that is not in the database file any more
         busy, frames, copied = sqlite3.connect(store.path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         assert frames == copied

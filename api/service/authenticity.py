@@ -13,6 +13,8 @@ registration stays ``provisional`` with a due time for the next attempt
 (:func:`retry_provisional`), never dropped.
 
 Every step that reads or writes a number appends an audit entry in the same transaction.
+A new number takes two commits, no more: the provisional registration (before the number
+leaves for Juki-net, so that a crash leaves it due for a retry) and the decision.
 """
 from __future__ import annotations
 
@@ -74,20 +76,35 @@ def _insert_check(conn: sqlite3.Connection, person_id: str, number: str, result:
     return int(cur.lastrowid)
 
 
+# The person and the registrations that decide the path, in one statement: the number
+# registered for the person and an open provisional registration of this very number (the
+# partial unique indexes allow at most one of each).
+_PERSON_SQL = ("SELECT " + ", ".join(f"p.{f}" for f in FOUR_INFO_FIELDS) + ", h.id, h.my_number, v.id, v.attempts"
+               " FROM persons p"
+               " LEFT JOIN registrations h ON h.person_id = p.person_id AND h.status = 'registered'"
+               " LEFT JOIN registrations v ON v.person_id = p.person_id AND v.my_number = ?"
+               " AND v.status = 'provisional'"
+               " WHERE p.person_id = ?")
+_N4 = len(FOUR_INFO_FIELDS)
+
+
 def check_authenticity(store: Store, person_id: str, my_number: str, *, jukinet: Jukinet | None,
                        staff_id: str, role: str = "staff", retry_base_s: float = RETRY_BASE_S) -> CheckResult:
     """Check a My Number handed in for ``person_id``; see the module docstring for the flow.
 
     Raises :class:`~jukimatch.api.service.errors.NotFound` for an unknown person (the
     attempt is still audited). ``jukinet=None`` behaves as an unreachable Juki-net.
+    The provisional registration is committed before Juki-net is asked, so a crash after
+    that leaves it ``provisional`` and due for :func:`retry_provisional`.
     """
     if not isinstance(person_id, str) or not isinstance(my_number, str):
         raise TypeError("person_id and my_number must be text")
     number = my_number.strip()
     error = my_number_errors([number])[0]
+    masked = mask_number(number)
     with store.write() as conn:
-        known = conn.execute("SELECT 1 FROM persons WHERE person_id = ?", (person_id,)).fetchone()
-        if not known:
+        row = conn.execute(_PERSON_SQL, (number, person_id)).fetchone()
+        if row is None:
             audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
                          person_id=person_id, my_number=number, detail={"result": "unknown_person"})
             raise NotFound("unknown_person", "no person with this person_id")
@@ -97,29 +114,28 @@ def check_authenticity(store: Store, person_id: str, my_number: str, *, jukinet:
             audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
                          person_id=person_id, my_number=number, detail={"check_id": cid, "result": REJECTED,
                                                                          "reasons": reasons})
-            return CheckResult(cid, person_id, REJECTED, mask_number(number), reasons)
-        held = conn.execute("SELECT id, my_number FROM registrations WHERE person_id = ? AND status = 'registered'",
-                            (person_id,)).fetchone()
-        if held is not None and held["my_number"] == number:
+            return CheckResult(cid, person_id, REJECTED, masked, reasons)
+        held_id, held_number, reg_id, attempts = row[_N4:]
+        if held_id is not None and held_number == number:
             reasons = ["registered_for_person"]
-            cid = _insert_check(conn, person_id, number, AUTHENTIC, reasons, staff_id, held["id"], True)
+            cid = _insert_check(conn, person_id, number, AUTHENTIC, reasons, staff_id, held_id, True)
             audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
                          person_id=person_id, my_number=number, detail={"check_id": cid, "result": AUTHENTIC})
-            return CheckResult(cid, person_id, AUTHENTIC, mask_number(number), reasons, registration_id=held["id"])
-        reg = conn.execute("SELECT id FROM registrations WHERE person_id = ? AND my_number = ?"
-                           " AND status = 'provisional'", (person_id, number)).fetchone()
-        if reg is None:
+            return CheckResult(cid, person_id, AUTHENTIC, masked, reasons, registration_id=held_id)
+        if reg_id is None:
+            now = now_iso()
             reg_id = int(conn.execute(
                 "INSERT INTO registrations (person_id, my_number, status, source, staff_id, created_at,"
                 " next_attempt_at) VALUES (?, ?, 'provisional', 'authenticity_check', ?, ?, ?)",
-                (person_id, number, staff_id, now_iso(), now_iso())).lastrowid)
+                (person_id, number, staff_id, now, now)).lastrowid)
+            attempts = 0
             audit.append(conn, staff_id=staff_id, role=role, operation="register_provisional",
                          person_id=person_id, my_number=number, detail={"registration_id": reg_id})
-        else:
-            reg_id = int(reg["id"])
         cid = _insert_check(conn, person_id, number, PROVISIONAL, [], staff_id, reg_id, False)
-    outcome = resolve(store, reg_id, jukinet=jukinet, staff_id=staff_id, role=role, retry_base_s=retry_base_s)
-    return CheckResult(cid, person_id, outcome.result, mask_number(number), outcome.reasons,
+    ours = dict(zip(FOUR_INFO_FIELDS, row[:_N4]))
+    outcome = _ask_and_decide(store, reg_id, person_id, number, ours, attempts, jukinet=jukinet,
+                              staff_id=staff_id, role=role, retry_base_s=retry_base_s)
+    return CheckResult(cid, person_id, outcome.result, masked, outcome.reasons,
                        outcome.match_probability, outcome.levels, reg_id)
 
 
@@ -153,14 +169,31 @@ def resolve(store: Store, registration_id: int, *, jukinet: Jukinet | None, staf
     if row["status"] != "provisional":
         return Outcome(registration_id, _RESULT_OF_STATUS[row["status"]], json.loads(row["reasons"]),
                        row["match_probability"])
-    person_id, number = row["person_id"], row["my_number"]
+    ours = {f: row[f] for f in FOUR_INFO_FIELDS}
+    return _ask_and_decide(store, registration_id, row["person_id"], row["my_number"], ours, row["attempts"],
+                           jukinet=jukinet, staff_id=staff_id, role=role, retry_base_s=retry_base_s)
+
+
+# The registration as it stands now, and whether confirming it would clash: the number
+# registered for another person, or another number registered for this person.
+_STATE_SQL = ("SELECT r.status, r.reasons, r.match_probability,"
+              " EXISTS (SELECT 1 FROM registrations o WHERE o.my_number = r.my_number"
+              " AND o.status = 'registered' AND o.person_id != r.person_id),"
+              " EXISTS (SELECT 1 FROM registrations o WHERE o.person_id = r.person_id"
+              " AND o.status = 'registered' AND o.my_number != r.my_number)"
+              " FROM registrations r WHERE r.id = ?")
+
+
+def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: str, ours: dict, attempts: int,
+                    *, jukinet: Jukinet | None, staff_id: str, role: str, retry_base_s: float) -> Outcome:
+    """Juki-net lookup and comparison outside any transaction, then one write to record the result."""
     try:
         if jukinet is None:
             raise JukinetUnavailable("no Juki-net responder configured")
         info = jukinet.lookup(number)
     except JukinetUnavailable as exc:
         with store.write() as conn:
-            attempts = row["attempts"] + 1
+            attempts += 1
             conn.execute("UPDATE registrations SET attempts = ?, last_error = ?, next_attempt_at = ?"
                          " WHERE id = ? AND status = 'provisional'",
                          (attempts, str(exc)[:200], now_iso(retry_delay(attempts, retry_base_s)), registration_id))
@@ -175,32 +208,27 @@ def resolve(store: Store, registration_id: int, *, jukinet: Jukinet | None, staf
     if info is None:
         decision, reasons = REJECTED, ["jukinet_not_found"]
     else:
-        ours = {f: row[f] for f in FOUR_INFO_FIELDS}
         res = _compare(ours, info.as_record())
         decision, reasons = res.decision, list(res.reasons)
         probability, levels = float(res.match_probability), dict(res.levels)
     with store.write() as conn:
-        status = conn.execute("SELECT status FROM registrations WHERE id = ?", (registration_id,)).fetchone()[0]
+        status, old_reasons, old_probability, other, holds = conn.execute(_STATE_SQL, (registration_id,)).fetchone()
         if status != "provisional":  # decided meanwhile by a concurrent check or retry
-            r = conn.execute("SELECT reasons, match_probability FROM registrations WHERE id = ?",
-                             (registration_id,)).fetchone()
-            return Outcome(registration_id, _RESULT_OF_STATUS[status], json.loads(r[0]), r[1], levels)
+            return Outcome(registration_id, _RESULT_OF_STATUS[status], json.loads(old_reasons), old_probability,
+                           levels)
         if decision == CONFIRMED:
-            other = conn.execute("SELECT 1 FROM registrations WHERE my_number = ? AND status = 'registered'"
-                                 " AND person_id != ?", (number, person_id)).fetchone()
-            holds = conn.execute("SELECT 1 FROM registrations WHERE person_id = ? AND status = 'registered'"
-                                 " AND my_number != ?", (person_id, number)).fetchone()
             if other:
                 decision, reasons = REVIEW, reasons + ["number_held_by_other_person"]
             if holds:
                 decision, reasons = REVIEW, reasons + ["holds_other_number"]
         now = now_iso()
+        reasons_json = dumps(reasons)
         conn.execute("UPDATE registrations SET status = ?, reasons = ?, match_probability = ?, decided_at = ?,"
                      " next_attempt_at = NULL, attempts = attempts + 1 WHERE id = ?",
-                     (_STATUS_OF_DECISION[decision], dumps(reasons), probability, now, registration_id))
+                     (_STATUS_OF_DECISION[decision], reasons_json, probability, now, registration_id))
         conn.execute("UPDATE authenticity_checks SET result = ?, reasons = ?, match_probability = ?, levels = ?,"
                      " decided_at = ? WHERE registration_id = ? AND result = 'provisional'",
-                     (decision, dumps(reasons), probability, None if levels is None else dumps(levels), now,
+                     (decision, reasons_json, probability, None if levels is None else dumps(levels), now,
                       registration_id))
         audit.append(conn, staff_id=staff_id, role=role, operation="registration_decision", person_id=person_id,
                      my_number=number, detail={"registration_id": registration_id, "result": decision,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Protocol, runtime_checkable
 
 FOUR_INFO_FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
@@ -33,7 +33,8 @@ class FourInfo:
     address: str | None = None
 
     def as_record(self) -> dict[str, str | None]:
-        return asdict(self)
+        # a plain dict: dataclasses.asdict deep-copies every value, on every check's path
+        return {f: getattr(self, f) for f in FOUR_INFO_FIELDS}
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> "FourInfo":

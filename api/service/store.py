@@ -5,8 +5,11 @@ worker processes), so each thread gets its own connection to the same file; WAL 
 proceed while one writer writes. Every write goes through :meth:`Store.write`, which takes
 the write lock up front (``BEGIN IMMEDIATE``) so that read-then-write sequences — the audit
 chain's "read the head, append, move the head" above all — are serialised across threads and
-processes; within one process writers queue on a lock first. ``synchronous=NORMAL`` in WAL mode keeps a committed transaction safe from a
-process crash (not from power loss of the last commits), the usual trade for a service.
+processes; within one process writers queue on a lock first. ``synchronous=NORMAL`` in WAL
+mode keeps a committed transaction safe from a process crash (not from power loss of the last
+commits), the usual trade for a service.
+Checkpoints (copying the WAL into the database file, with fsyncs) run on a background thread
+(:mod:`.checkpointer`) rather than inside whichever commit crosses SQLite's threshold.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import random
 import sqlite3
 import threading
 import time
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,6 +27,7 @@ from typing import Iterator
 import sqlite_utils
 
 from . import schema
+from .checkpointer import CHECKPOINT_EVERY, FALLBACK_AUTOCHECKPOINT, Checkpointer
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -43,12 +48,17 @@ def dumps(value: object) -> str:
 class Store:
     """A handle on one store file, shareable between threads (not between processes)."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
         self.path = Path(path)
+        self._checkpoint_every = checkpoint_every
         self._local = threading.local()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
+        # A one-element box, so that the finalizer (which must not hold ``self``) sees a
+        # checkpointer replaced by close().
+        self._ckpt = [Checkpointer(self.path, every=checkpoint_every)]
+        weakref.finalize(self, lambda box: box[0].close(), self._ckpt)
         if migrate:
             self.migrate()
 
@@ -61,6 +71,7 @@ class Store:
             db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT}")
         with self._lock:
             self._all.append(conn)
         return conn
@@ -72,6 +83,11 @@ class Store:
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
+
+    @property
+    def checkpointer(self) -> Checkpointer:
+        """The background WAL checkpointer of this handle."""
+        return self._ckpt[0]
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -96,6 +112,7 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._ckpt[0].committed()
 
     @staticmethod
     def _begin_immediate(conn: sqlite3.Connection) -> None:
@@ -136,7 +153,9 @@ class Store:
         return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     def close(self) -> None:
-        """Close every connection this handle opened, in any thread."""
+        """Close every connection this handle opened, in any thread, and stop its checkpointer."""
+        old, self._ckpt[0] = self._ckpt[0], Checkpointer(self.path, every=self._checkpoint_every)
+        old.close()  # the handle stays usable: a later write starts a new checkpointer
         with self._lock:
             conns, self._all = self._all, []
         for c in conns:
