@@ -95,6 +95,21 @@ def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
         return _scan_numbers(*bufs)
 
 
+def scan_numbers_trimmed(values) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`scan_numbers` of the values with surrounding whitespace removed. Values are
+    scanned as they are first; only the malformed ones are trimmed and scanned again (a
+    trim copies the whole column)."""
+    import pyarrow.compute as pc
+
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = pa.array(values, type=pa.string())
+    kind, num = scan_numbers(values)
+    rest = np.flatnonzero(kind == 0)
+    if len(rest):
+        kind[rest], num[rest] = scan_numbers(pc.utf8_trim_whitespace(values.take(pa.array(rest))))
+    return kind, num
+
+
 def valid_my_numbers(values: pa.Array | list) -> np.ndarray:
     """True where the value is 12 digits whose last digit is the official check digit.
 
@@ -135,9 +150,20 @@ def _scan_cards(offsets, data, valid_bits, bit_offset, has_nulls):
     return out
 
 
-def valid_card_numbers(values: pa.Array | list) -> np.ndarray:
-    """True where the value has the residence-card / certificate number shape AB12345678CD."""
-    return _scan_cards(*utf8_buffers(values))
+def valid_card_numbers(values: pa.Array | list, *, trim: bool = False) -> np.ndarray:
+    """True where the value has the residence-card / certificate number shape AB12345678CD
+    (with ``trim``: once surrounding whitespace is removed; only values failing as they
+    are get trimmed)."""
+    ok = _scan_cards(*utf8_buffers(values))
+    if trim:
+        import pyarrow.compute as pc
+
+        if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+            values = pa.array(values, type=pa.string())
+        rest = np.flatnonzero(~ok)
+        if len(rest):
+            ok[rest] = _scan_cards(*utf8_buffers(pc.utf8_trim_whitespace(values.take(pa.array(rest)))))
+    return ok
 
 
 def mask_number(value: str | None) -> str:

@@ -146,13 +146,30 @@ def normalize_sex(values) -> tuple[np.ndarray, np.ndarray]:
     surrounding spaces are accepted. Null/empty -> code 0, ok True. Anything else (``M``,
     ``3``, ``男``) -> code 0, ok False.
     """
+    if not isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = as_strings(values)
+    # Nearly every value is already a bare code: look those up as they are, and normalise
+    # only the rest (NFKC and trimming copy the whole column: ten times the cost at 10M).
+    exact = pc.index_in(values, value_set=_SEX_CODES_ARRAY.cast(values.type))
+    idx = pc.fill_null(exact, -1).to_numpy(zero_copy_only=False)
+    valid = pc.is_valid(values).to_numpy(zero_copy_only=False)
+    hit = idx >= 0
+    code = np.where(hit, _SEX_VALUES[np.maximum(idx, 0)], 0).astype(np.int8)
+    ok = hit | ~valid
+    rest = np.flatnonzero(valid & ~hit)
+    if len(rest):
+        code[rest], ok[rest] = _normalize_sex_spelled(values.take(pa.array(rest)))
+    return code, ok
+
+
+def _normalize_sex_spelled(values) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`normalize_sex` for values that are not a bare code: NFKC, trimmed, looked up."""
     strings = pc.utf8_trim_whitespace(nfkc(as_strings(values)))
     index = pc.index_in(strings, value_set=_SEX_CODES_ARRAY)
     found = pc.is_valid(index).to_numpy(zero_copy_only=False)
     empty = pc.fill_null(pc.equal(pc.utf8_length(strings), 0), True).to_numpy(zero_copy_only=False)
     idx = pc.fill_null(index, 0).to_numpy(zero_copy_only=False)
-    code = _SEX_VALUES[idx]
-    return code, found | empty
+    return _SEX_VALUES[idx], found | empty
 
 
 __all__ = ["Dates", "NULL", "PARSED", "UNPARSEABLE", "normalize_sex", "parse_dates"]

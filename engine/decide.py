@@ -186,6 +186,22 @@ def rank_candidates_sorting(person: np.ndarray, weight: np.ndarray, n_persons: i
     return best, runner, counts
 
 
+_ROW_BITS = 24  # rows below 2**24 travel in the low bits of a sorted number
+_NUMBER_BITS = 40  # My Numbers are below 10**12 < 2**40
+
+
+def _sort_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, sorted values) of non-negative int64 numbers. Number and row are packed into
+    one int64 and sorted as plain integers: a third of the time of an argsort at 10M."""
+    n = len(values)
+    if n < (1 << _ROW_BITS) and (n == 0 or int(values.max()) < (1 << _NUMBER_BITS)):
+        packed = np.sort((values.astype(np.uint64) << np.uint64(_ROW_BITS)) | np.arange(n, dtype=np.uint64))
+        return ((packed & np.uint64((1 << _ROW_BITS) - 1)).astype(np.int64),
+                (packed >> np.uint64(_ROW_BITS)).astype(np.int64))
+    order = np.argsort(values, kind="stable")
+    return order, values[order]
+
+
 def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Decisions:
     """Decision and reasons for every resident row."""
     n = len(persons.rejected)
@@ -229,8 +245,7 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     if len(idx):
         # One sort of the numbers serves both the repeats and the (sorted, so cache-friendly)
         # look-up among held numbers below.
-        order = np.argsort(num[idx], kind="stable")
-        sv = num[idx][order]
+        order, sv = _sort_numbers(num[idx])
         repeat = np.zeros(len(sv), dtype=bool)
         eq = sv[1:] == sv[:-1]
         repeat[1:] |= eq
@@ -305,7 +320,9 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     code[auto] = DECISIONS.index(MATCH)
     code[pending] = DECISIONS.index(PENDING)
     code[persons.rejected] = DECISIONS.index(REJECTED)
-    mask = np.stack([flags[c] for c in REASON_CODES], axis=1)
+    mask = np.empty((n, len(REASON_CODES)), dtype=bool, order="F")  # column writes, no stacking copy
+    for j, c in enumerate(REASON_CODES):
+        mask[:, j] = flags[c]
     decision = np.asarray(DECISIONS, dtype=object)[code]
     return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask, code)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checkdigit import scan_numbers
+from .checkdigit import scan_numbers_trimmed
 from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
     reason_lists
 from .features import (
@@ -43,7 +43,7 @@ N_PATTERNS = int(pack_patterns(np.full((1, len(FIELDS)), MAX_LEVEL, np.int8))[0]
 
 def numbers(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(int64 number or -1 when not 12 digits, check-digit-valid mask)."""
-    kind, num = scan_numbers(pc.utf8_trim_whitespace(col))
+    kind, num = scan_numbers_trimmed(col)
     return num, kind == 1
 
 
@@ -101,8 +101,7 @@ def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
     answered[res_all[linked]] = True
     response_invalid = np.zeros(n_res, dtype=bool)
     response_invalid[res_all[linked & ~scheck.ok]] = True
-    status = pc.utf8_trim_whitespace(S.column("status"))
-    found = pc.fill_null(pc.equal(status, "found"), False).to_numpy(zero_copy_only=False)
+    found = scheck.found
     use = scheck.ok & resident_ok & found
     pair_resp = np.flatnonzero(use)
     pair_res = res_all[pair_resp]

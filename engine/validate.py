@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .checkdigit import scan_numbers, valid_card_numbers
+from .checkdigit import scan_numbers_trimmed, valid_card_numbers
 from .io import NAME_COLUMNS, ROW_COLUMN
 from .keys import KeyIndex, index_keys
 from .normalize import Dates, normalize_sex, parse_dates
@@ -28,6 +28,7 @@ class Checked:
     dates: Dates | None = None  # parsed birth dates, reused by the comparison
     sex: np.ndarray | None = None  # sex codes, reused by the comparison
     keys: KeyIndex | None = None  # residents: person_id indexed, to link responses to rows
+    found: np.ndarray | None = None  # responses: status is "found"
 
     def rejected_table(self, table: pa.Table, source: Path, kind: str) -> pa.Table:
         """rejected.parquet rows for the bad rows of ``table``."""
@@ -75,8 +76,8 @@ def check_residents(table: pa.Table) -> Checked:
     sex, sex_ok = normalize_sex(table.column("sex"))
     _add(errors, ~np.asarray(sex_ok), "sex:invalid")
     card = table.column("card_number")
-    _add(errors, _present(card) & ~valid_card_numbers(pc.utf8_trim_whitespace(card)), "card_number:format")
-    kind, _ = scan_numbers(pc.utf8_trim_whitespace(table.column("my_number")))
+    _add(errors, _present(card) & ~valid_card_numbers(card, trim=True), "card_number:format")
+    kind, _ = scan_numbers_trimmed(table.column("my_number"))
     _add(errors, kind == 0, "my_number:format")
     _add(errors, kind == 2, "my_number:check_digit")
     cls = table.column("resident_class")
@@ -97,9 +98,8 @@ def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
     has_pid = _present(table.column("person_id"))
     _add(errors, ~has_pid, "person_id:missing")
     _add(errors, has_pid & (resident_index < 0), "person_id:unknown")
-    status = table.column("status")
-    good_status = pc.fill_null(pc.is_in(pc.utf8_trim_whitespace(status), value_set=pa.array(STATUSES)), False)
-    _add(errors, ~good_status.to_numpy(zero_copy_only=False), "status:invalid")
+    found, not_found = status_flags(table.column("status"))
+    _add(errors, ~(found | not_found), "status:invalid")
     dates = parse_dates(table.column("birth_date"))
     _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
     sex, sex_ok = normalize_sex(table.column("sex"))
@@ -107,4 +107,17 @@ def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
     ok = np.ones(n, dtype=bool)
     if errors:
         ok[np.fromiter(errors, dtype=np.int64)] = False
-    return Checked(ok, errors, dates, sex)
+    return Checked(ok, errors, dates, sex, found=found)
+
+
+def status_flags(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(found, not_found) per response status, spaces around ignored. Values are compared
+    as they are first; only the few that are neither get trimmed (a trim copies the column)."""
+    def flags(c):
+        return tuple(pc.fill_null(pc.equal(c, s), False).to_numpy(zero_copy_only=False) for s in STATUSES)
+
+    found, not_found = flags(col)
+    rest = np.flatnonzero(~(found | not_found) & pc.is_valid(col).to_numpy(zero_copy_only=False))
+    if len(rest):
+        found[rest], not_found[rest] = flags(pc.utf8_trim_whitespace(col.take(pa.array(rest))))
+    return found, not_found

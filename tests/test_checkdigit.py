@@ -68,3 +68,21 @@ def test_card_numbers():
 def test_mask():
     assert mask_number("123456789018") == "********9018"
     assert mask_number(None) == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["123456789018", " 123456789018 ", "123456789019\t", "AB12345678CD",
+                                                      " AB12345678CD", "AB12345678CD\u3000", " ", ""]),
+                          st.text(alphabet="0123456789 AB\u3000", max_size=14)), max_size=30))
+def test_trimmed_scans_equal_scanning_trimmed_values(values):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from jukimatch.engine.checkdigit import scan_numbers, scan_numbers_trimmed, valid_card_numbers
+
+    col = pa.array(values, pa.string())
+    trimmed = pc.utf8_trim_whitespace(col)
+    kind, num = scan_numbers_trimmed(col)
+    want_kind, want_num = scan_numbers(trimmed)
+    assert kind.tolist() == want_kind.tolist() and num.tolist() == want_num.tolist()
+    assert valid_card_numbers(col, trim=True).tolist() == valid_card_numbers(trimmed).tolist()

@@ -51,3 +51,15 @@ def test_decision_codes_agree_with_strings():
     assert len(set(d.decision.tolist())) >= 3
     part = d.take(slice(5, 20))
     assert part.decision.tolist() == d.decision[5:20].tolist() and part.codes().tolist() == d.code[5:20].tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 20), st.integers(10**11, 10**12 - 1), st.integers(2**40, 2**62)),
+                max_size=60))
+def test_number_sort_is_a_stable_argsort(values):
+    from jukimatch.engine.decide import _sort_numbers
+
+    v = np.array(values, dtype=np.int64)
+    order, sv = _sort_numbers(v)
+    want = np.argsort(v, kind="stable")
+    assert order.tolist() == want.tolist() and sv.tolist() == v[want].tolist()

@@ -71,3 +71,16 @@ def test_sex(value, code, ok):
 def test_sex_matches_naive(values):
     codes, oks = normalize_sex(pa.array(values, pa.string()))
     assert list(zip(codes.tolist(), oks.tolist())) == [naive.sex(v) for v in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["0", "1", "2", "9", " 1", "１", "2 ", "\u3000", "", "M", "3", "①"]),
+                          st.text(alphabet="0129 １２ＭF\u3000", max_size=3)), max_size=30))
+def test_sex_fast_path_equals_normalising_everything(values):
+    import pyarrow as pa
+
+    from jukimatch.engine.dates import _normalize_sex_spelled
+
+    got = normalize_sex(pa.array(values, pa.string()))
+    want = _normalize_sex_spelled(pa.array(values, pa.string()))
+    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
