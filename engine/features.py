@@ -113,6 +113,18 @@ def _reuse(field: str, left_value, li: np.ndarray, new_value, same: np.ndarray):
     return take_codepoints(concat_codepoints([left_value, new_value]), src)
 
 
+_SPLIT_ROWS = 50_000
+
+
+def _joined(field: str, parts: list):
+    """One field's value from the values of consecutive row ranges."""
+    if len(parts) == 1:
+        return parts[0]
+    if field == "address":
+        return tuple(np.concatenate(xs) for xs in zip(*parts))
+    raise ValueError(f"field {field!r} is not split")
+
+
 def _assemble(values: dict, dates: Dates, sex: np.ndarray) -> Features:
     kanji, gaiji = values["kanji"]
     return Features(alpha=values["alpha"], kanji=kanji, kana=values["kana"], gaiji=np.asarray(gaiji, dtype=bool),
@@ -130,8 +142,15 @@ def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *
     for field, (col, fn) in TEXT_FIELDS.items():
         same = same_text(left_table.column(col), li, right_table.column(col))
         diff = pa.array(np.flatnonzero(~same))
-        jobs[field] = (same, _POOL.submit(fn, left_table.column(col)), _POOL.submit(fn, right_table.column(col).take(diff)))
-    left_values = {f: job[1].result() for f, job in jobs.items()}
+        left_col = left_table.column(col)
+        if field == "address" and len(left_col) >= _SPLIT_ROWS:
+            # the costliest job, in two halves, so that neither thread waits for the other
+            half = len(left_col) // 2
+            left_job = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
+        else:
+            left_job = [_POOL.submit(fn, left_col)]
+        jobs[field] = (same, left_job, _POOL.submit(fn, right_table.column(col).take(diff)))
+    left_values = {f: _joined(f, [x.result() for x in job[1]]) for f, job in jobs.items()}
     right_values = {f: _reuse(f, left_values[f], li, job[2].result(), job[0]) for f, job in jobs.items()}
     return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)
 

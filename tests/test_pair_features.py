@@ -47,3 +47,20 @@ def test_pair_features_equal_normalising_both(left_rows, data):
         assert got.gaiji.tolist() == want.gaiji.tolist()
         for a, b in zip(got.address, want.address):
             assert a.tolist() == b.tolist()
+
+
+def test_split_address_job_gives_the_same(monkeypatch):
+    import jukimatch.engine.features as F
+
+    rows = [("A B", "髙橋", "ｶﾞｯﾂ", "1990-01-02", "1", a) for a in
+            ("東京都新宿区西新宿2-8-1", "西新宿二丁目8番1号", None, "大阪市北区梅田1-1", "〒100-0001 千代田区千代田1-1", "")]
+    L = _table(rows * 3)
+    li = np.array([0, 3, 5, 7, 2, 17, 11], np.int64)
+    R = _table([rows[i % len(rows)] for i in li])
+    (ld, ls), (rd, rs) = _parsed(L), _parsed(R)
+    whole = pair_features(L, R, li, left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    monkeypatch.setattr(F, "_SPLIT_ROWS", 3)
+    split = pair_features(L, R, li, left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    for a, b in zip(whole, split):
+        for x, y in zip(a.address, b.address):
+            assert x.tolist() == y.tolist()
