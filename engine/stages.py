@@ -105,8 +105,9 @@ def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
     use = scheck.ok & resident_ok & found
     pair_resp = np.flatnonzero(use)
     pair_res = res_all[pair_resp]
-    order = np.argsort(pair_res, kind="stable")
-    pair_resp, pair_res = pair_resp[order], pair_res[order]
+    if len(pair_res) > 1 and not (pair_res[1:] >= pair_res[:-1]).all():  # answers out of inquiry order
+        order = np.argsort(pair_res, kind="stable")
+        pair_resp, pair_res = pair_resp[order], pair_res[order]
     held, held_ok = numbers(R.column("my_number"))
     held = np.where(held_ok & r_ok, held, -1)
     number_all, number_ok_all = numbers(S.column("my_number"))

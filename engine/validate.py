@@ -5,6 +5,7 @@ codes ``field:problem`` that say why. The caller keeps rows in = rows out.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .io import NAME_COLUMNS, ROW_COLUMN
 from .keys import KeyIndex, index_keys
 from .normalize import Dates, normalize_sex, parse_dates
 
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-validate")
 RESIDENT_CLASSES = ("mid_long_term", "special_permanent", "japanese_relative")
 STATUSES = ("found", "not_found")
 
@@ -62,28 +64,31 @@ def check_residents(table: pa.Table) -> Checked:
     n = table.num_rows
     errors: dict[int, list[str]] = {}
     pid = table.column("person_id")
+    # The person_id index (a Numba kernel without the GIL) is built beside the other checks.
+    keys_future = _POOL.submit(index_keys, pid)
     has_pid = _present(pid)
-    _add(errors, ~has_pid, "person_id:missing")
-    # Every row that shares a person_id with another is doubtful: which one did Juki-net answer?
-    keys = index_keys(pid)
-    _add(errors, keys.repeated() & has_pid, "person_id:duplicate")
     named = np.zeros(n, dtype=bool)
     for c in NAME_COLUMNS:
         named |= _present(table.column(c))
-    _add(errors, ~named, "name:missing")
     dates = parse_dates(table.column("birth_date"))
-    _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
     sex, sex_ok = normalize_sex(table.column("sex"))
-    _add(errors, ~np.asarray(sex_ok), "sex:invalid")
     card = table.column("card_number")
-    _add(errors, _present(card) & ~valid_card_numbers(card, trim=True), "card_number:format")
+    bad_card = _present(card) & ~valid_card_numbers(card, trim=True)
     kind, _ = scan_numbers_trimmed(table.column("my_number"))
-    _add(errors, kind == 0, "my_number:format")
-    _add(errors, kind == 2, "my_number:check_digit")
     cls = table.column("resident_class")
     bad_cls = _present(cls) & ~pc.fill_null(pc.is_in(cls, value_set=pa.array(RESIDENT_CLASSES)), False).to_numpy(
         zero_copy_only=False
     )
+    keys = keys_future.result()
+    _add(errors, ~has_pid, "person_id:missing")
+    # Every row that shares a person_id with another is doubtful: which one did Juki-net answer?
+    _add(errors, keys.repeated() & has_pid, "person_id:duplicate")
+    _add(errors, ~named, "name:missing")
+    _add(errors, np.asarray(dates.status) == 2, "birth_date:unparseable")
+    _add(errors, ~np.asarray(sex_ok), "sex:invalid")
+    _add(errors, bad_card, "card_number:format")
+    _add(errors, kind == 0, "my_number:format")
+    _add(errors, kind == 2, "my_number:check_digit")
     _add(errors, bad_cls, "resident_class:unknown")
     ok = np.ones(n, dtype=bool)
     if errors:

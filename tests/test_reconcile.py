@@ -90,6 +90,20 @@ def test_deterministic(population, result, tmp_path):
     assert a.equals(b)
 
 
+def test_responses_in_any_order_decide_the_same(population, result, tmp_path):
+    """Answers usually come in inquiry order (the fast path); shuffled, they decide the same."""
+    import numpy as np
+
+    _, tables, paths = population
+    out, _ = result
+    responses = tables["responses"]
+    shuffled = responses.take(pa.array(np.random.default_rng(3).permutation(responses.num_rows)))
+    pq.write_table(shuffled, tmp_path / "responses.parquet")
+    reconcile(paths["residents"], tmp_path / "responses.parquet", tmp_path / "out", model=out / "model.json",
+              report=False)
+    assert pq.read_table(tmp_path / "out" / "decisions.parquet").equals(pq.read_table(out / "decisions.parquet"))
+
+
 def test_saved_model_reused(population, result, tmp_path):
     _, _, paths = population
     out, _ = result
