@@ -467,10 +467,13 @@ def decisions_table(R: pa.Table, S: pa.Table, d: Decisions, pair_resp: np.ndarra
     """One row per resident row of the part, in its order."""
     n = R.num_rows
     best = d.best
-    is_match = d.decision == MATCH
-    num_idx = np.where(is_match, pair_resp[np.where(best >= 0, best, 0)] if len(pair_resp) else 0, 0)
-    my_number = pc.if_else(pa.array(is_match), S.column("my_number").take(pa.array(num_idx)) if S.num_rows else
-                           pa.nulls(n, pa.string()), pa.scalar(None, pa.string())) if n else pa.array([], pa.string())
+    is_match = d.codes() == DECISIONS.index(MATCH)
+    if n and S.num_rows and len(pair_resp):
+        num_idx = np.where(is_match, pair_resp[np.where(best >= 0, best, 0)], 0)
+        # null index -> null number: one take, no second copy of the column
+        my_number = S.column("my_number").take(pa.array(num_idx, mask=~is_match))
+    else:
+        my_number = pa.nulls(n, pa.string())
     return pa.table({
         "person_id": R.column("person_id"),
         "decision": pa.DictionaryArray.from_arrays(pa.array(d.codes()), pa.array(DECISIONS)).cast(pa.string()),
