@@ -75,7 +75,6 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[in
         raise InputError(f"{path}: empty file, no header row")
     names = next(csv.reader([header]))
     types = {name: pa.string() for name in names}
-    read = pcsv.ReadOptions(encoding=arrow_enc, block_size=1 << 24)
     convert = pcsv.ConvertOptions(
         column_types=types, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True
     )

@@ -14,7 +14,6 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 class Codepoints(NamedTuple):

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from . import authenticity, logsafe, openapi, provision
-from .auth import GATEWAY, Principal, authenticate
-from .errors import (BadRequest, Forbidden, PayloadTooLarge, ServiceError, Unauthorized, Unprocessable,
+from .auth import Principal, authenticate
+from .errors import (BadRequest, Forbidden, PayloadTooLarge, ServiceError, Unauthorized,
                      UnsupportedMediaType)
 from .jukinet import HttpJukinet, Jukinet
 from .routes import ROUTES, Call, Route
