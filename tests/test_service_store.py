@@ -212,3 +212,20 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_audit_pages_filter_by_person_and_mask(world):
+    from jukimatch.api.service import audit
+    from jukimatch.api.service.records import audit_entries
+
+    with world.store.write() as conn:
+        for i in range(5):
+            audit.append(conn, staff_id="s1", role="staff", operation="read", person_id=f"P000{1 + i % 2}",
+                         my_number=my_number(10_000_000_000 + i))
+    everything = audit_entries(world.store, limit=1000)
+    mine = audit_entries(world.store, person_id="P0001", limit=1000)
+    assert mine and all(e["person_id"] == "P0001" for e in mine)
+    assert [e["seq"] for e in mine] == [e["seq"] for e in everything if e["person_id"] == "P0001"]
+    page = audit_entries(world.store, after=mine[0]["seq"], person_id="P0001", limit=1)
+    assert [e["seq"] for e in page] == [mine[1]["seq"]]
+    assert all(not e["my_number"] or e["my_number"].startswith("********") for e in everything)

@@ -45,27 +45,27 @@ def read_person(store: Store, person_id: str, principal: Principal) -> dict:
     return out
 
 
+def _page(store: Store, select: str, key: str, after: int, limit: int, where: tuple[str, object] | None):
+    """Rows of ``select`` with ``key > after`` (and ``column = value`` when given), in key
+    order, at most ``limit`` (capped at MAX_PAGE): keyset paging, stable while rows are appended."""
+    sql, args = f"{select} WHERE {key} > ?", [after]
+    if where is not None and where[1] is not None:
+        sql += f" AND {where[0]} = ?"
+        args.append(where[1])
+    return store.conn.execute(f"{sql} ORDER BY {key} LIMIT ?", (*args, max(1, min(limit, MAX_PAGE))))
+
+
 def audit_entries(store: Store, *, after: int = 0, limit: int = 100, person_id: str | None = None) -> list[dict]:
     """One page of the audit log, numbers masked (the auditor's view)."""
-    limit = max(1, min(limit, MAX_PAGE))
-    sql = "SELECT seq, at, staff_id, role, operation, person_id, my_number, detail, hash FROM audit_log WHERE seq > ?"
-    args: list = [after]
-    if person_id is not None:
-        sql += " AND person_id = ?"
-        args.append(person_id)
-    rows = store.conn.execute(sql + " ORDER BY seq LIMIT ?", (*args, limit))
+    rows = _page(store, "SELECT seq, at, staff_id, role, operation, person_id, my_number, detail, hash FROM audit_log",
+                 "seq", after, limit, ("person_id", person_id))
     return [{**dict(r), "my_number": mask_number(r["my_number"]), "detail": json.loads(r["detail"])} for r in rows]
 
 
 def provision_records(store: Store, *, after: int = 0, limit: int = 100, requester: str | None = None) -> list[dict]:
     """One page of provision records (they hold no My Numbers)."""
-    limit = max(1, min(limit, MAX_PAGE))
-    sql = "SELECT * FROM provision_records WHERE id > ?"
-    args: list = [after]
-    if requester is not None:
-        sql += " AND requester_code = ?"
-        args.append(requester)
-    return [dict(r) for r in store.conn.execute(sql + " ORDER BY id LIMIT ?", (*args, limit))]
+    return [dict(r) for r in _page(store, "SELECT * FROM provision_records", "id", after, limit,
+                                   ("requester_code", requester))]
 
 
 def load_persons(store: Store, persons: Iterable[Mapping]) -> int:
