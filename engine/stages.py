@@ -108,8 +108,7 @@ def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
     if len(pair_res) > 1 and not (pair_res[1:] >= pair_res[:-1]).all():  # answers out of inquiry order
         order = np.argsort(pair_res, kind="stable")
         pair_resp, pair_res = pair_resp[order], pair_res[order]
-    held, held_ok = numbers(R.column("my_number"))
-    held = np.where(held_ok & r_ok, held, -1)
+    held = np.where(r_ok, rcheck.held, -1)  # scanned once, by validation
     number_all, number_ok_all = numbers(S.column("my_number"))
     return Prepared(
         R, S,

@@ -31,6 +31,7 @@ class Checked:
     sex: np.ndarray | None = None  # sex codes, reused by the comparison
     keys: KeyIndex | None = None  # residents: person_id indexed, to link responses to rows
     found: np.ndarray | None = None  # responses: status is "found"
+    held: np.ndarray | None = None  # residents: the valid My Number held, -1 when none
 
     def rejected_table(self, table: pa.Table, source: Path, kind: str) -> pa.Table:
         """rejected.parquet rows for the bad rows of ``table``."""
@@ -74,7 +75,7 @@ def check_residents(table: pa.Table) -> Checked:
     sex, sex_ok = normalize_sex(table.column("sex"))
     card = table.column("card_number")
     bad_card = _present(card) & ~valid_card_numbers(card, trim=True)
-    kind, _ = scan_numbers_trimmed(table.column("my_number"))
+    kind, number = scan_numbers_trimmed(table.column("my_number"))
     cls = table.column("resident_class")
     bad_cls = _present(cls) & ~pc.fill_null(pc.is_in(cls, value_set=pa.array(RESIDENT_CLASSES)), False).to_numpy(
         zero_copy_only=False
@@ -93,7 +94,7 @@ def check_residents(table: pa.Table) -> Checked:
     ok = np.ones(n, dtype=bool)
     if errors:
         ok[np.fromiter(errors, dtype=np.int64)] = False
-    return Checked(ok, errors, dates, sex, keys)
+    return Checked(ok, errors, dates, sex, keys, held=np.where(kind == 1, number, -1))
 
 
 def check_responses(table: pa.Table, resident_index: np.ndarray) -> Checked:
