@@ -172,7 +172,7 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
     t0 = time.perf_counter()
     out = Path(out_dir)
     key = load_key(opts.encrypt_key_file) if opts.encrypt_key_file else None
-    r_in, s_in, paths, digests = _read(residents_path, responses_path, opts, timer)
+    r_in, s_in, paths, digests, _ = _read(residents_path, responses_path, opts, timer)
     R, S = r_in.table, s_in.table
     th = opts.thresholds
     with client_for(opts) as client:

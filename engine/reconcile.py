@@ -108,9 +108,7 @@ def _read(residents_path, responses_path, opts: Options, timer: _Timer, while_re
                 early = while_reading(r_in.table)
         with timer.phase("read"):
             s_in: InputTable = s_future.result()
-    if while_reading is not None:
-        return r_in, s_in, paths, digests, early
-    return r_in, s_in, paths, digests
+    return r_in, s_in, paths, digests, early
 
 
 def open_workdir(out: Path, paths: dict, digests, opts: Options, partitions: int) -> WorkDir | None:
