@@ -34,7 +34,7 @@ from .features import (
 from .io import ROW_COLUMN
 from .model import MAX_LEVEL, Model, pack_patterns
 from .namesakes import (
-    KAPPA, N_RELATIONS, RELATIONS, PairKeys, fit_namesakes, Population, PopulationInputs, Rates, ResidentKeys, namesake_risk, pair_keys, relation,
+    BLOCK, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, fit_namesakes, lookalike_places, Population, PopulationInputs, Rates, ResidentKeys, namesake_risk, pair_keys, relation,
     resident_keys,
 )
 from .normalize import Dates
@@ -431,8 +431,6 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
     answers = prep.number_all[prep.pair_resp]
     return PopulationInputs(
         rows=prep.r_global, keys=comp.rkeys, valid=prep.rcheck.ok,
-        nationality=hash_strings(to_codepoints(R.column("nationality"))) if "nationality" in R.column_names
-        else np.zeros(R.num_rows, np.uint64),
         card=hash_strings(to_codepoints(R.column("card_number"))) if "card_number" in R.column_names
         else np.zeros(R.num_rows, np.uint64),
         held=prep.held,
@@ -449,19 +447,19 @@ class NamesakeUnits:
 
     rows: np.ndarray  # whole-table row of each unit's person
     bearers: np.ndarray
-    g: np.ndarray
     rel: np.ndarray
     answered: int
     absent: int
+    lookalikes: np.ndarray  # float64 per relation: look-alike answers (plainly someone else)
 
     @classmethod
     def concat(cls, parts: list["NamesakeUnits"]) -> "NamesakeUnits":
         """The parts' units in whole-table order: every partitioning fits the same EM."""
         rows = np.concatenate([p.rows for p in parts])
         o = np.argsort(rows, kind="stable")
-        return cls(rows[o], np.concatenate([p.bearers for p in parts])[o], np.concatenate([p.g for p in parts])[o],
-                   np.concatenate([p.rel for p in parts])[o], sum(p.answered for p in parts),
-                   sum(p.absent for p in parts))
+        return cls(rows[o], np.concatenate([p.bearers for p in parts])[o], np.concatenate([p.rel for p in parts])[o],
+                   sum(p.answered for p in parts), sum(p.absent for p in parts),
+                   np.sum([p.lookalikes for p in parts], axis=0))
 
 
 def namesake_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> NamesakeUnits:
@@ -482,9 +480,16 @@ def namesake_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds,
         unit &= rel >= 0
     else:
         rel = np.zeros(n, np.int8)
+    lookalikes = np.zeros(N_RELATIONS)
+    if len(levels):
+        # answers plainly of someone else, yet alike in name or birth date: where they live
+        alike = (weight < _bits(th.review_probability)) & (name_full(levels) | (levels[:, DATE_FIELD] >= DATE_FULL))
+        alike &= live[prep.pair_res]
+        lr = relation(levels[alike, ADDRESS_FIELD], comp.pkeys.room_same[alike])
+        lookalikes = np.bincount(lr[lr >= 0], minlength=N_RELATIONS).astype(np.float64)
     idx = np.flatnonzero(unit)
-    return NamesakeUnits(prep.r_global[idx], pop.bearers[idx], pop.g[idx], rel[idx].astype(np.int64), int(live.sum()),
-                         int((live & ~plausible).sum()))
+    return NamesakeUnits(prep.r_global[idx], pop.bearers[idx], rel[idx].astype(np.int64), int(live.sum()),
+                         int((live & ~plausible).sum()), lookalikes)
 
 
 def _bits(p: float) -> float:
@@ -497,14 +502,14 @@ def rates_from(units: NamesakeUnits, model: Model, pop: Population) -> Rates:
     birth dates alone imply."""
     absent = units.absent / units.answered if units.answered else 0.0
     a = min(max(absent, 1e-9), 0.5)
-    floor = a / (1 - a) * pop.rho * KAPPA
+    floor = (a / (1 - a), pop.rho * (1 + KAPPA))
     m0 = np.zeros(N_RELATIONS)
     m0[:5] = model.m[ADDRESS_FIELD][:5]
-    m0[5], m0[6], m0[4] = m0[4] * 0.9, m0[4] * 0.05, m0[4] * 0.05
-    u0 = np.array([pop.info["geography_mean"][r] for r in RELATIONS])
-    theta, m, u, expected = fit_namesakes(units.bearers, units.g, units.rel, m0, u0, floor)
-    return Rates(theta=theta, m=m, u=u, absent=absent, answered=float(units.answered), units=float(len(units.rel)),
-                 namesakes=expected, theta_floor=floor)
+    m0[ROOM], m0[OTHER_ROOM], m0[BLOCK] = m0[BLOCK] * 0.9, m0[BLOCK] * 0.05, m0[BLOCK] * 0.05
+    u = lookalike_places(units.lookalikes)
+    alpha, k, m, expected = fit_namesakes(units.bearers, units.rel, m0, u, floor)
+    return Rates(alpha=alpha, k=k, m=m, u=u, absent=absent, answered=float(units.answered),
+                 units=float(len(units.rel)), namesakes=expected, floor=floor)
 
 
 RISK_BINS = np.arange(-15, 1)  # log10 of the risk: bin b holds risks in (10**(b-1), 10**b]
@@ -529,8 +534,8 @@ def risk_stats(prep: Prepared, d: Decisions, pairs: Pairs, pop: Population | Non
     j = d.best[idx]
     rel = relation(pairs.address_level[j], _room_same_of(pairs, j))
     base = pairs.model_risk[j] if pairs.model_risk is not None else 1.0 - d.probability[idx]
-    for name, theta in zip(("expected_low", "expected_high"), rates.theta_bounds()):
-        ns = namesake_risk(pop.bearers[idx], pop.g[idx], rel, rates, theta=theta)
+    for name, alpha in zip(("expected_low", "expected_high"), rates.alpha_bounds()):
+        ns = namesake_risk(pop.bearers[idx], rel, rates, alpha=alpha)
         out[name] = float(risk[match & held_confirmed].sum() + np.minimum(1.0, base + ns).sum())
     b = np.clip(np.ceil(np.log10(np.maximum(risk[eligible], 1e-300))), RISK_BINS[0], 0).astype(np.int64)
     out["bins"] = {str(int(x)): {"persons": int((b == x).sum()), "risk": float(risk[eligible][b == x].sum())}
@@ -553,7 +558,7 @@ def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Threshold
     ns = model_risk = None
     if pop is not None and rates is not None:
         rel = relation(levels[:, ADDRESS_FIELD], comp.pkeys.room_same)
-        ns = namesake_risk(pop.bearers[prep.pair_res], pop.g[prep.pair_res], rel, rates)
+        ns = namesake_risk(pop.bearers[prep.pair_res], rel, rates)
         model_risk = rates.model_risk(weight - th.prior_bits)
     pairs = Pairs(
         person=prep.pair_res, weight=weight, number=prep.number_all[pair_resp],
@@ -710,6 +715,11 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
         p_fs = 1.0 - np.minimum(1.0, np.r_[pairs.model_risk[pidx], np.full(n_bare, np.nan)] + ns)
     cols["match_probability"] = pa.array(p_fs, pa.float64(), from_pandas=True)
     cols["namesake_risk"] = pa.array(np.broadcast_to(ns, w.shape).astype(np.float64), pa.float64(), from_pandas=True)
+    if pairs.address_level is not None and pairs.room_same is not None:
+        rel = relation(pairs.address_level[pidx], pairs.room_same[pidx])
+        names = np.asarray(RELATIONS + ("unknown",), dtype=object)
+        cols["address_relation"] = pa.array(np.r_[names[np.where(rel >= 0, rel, len(RELATIONS))],
+                                                  np.full(n_bare, None, dtype=object)], pa.string())
     lw = model.level_weights() if model is not None else None
     for f, name in enumerate(FIELDS):
         cols[f"{name}_l"] = R.column(name).take(pa.array(res_rows))
