@@ -86,6 +86,13 @@ def place_near(rng: np.random.Generator, base: Address, kind: np.ndarray, buildi
     return out
 
 
+def another_room(rng: np.random.Generator, base: Address) -> Address:
+    """The same building as ``base`` (a dormitory), another room."""
+    out = base.copy()
+    out.room = (base.room + 1 + rng.integers(0, 5, len(base.room))).astype(np.int16)
+    return out
+
+
 def draw_places(rng: np.random.Generator, count: int, shares) -> np.ndarray:
     """``count`` place kinds drawn with the profile's ``[namesakes]`` place shares."""
     p = np.array([shares[k] for k in PLACES])

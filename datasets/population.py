@@ -52,6 +52,7 @@ from .places import (
     SAME_BLOCK,
     SAME_MUNICIPALITY,
     SAME_TOWN,
+    another_room,
     draw_places,
     place_communities,
     place_dormitories,
@@ -218,6 +219,12 @@ def make_population(
         t1, t2 = pair_twins(extra, people, case != DUPLICATE, prof.namesakes["twins"])
         place = draw_places(extra, len(t1), prof.namesakes)
         people.address.assign(t2, place_near(extra, people.address.take(t1), place, prof.population["building"]))
+        twin[t1], twin[t2] = t2, t1
+    if prof.dormitories["twins"] > 0:  # a namesake in the same dormitory: another room of it
+        dorm = housing == HOUSING.index("dormitory")
+        t1, t2 = pair_twins(extra, people, dorm & (case != DUPLICATE) & (twin < 0),
+                            prof.dormitories["twins"] * dorm.sum() / n)
+        people.address.assign(t2, another_room(extra, people.address.take(t1)))
         twin[t1], twin[t2] = t2, t1
     # absent persons whom Juki-net answers with a namesake, the more likely the commoner the name
     if prof.namesakes["absent_answered"] > 0:
