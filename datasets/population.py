@@ -49,6 +49,7 @@ from .people import MID_LONG, nationality_codes
 from .places import (
     DORM_AGES,
     INTERN_NATIONALITIES,
+    ELSEWHERE,
     SAME_BLOCK,
     SAME_MUNICIPALITY,
     SAME_TOWN,
@@ -211,7 +212,10 @@ def make_population(
         people.card[second[same_card]] = people.card[first[same_card]]
     unanswered_copy = second[extra.random(len(first)) < dups["one_answered"]] if dups["one_answered"] > 0 \
         else np.zeros(0, dtype=np.int64)
-    housing[second] = housing[first]
+    kept = same_place.copy()
+    if dups["near"] > 0:
+        kept[near] = True
+    housing[second] = np.where(kept, housing[first], -1)
 
     # namesake twins: two humans the 4 information cannot tell apart, placed by [namesakes]
     twin = np.full(n, -1, dtype=np.int64)
@@ -219,6 +223,7 @@ def make_population(
         t1, t2 = pair_twins(extra, people, case != DUPLICATE, prof.namesakes["twins"])
         place = draw_places(extra, len(t1), prof.namesakes)
         people.address.assign(t2, place_near(extra, people.address.take(t1), place, prof.population["building"]))
+        housing[t2] = np.where(place == ELSEWHERE, -1, housing[t1])
         twin[t1], twin[t2] = t2, t1
     if prof.dormitories["twins"] > 0:  # a namesake in the same dormitory: another room of it
         dorm = housing == HOUSING.index("dormitory")
