@@ -157,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     g.add_argument("--encoding", choices=("utf-8", "cp932"), default="utf-8", help="CSV encoding")
-    g.add_argument("--profile", help="population profile: a shipped name (default, clustered, dormitories, heavy_head, absent_namesakes, mixed) or a TOML file overriding the default")
+    g.add_argument("--profile", help="population profile: a shipped name (default, clustered, dormitories, "
+                   "heavy_head, absent_namesakes, double_entries, mixed) or a TOML file overriding the default")
     g.set_defaults(func=_cmd_generate)
 
     r = sub.add_parser("reconcile", help="reconcile residents with Juki-net's responses")

@@ -93,8 +93,9 @@ def address_changed(residents: pa.Table, responses: pa.Table, decisions: pa.Tabl
     match = pc.fill_null(pc.equal(decisions["decision"], "match"), False)
     m = decisions.filter(match).select(["person_id", "my_number"])
     found = responses.filter(pc.fill_null(pc.equal(responses["status"], "found"), False))
-    answer = found.select(["person_id", "my_number", "address"]).group_by(["person_id", "my_number"], use_threads=False).aggregate(
-        [("address", "first")]).rename_columns(["person_id", "my_number", "answer_address"])
+    answer = (found.select(["person_id", "my_number", "address"])
+              .group_by(["person_id", "my_number"], use_threads=False).aggregate([("address", "first")])
+              .rename_columns(["person_id", "my_number", "answer_address"]))
     own = residents.select(["person_id", "address"])
     j = m.join(answer, ["person_id", "my_number"]).join(own, "person_id")
     a = address_hashes(j["address"].combine_chunks())

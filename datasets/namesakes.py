@@ -45,7 +45,8 @@ def head_names() -> list[tuple[str, bool, int, int, tuple[int, ...], float]]:
     return out
 
 
-def shape_names(rng: np.random.Generator, people: People, codes: list[str], head: float, long_tail: float) -> np.ndarray:
+def shape_names(rng: np.random.Generator, people: People, codes: list[str], head: float,
+                long_tail: float) -> np.ndarray:
     """Give ``head`` of each head name's nationality and sex one of them; lengthen ``long_tail`` of the rest.
 
     Returns the rows now carrying a head name.
@@ -61,7 +62,8 @@ def shape_names(rng: np.random.Generator, people: People, codes: list[str], head
                 continue
             rows = np.flatnonzero((people.nationality == codes.index(code)) & (people.male == male)
                                   & (rng.random(n) < head))
-            pick = rng.choice(len(options), size=len(rows), p=np.array([o[5] for o in options]) / sum(o[5] for o in options))
+            weights = np.array([o[5] for o in options])
+            pick = rng.choice(len(options), size=len(rows), p=weights / weights.sum())
             for k, (_, _, sur, mid, given, _) in enumerate(options):
                 sel = rows[pick == k]
                 names.sur[sel] = sur
@@ -110,7 +112,8 @@ def namesake_chance(bearer_counts: np.ndarray, share: float) -> np.ndarray:
     return 1 - np.exp(-hi * b)
 
 
-def pair_twins(rng: np.random.Generator, people: People, eligible: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+def pair_twins(rng: np.random.Generator, people: People, eligible: np.ndarray,
+               share: float) -> tuple[np.ndarray, np.ndarray]:
     """Make ``share`` of the rows into namesake-twin pairs: (first rows, second rows).
 
     The second copies the first's name, birth date, sex, nationality and class; it keeps its

@@ -63,7 +63,8 @@ from .places import (
 from .profile import CASE_KINDS, PLACES, Profile, load_profile
 from .textops import choose_str, take
 
-FOUND, NOT_FOUND, UNANSWERED, LOOKALIKE_ONLY, TRUE_PLUS_LOOKALIKE, BAD_CHECK_DIGIT, DUPLICATE, ABSENT_NAMESAKE = range(8)
+(FOUND, NOT_FOUND, UNANSWERED, LOOKALIKE_ONLY, TRUE_PLUS_LOOKALIKE, BAD_CHECK_DIGIT, DUPLICATE,
+ ABSENT_NAMESAKE) = range(8)
 HAS_RECORD = (FOUND, UNANSWERED, TRUE_PLUS_LOOKALIKE, BAD_CHECK_DIGIT, DUPLICATE)
 LOOKALIKE_KINDS = ("namesake_other_birth_date", "same_birth_date_other_given", "identical_name_and_birth_date")
 HELD_KINDS = ("none", "true", "wrong")

@@ -9,10 +9,10 @@ from jukimatch.bench import bench_profiles
 
 
 def test_blunt_rule_reviews_matches_whose_address_changed():
-    residents = pa.table({"person_id": ["a", "b", "c"],
-                          "address": ["東京都新宿区大久保二丁目8番1号", "新宿区大久保2-8-1", "東京都新宿区大久保2-8-1"]})
+    here = "東京都新宿区大久保2-8-1"
+    residents = pa.table({"person_id": ["a", "b", "c"], "address": ["東京都新宿区大久保二丁目8番1号", here, here]})
     responses = pa.table({"person_id": ["a", "b", "c"], "status": ["found"] * 3, "my_number": ["1", "2", "3"],
-                          "address": ["新宿区大久保2-8-1", "東京都新宿区大久保二丁目9番1号", "東京都新宿区大久保2-8-1"]})
+                          "address": ["新宿区大久保2-8-1", "東京都新宿区大久保二丁目9番1号", here]})
     decisions = pa.table({"person_id": ["a", "b", "c"], "decision": ["match", "match", "review"],
                           "my_number": ["1", "2", None]})
     changed = bench_profiles.address_changed(residents, responses, decisions)

@@ -62,7 +62,8 @@ def test_ground_truth_is_consistent(pops, name):
     shared = Counter(true)
     for pid, t in p.truth.items():
         if t["true_my_number"] and shared[t["true_my_number"]] > 1:
-            assert t["case"] == "duplicate_registration" and p.truth[t["duplicate_of"]]["true_my_number"] == t["true_my_number"]
+            partner = p.truth[t["duplicate_of"]]
+            assert t["case"] == "duplicate_registration" and partner["true_my_number"] == t["true_my_number"]
     assert len(set(looks)) == len(looks) and not set(looks) & set(true)
     assert all(stdnum_in.is_valid(x) for x in set(true) | set(looks))
     for pid, t in p.truth.items():
@@ -158,7 +159,7 @@ def test_dormitories(pops):
 
 
 def test_heavy_head_and_long_tail(pops):
-    p, prof = pops["heavy_head"], load_profile("heavy_head")
+    p = pops["heavy_head"]
     names = Counter(r["name_alpha"] for r in p.residents.values())
     heads = ("NGUYEN VAN AN", "NGUYEN THI HUONG", "WANG WEI", "LI NA", "SANTOS MARIA", "SHRESTHA RAM", "KIM MINJUN")
     assert all(names[h] >= 3 for h in heads[:3])
