@@ -11,7 +11,7 @@ Case kinds (one per resident row, drawn with the profile's ``[cases]`` shares):
 | true_plus_lookalike | the true record and a look-alike's, in random order | the person's number |
 | bad_check_digit | the true record, its number's check digit corrupted | the valid number |
 | duplicate_registration | each of two person_ids (one human) answered with the same record and number (or the second with ``not_found``, ``[duplicates] one_answered``) | shared |
-| absent_namesake | one found row of a namesake (same name, birth date, sex), placed by ``[namesakes]`` | null: no record of their own |
+| absent_namesake | one found row of a namesake (same name, birth date, sex), placed by ``[namesakes]``; or the person's registered twin's record (``lookalike_kind`` ``namesake_twin``) | null: no record of their own |
 
 Profiles add more (all off in the default): namesake twins (two residents, two humans, the
 same name, birth date and sex; ``twin_of``), communities and dormitories (``housing``), a
@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .addresses import N_BUILDING_STYLES, N_STYLES, render_address, sample_addresses, sample_elsewhere
+from .addresses import Address, N_BUILDING_STYLES, N_STYLES, render_address, sample_addresses, sample_elsewhere
 from .copies import make_copies
 from .corrupt import KINDS, corrupt_true_records
 from .names import render_alpha, render_kana, render_kanji, with_other_given
@@ -137,12 +137,17 @@ def _lookalikes(rng: np.random.Generator, people: People, profile: Profile,
     return _render_record(look), kind, relative_place(people.address, look.address)
 
 
-def _namesakes(rng: np.random.Generator, people: People, profile: Profile) -> tuple[dict[str, pa.Array], np.ndarray]:
-    """Register records of namesakes of ``people`` (same name, birth date, sex) and where they live."""
+def _namesakes(rng: np.random.Generator, people: People, profile: Profile, by_twin: np.ndarray,
+               twin_address: Address) -> tuple[dict[str, pa.Array], np.ndarray]:
+    """Register records of namesakes of ``people`` (same name, birth date, sex) and where they live.
+
+    Where ``by_twin``, the namesake is the person's twin in the file, living at ``twin_address``.
+    """
     n = len(people)
     look = people.copy()
     place = draw_places(rng, n, profile.namesakes)
     look.address = place_near(rng, people.address, place, profile.population["building"])
+    look.address.assign(np.flatnonzero(by_twin), twin_address)
     look.addr_style = rng.integers(0, N_STYLES, n).astype(np.int8)
     look.building_style = rng.integers(0, N_BUILDING_STYLES, n).astype(np.int8)
     look.kanji_sep = rng.integers(0, 3, n).astype(np.int8)
@@ -238,6 +243,12 @@ def make_population(
         chance = namesake_chance(bearers(people.names)[absent], prof.namesakes["absent_answered"])
         case[absent[extra.random(len(absent)) < chance]] = ABSENT_NAMESAKE
     namesake_rows = np.flatnonzero(case == ABSENT_NAMESAKE)
+    # a registered namesake twin in the file is the namesake Juki-net finds: its number answers two
+    by_twin = np.zeros(len(namesake_rows), dtype=bool)
+    if prof.namesakes["answered_by_twin"] > 0:
+        tw = twin[namesake_rows]
+        by_twin = ((tw >= 0) & np.isin(case[np.maximum(tw, 0)], HAS_RECORD)
+                   & (extra.random(len(namesake_rows)) < prof.namesakes["answered_by_twin"]))
 
     # numbers: true ones, look-alikes' and wrongly held ones, all distinct
     has_record = np.isin(case, HAS_RECORD)
@@ -249,7 +260,8 @@ def make_population(
     true_number = np.where(has_record, pool[:n], -1)
     true_number[second] = true_number[first]
     look_number = pool[n: n + len(look_rows)]
-    namesake_number = pool[n + len(look_rows): n + n_look]
+    namesake_number = pool[n + len(look_rows): n + n_look].copy()
+    namesake_number[by_twin] = true_number[twin[namesake_rows[by_twin]]]
     held = np.full(n, -1, dtype=np.int64)
     held[held_true] = true_number[held_true]
     held[held_wrong] = pool[n + n_look:]
@@ -287,7 +299,8 @@ def make_population(
     discrepancies = pc.fill_null(discrepancies, "")
 
     look_cols, look_kind, look_place = _lookalikes(rng, people.take(look_rows), prof, extra)
-    name_cols, name_place = _namesakes(extra, people.take(namesake_rows), prof)
+    name_cols, name_place = _namesakes(extra, people.take(namesake_rows), prof, by_twin,
+                                       people.address.take(twin[namesake_rows[by_twin]]))
     not_found = np.sort(np.r_[np.flatnonzero(case == NOT_FOUND), unanswered_copy]).astype(np.int64)
 
     row_of = np.r_[true_rows, look_rows, namesake_rows, not_found]
@@ -307,7 +320,8 @@ def make_population(
 
     look_kind_full = np.full(n, -1)
     look_kind_full[look_rows] = look_kind
-    look_kind_full[namesake_rows] = LOOKALIKE_KINDS.index("identical_name_and_birth_date")
+    look_kind_full[namesake_rows] = np.where(by_twin, len(LOOKALIKE_KINDS), LOOKALIKE_KINDS.index(
+        "identical_name_and_birth_date"))
     look_number_full = np.full(n, -1, dtype=np.int64)
     look_number_full[look_rows] = look_number
     look_number_full[namesake_rows] = namesake_number
@@ -321,7 +335,7 @@ def make_population(
         "discrepancies": discrepancies,
         "held_number_kind": choose_str(list(HELD_KINDS), held_kind),
         "duplicate_of": take(person_id, partner),
-        "lookalike_kind": take(pa.array(LOOKALIKE_KINDS), look_kind_full),
+        "lookalike_kind": take(pa.array(LOOKALIKE_KINDS + ("namesake_twin",)), look_kind_full),
         "lookalike_my_number": zero_padded(look_number_full, 12),
         "twin_of": take(person_id, twin),
         "lookalike_place": take(pa.array(PLACES), place_full),

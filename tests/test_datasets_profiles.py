@@ -4,10 +4,12 @@ binomial bounds."""
 import math
 from collections import Counter, defaultdict
 
+import numpy as np
 import pytest
 from stdnum.jp import in_ as stdnum_in
 
 from jukimatch.datasets import load_profile, make_population
+from jukimatch.datasets.namesakes import namesake_chance
 from jukimatch.datasets.vocab import _rows
 from jukimatch.datasets.profile import profile_names
 from jukimatch.engine.address import normalize_address
@@ -64,7 +66,8 @@ def test_ground_truth_is_consistent(pops, name):
         if t["true_my_number"] and shared[t["true_my_number"]] > 1:
             partner = p.truth[t["duplicate_of"]]
             assert t["case"] == "duplicate_registration" and partner["true_my_number"] == t["true_my_number"]
-    assert len(set(looks)) == len(looks) and not set(looks) & set(true)
+    by_twin = {t["lookalike_my_number"] for t in p.truth.values() if t["lookalike_kind"] == "namesake_twin"}
+    assert len(set(looks)) == len(looks) and set(looks) & set(true) == by_twin
     assert all(stdnum_in.is_valid(x) for x in set(true) | set(looks))
     for pid, t in p.truth.items():
         if t["case"] in ("absent_namesake", "lookalike_only", "not_found"):
@@ -78,7 +81,11 @@ def test_ground_truth_is_consistent(pops, name):
             (ans,) = p.answers[pid]
             assert ans["status"] == "found" and ans["my_number"] == t["lookalike_my_number"]
             assert (ans["name_alpha"], ans["birth_date"]) == _key(p.residents[pid])[:2]
-            assert ans["sex"] in ("1", "2") and t["lookalike_kind"] == "identical_name_and_birth_date"
+            assert ans["sex"] in ("1", "2")
+            if t["lookalike_kind"] == "namesake_twin":  # the registered twin's own record and number
+                assert ans["my_number"] == p.truth[t["twin_of"]]["true_my_number"]
+            else:
+                assert t["lookalike_kind"] == "identical_name_and_birth_date"
             assert t["lookalike_place"] in ("same_block", "same_town", "same_municipality", "elsewhere")
 
 
@@ -206,3 +213,30 @@ def test_mixed_has_everything(pops):
     assert set(places) == {"same_block", "same_town", "same_municipality", "elsewhere"}
     not_found = {name: load_profile(name).cases["not_found"] for name in profile_names()}
     assert min(not_found.values()) == 0.01 and max(not_found.values()) == 0.05
+
+
+def test_an_absent_twin_is_answered_with_the_registered_twins_record():
+    cases = dict(load_profile().cases, found=0.70, not_found=0.265)
+    p = Pop({"cases": cases, "namesakes": {"twins": 0.2, "absent_answered": 0.9, "answered_by_twin": 1.0}}, n=2000)
+    by_twin = [pid for pid, t in p.truth.items() if t["lookalike_kind"] == "namesake_twin"]
+    assert len(by_twin) > 5
+    for pid in by_twin:
+        t, other = p.truth[pid], p.truth[p.truth[pid]["twin_of"]]
+        assert t["case"] == "absent_namesake" and t["true_my_number"] is None
+        assert other["true_my_number"] == t["lookalike_my_number"]
+        (ans,) = p.answers[pid]
+        assert _key(ans)[:2] == _key(p.residents[pid])[:2] and ans["my_number"] == other["true_my_number"]
+    # every absent twin whose twin is registered got the twin's record
+    registered = ("found", "unanswered", "true_plus_lookalike", "bad_check_digit")
+    for pid, t in p.truth.items():
+        if t["case"] == "absent_namesake" and t["twin_of"] and p.truth[t["twin_of"]]["case"] in registered:
+            assert pid in by_twin
+
+
+def test_namesake_chance_has_the_asked_mean_and_rises_with_bearers():
+    bearers = np.array([1, 1, 1, 2, 2, 5, 40, 300])
+    for share in (0.05, 0.35, 0.5):
+        chance = namesake_chance(bearers, share)
+        assert chance.mean() == pytest.approx(share, abs=1e-6)
+        assert np.all(np.diff(chance) >= 0) and chance[-1] > chance[0]
+    assert namesake_chance(bearers, 0.0).tolist() == [0.0] * len(bearers)
