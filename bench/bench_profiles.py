@@ -25,6 +25,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import subprocess
 import sys
@@ -36,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from jukimatch.datasets import generate
+from jukimatch.datasets import generate, load_profile
 from jukimatch.datasets.profile import profile_names
 from jukimatch.datasets.score import score
 from jukimatch.engine.address import address_hashes
@@ -49,8 +50,9 @@ COLUMNS = ("profile", "run", "residents", "wrong", "two_persons", "duplicates", 
 
 
 def _data(profile: str, n: int, seed: int, data_dir: Path) -> Path:
-    """The generated inputs of ``profile`` (made once, reused by later runs)."""
-    folder = data_dir / f"{profile}-n{n}-s{seed}"
+    """The generated inputs of ``profile`` (made once, reused while the profile's rates stay the same)."""
+    rates = hashlib.sha256(json.dumps(load_profile(profile).to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    folder = data_dir / f"{profile}-{rates}-n{n}-s{seed}"
     if not (folder / "truth.parquet").exists():
         generate(n, folder, seed=seed, profile=profile)
     return folder
