@@ -68,10 +68,16 @@ def _threads(n: int | None):
 def _cmd_generate(args: argparse.Namespace) -> int:
     from jukimatch.api import generate
 
+    from jukimatch.datasets import load_profile
+
     if args.residents < 1:
         raise UsageError(f"--residents must be at least 1, got {args.residents}")
+    try:
+        profile = load_profile(args.profile)
+    except ValueError as exc:  # unknown name, missing file, bad TOML, a rate out of range
+        raise UsageError(f"--profile: {exc}") from exc
     result = generate(args.residents, args.out, seed=args.seed, fmt=args.format, encoding=args.encoding,
-                      profile=args.profile)
+                      profile=profile)
     print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     return 0
 

@@ -4,6 +4,7 @@ The digests were computed before profiles existed (commit b8aff77). The truth ta
 columns; today's columns, and every other table, must hash the same.
 """
 import hashlib
+import json
 
 import pytest
 
@@ -45,3 +46,14 @@ def test_profiles_by_name_and_unknown_name():
         assert load_profile(name).source.endswith(f"{name}.toml")
     with pytest.raises(ValueError, match="profile not found: nosuch"):
         load_profile("nosuch")
+
+
+def test_cli_generate_by_profile_name(tmp_path, capsys):
+    from jukimatch.api.cli import main
+
+    assert main(["generate", "--residents", "1500", "--out", str(tmp_path / "c"), "--profile", "clustered"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["profile"].endswith("clustered.toml") and out["cases"]["absent_namesake"] > 0
+    assert main(["generate", "--residents", "10", "--out", str(tmp_path / "x"), "--profile", "nosuch"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--profile: profile not found: nosuch" in err
