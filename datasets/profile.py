@@ -2,7 +2,9 @@
 
 The documented defaults live in ``profiles/default.toml``; a user profile (file or dict)
 overrides any subset of keys and is validated against the defaults, so a typo in a key
-name is an error rather than a silently ignored rate.
+name is an error rather than a silently ignored rate. The other files in ``profiles/`` are
+shipped profiles, each breaking one assumption of the default (its comments say which, and
+in what proportions), selected by name: ``load_profile("clustered")``.
 """
 from __future__ import annotations
 
