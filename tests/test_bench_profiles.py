@@ -22,22 +22,24 @@ def test_blunt_rule_reviews_matches_whose_address_changed():
     assert out["my_number"].to_pylist() == ["1", None, None]
 
 
-def test_bench_profiles_at_3k(tmp_path, capsys):
+def test_bench_profiles_at_2k(tmp_path, capsys):
     out_json = tmp_path / "profiles.json"
-    rc = bench_profiles.main(["--residents", "3000", "--profiles", "default,clustered", "--data-dir",
-                              str(tmp_path / "data"), "--json", str(out_json)])
-    assert rc == 0
+    args = ["--residents", "2000", "--profiles", "clustered", "--data-dir", str(tmp_path / "data"),
+            "--json", str(out_json)]
+    assert bench_profiles.main(args) == 0
     table = capsys.readouterr().out
-    assert table.count("| clustered |") == 2 and table.count("| default |") == 2
-    rows = json.loads(out_json.read_text())["rows"]
-    assert [(r["profile"], r["run"]) for r in rows] == [("default", "engine"), ("default", "blunt"),
-                                                        ("clustered", "engine"), ("clustered", "blunt")]
-    for r in rows:
-        assert r["residents"] == 3000 and 0 <= r["auto_recall"] <= 1 and 0 <= r["review_rate"] <= 1
+    assert table.count("| clustered |") == 2 and "| expected wrong |" in table
+    engine, rule = json.loads(out_json.read_text())["rows"]
+    assert (engine["run"], rule["run"]) == ("engine", "blunt")
+    for r in (engine, rule):
+        assert r["residents"] == 2000 and 0 <= r["auto_recall"] <= 1 and 0 <= r["review_rate"] <= 1
         assert r["twins"][0] <= r["twins"][1] and r["duplicates"][0] <= r["duplicates"][1]
-    engine = {r["profile"]: r for r in rows if r["run"] == "engine"}
-    assert engine["clustered"]["twins"][1] > 0 and engine["default"]["twins"][1] == 0
-    assert engine["default"]["wall_s"] > 0
+        assert sum(r["wrong_by_case"].values()) == r["wrong"]
+    assert engine["twins"][1] == 4 and engine["wall_s"] > 0 and engine["expected_wrong"] is None
     # the blunt rule only ever withdraws matches: never more wrong numbers, never more recall
-    for e, b in zip(rows[0::2], rows[1::2]):
-        assert b["wrong"] <= e["wrong"] and b["auto_recall"] <= e["auto_recall"]
+    assert rule["wrong"] <= engine["wrong"] and rule["auto_recall"] <= engine["auto_recall"]
+    # a second run reuses the generated inputs
+    (folder,) = (tmp_path / "data").iterdir()
+    stamp = (folder / "truth.parquet").stat().st_mtime_ns
+    assert bench_profiles._data("clustered", 2000, bench_profiles.SEED, tmp_path / "data") == folder
+    assert (folder / "truth.parquet").stat().st_mtime_ns == stamp
