@@ -32,6 +32,7 @@ import numba as nb
 import numpy as np
 
 from ._numba import JIT
+from .decide import DATE_FULL
 
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 
@@ -455,128 +456,162 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # risk
 
 
-def prior_odds(bearers: np.ndarray, alpha: float, k: float,
-               floor: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """Odds that a strong candidate is a namesake before its address is seen:
-    ``alpha · (1 - exp(-k · bearers))`` — an inquiry without a record of its own (``alpha``),
-    answered by a namesake as often as one exists (``k``: per bearer of the name) — and
-    never below the same form with the ``floor`` parameters."""
+def prior_odds(bearers: np.ndarray, rates: "Rates", scale: float = 1.0) -> np.ndarray:
+    """Odds that a person's best candidate is someone else, before it is compared:
+    ``alpha0 + alpha · (1 - exp(-k · bearers))`` — an inquiry without a record of its own
+    answered by a look-alike (``alpha0``), or by a namesake as often as one exists (``k``:
+    per bearer of the name) — never below the floor the file's birth dates imply."""
     b = np.asarray(bearers, np.float64)
-    return np.maximum(alpha * -np.expm1(-k * b), floor[0] * -np.expm1(-floor[1] * b))
+    odds = scale * (rates.alpha0 + rates.alpha * -np.expm1(-rates.k * b))
+    return np.maximum(odds, rates.floor[0] * -np.expm1(-rates.floor[1] * b))
 
 
-_K_GRID = np.logspace(-7, 1, 81)
+_K_GRID = np.logspace(-7, 1, 57)
 
 
-def _fit_prior(b: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    """(alpha, k) maximising sum n·[w·log π + (1-w)·log(1-π)] over the distinct bearer
-    counts ``b`` (``n`` units each, ``w`` their mean namesake weight): k on a log grid,
-    alpha by its fixed point for each k."""
-    best, best_ll = (0.0, float(_K_GRID[0])), -np.inf
-    ws = n * w
+def _fit_prior(b: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """(alpha0, alpha, k) maximising sum n·[w·log π + (1-w)·log(1-π)] over the distinct
+    bearer counts ``b`` (``n`` units each, ``w`` their mean weight of being someone else):
+    k on a log grid, the alphas by their fixed point (each odds split in proportion)."""
+    best, best_ll = (0.0, 0.0, float(_K_GRID[0])), -np.inf
+    nw = n * w
     for k in _K_GRID:
         f = -np.expm1(-k * b)
-        alpha = 1e-3
-        for _ in range(100):
-            new = ws.sum() / max(float((n * f / (1.0 + alpha * f)).sum()), 1e-300)
-            done = abs(new - alpha) <= 1e-9 * max(alpha, 1e-300)
-            alpha = new
+        a0, a1 = 1e-3, 1e-3
+        for _ in range(200):
+            o = a0 + a1 * f
+            share0 = a0 / np.maximum(o, 1e-300)
+            denom = n / (1.0 + o)
+            new0 = float((nw * share0).sum() / max(denom.sum(), 1e-300))
+            new1 = float((nw * (1 - share0)).sum() / max((denom * f).sum(), 1e-300))
+            done = abs(new0 - a0) <= 1e-9 * max(a0, 1e-300) and abs(new1 - a1) <= 1e-9 * max(a1, 1e-300)
+            a0, a1 = new0, new1
             if done:
                 break
-        o = alpha * f
-        ll = float((ws * np.log(np.maximum(o, 1e-300)) - n * np.log1p(o)).sum())
+        o = a0 + a1 * f
+        ll = float((nw * np.log(np.maximum(o, 1e-300)) - n * np.log1p(o)).sum())
         if ll > best_ll:
-            best, best_ll = (float(alpha), float(k)), ll
+            best, best_ll = (a0, a1, float(k)), ll
     return best
 
 
-def fit_namesakes(bearers: np.ndarray, rel: np.ndarray, m0: np.ndarray, u: np.ndarray, floor: tuple[float, float],
-                  *, iterations: int = 200, tol: float = 1e-7) -> tuple[float, float, np.ndarray, float]:
-    """EM for how often a strong candidate is a namesake.
-
-    Each unit is a person whose best candidate agrees on name, birth date and sex; the
-    candidate's address relation ``rel`` came from the person's own record (``m``, learnt:
-    records and moves) or from someone else (``u``, given: where the look-alikes Juki-net
-    returned live), with prior odds :func:`prior_odds` of the name's bearers, learnt.
-    ``floor`` = (alpha, k) the file's birth dates alone imply. Units are counted per
-    (bearers, relation): a step costs the distinct bearer counts, not the units.
-    Returns (alpha, k, m, expected namesakes among the units).
-    """
-    b_all = np.asarray(bearers, np.float64)
-    r = np.asarray(rel, np.int64)
-    m = np.maximum(np.asarray(m0, np.float64), 1e-9)
-    m /= m.sum()
-    u = np.asarray(u, np.float64)
-    if not len(b_all):
-        return floor[0], floor[1], m, 0.0
-    b, bi = np.unique(b_all, return_inverse=True)
-    counts = np.zeros((len(b), N_RELATIONS))
-    np.add.at(counts, (bi, r), 1.0)
-    n_b = counts.sum(axis=1)
-    # started well above the floor: at the floor nothing looks like a namesake and EM stays
-    alpha, k = 0.05, 0.01
-    for _ in range(iterations):
-        odds = prior_odds(b, alpha, k, floor)[:, None] * (u / m)[None, :]
-        w = odds / (1.0 + odds)
-        new_m = np.maximum((counts * (1 - w)).sum(axis=0), 1e-9)
-        new_m /= new_m.sum()
-        new_alpha, new_k = _fit_prior(b, n_b, (counts * w).sum(axis=1) / np.maximum(n_b, 1.0))
-        done = abs(new_alpha - alpha) <= tol * alpha and new_k == k and np.abs(new_m - m).max() < 1e-9
-        alpha, k, m = new_alpha, new_k, new_m
-        if done:
-            break
-    odds = prior_odds(b, alpha, k, floor)[:, None] * (u / m)[None, :]
-    return alpha, k, m, float((counts * odds / (1.0 + odds)).sum())
+def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level: np.ndarray) -> np.ndarray:
+    """Per pair, a coarse agreement cell 0..8: 3 · name (0 contradicts, 1 partly, 2 fully)
+    + birth date (0 differs, 1 partly or unknown, 2 agrees wherever known)."""
+    name = np.where(name_full, 2, np.where(name_conflict, 0, 1))
+    date = np.where(date_level >= DATE_FULL, 2, np.where(date_level == 0, 0, 1))
+    return (3 * name + date).astype(np.int64)
 
 
-def lookalike_places(counts: np.ndarray) -> np.ndarray:
-    """u: where the other people Juki-net returns live relative to the person, from the
-    look-alikes it returned (candidates plainly someone else yet alike in name or birth
-    date), with one look-alike spread evenly so that a small run rules no place out.
-
-    The person's own room is the exception, held at ROOM_SHARE: a namesake sharing the
-    room is a namesake twin of the agency's file (the duplicate rule sends both to review);
-    one the file does not hold, sharing name, birth date, sex and room, is taken as nil.
-    """
-    c = np.asarray(counts, np.float64).copy()
-    c[ROOM] = 0.0
-    c += np.where(np.arange(N_RELATIONS) == ROOM, 0.0, 1.0 / (N_RELATIONS - 1))
-    u = c / c.sum() * (1.0 - ROOM_SHARE)
-    u[ROOM] = ROOM_SHARE
-    return u
+N_CELLS = 9
+FULL_CELL = 8  # name and birth date both agree: the person, or a namesake
 
 
 @dataclass(frozen=True)
 class Rates:
-    """The run's rates that every pair's namesake risk uses (see :func:`fit_namesakes`)."""
+    """The run's mixture of "the person's own record" (m) and "someone else" (u) among
+    best candidates, with the prior odds of someone else (see :func:`fit_others`)."""
 
+    alpha0: float
     alpha: float
     k: float
-    m: np.ndarray  # P(address relation | the person's own record), N_RELATIONS
-    u: np.ndarray  # P(address relation | a namesake), N_RELATIONS
-    absent: float  # share of answered inquiries with no record of their own, as observed
-    answered: float = 0.0  # inquiries the absent rate was measured on
-    units: float = 0.0  # strong candidates the EM learnt from
-    namesakes: float = 0.0  # of them, expected namesakes
+    m_cell: np.ndarray  # P(agreement cell | own record), N_CELLS
+    m_rel: np.ndarray  # P(address relation | own record), N_RELATIONS + 1 (last: unknown)
+    u_cell: np.ndarray  # P(agreement cell | someone else)
+    u_rel: np.ndarray  # P(address relation | someone else)
     floor: tuple[float, float] = (0.0, 0.0)
+    units: float = 0.0  # best candidates the EM learnt from
+    others: float = 0.0  # of them, expected someone else
+    absent: float = 0.0  # share of answered inquiries with only weak answers or none, as observed
 
-    def alpha_bounds(self) -> tuple[float, float]:
-        """About 95 % bounds of alpha: the expected namesakes counted as a Poisson count."""
-        f = math.exp(1.96 / math.sqrt(self.namesakes + 1.0))
-        return self.alpha / f, self.alpha * f
-
-    def model_risk(self, bits: np.ndarray) -> np.ndarray:
-        """1 - P(the record is the person's) from the model's weight without prior (bits),
-        with the prior odds that Juki-net answered with someone else: absent / (1 - absent)."""
-        a = min(max(self.absent, 1e-9), 0.5)
-        w = np.clip(np.asarray(bits, np.float64) - math.log2(a / (1 - a)), -60, 1000)
-        return 1.0 / (1.0 + np.exp2(w))
+    def scale_bounds(self) -> tuple[float, float]:
+        """About 95 % bounds for the prior odds, as a factor: the expected others counted
+        as a Poisson count."""
+        f = math.exp(1.96 / math.sqrt(self.others + 1.0))
+        return 1.0 / f, f
 
     def to_dict(self) -> dict:
-        return {"alpha": self.alpha, "alpha_bounds": list(self.alpha_bounds()), "k": self.k,
-                "floor": list(self.floor), "units": self.units, "expected_namesakes_among_units": self.namesakes,
-                "absent_observed": self.absent, "m_relation": dict(zip(RELATIONS, self.m.tolist())),
-                "u_relation": dict(zip(RELATIONS, self.u.tolist()))}
+        rel = RELATIONS + ("unknown",)
+        cells = [f"name_{a}/date_{b}" for a in ("conflict", "partly", "full") for b in ("differs", "partly", "full")]
+        return {"alpha0": self.alpha0, "alpha": self.alpha, "k": self.k, "floor": list(self.floor),
+                "units": self.units, "expected_others_among_units": self.others, "absent_observed": self.absent,
+                "m_cell": dict(zip(cells, self.m_cell.tolist())), "u_cell": dict(zip(cells, self.u_cell.tolist())),
+                "m_relation": dict(zip(rel, self.m_rel.tolist())), "u_relation": dict(zip(rel, self.u_rel.tolist()))}
+
+
+def _rel_index(rel: np.ndarray) -> np.ndarray:
+    r = np.asarray(rel, np.int64)
+    return np.where(r >= 0, r, N_RELATIONS)
+
+
+def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: np.ndarray,
+               floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 300,
+               tol: float = 1e-7) -> Rates:
+    """EM over every person's best candidate: the person's own record, or someone else?
+
+    A candidate shows an agreement cell (name, birth date) and an address relation. Own
+    records mostly agree fully in the person's own room; someone else — a look-alike
+    (partly alike) or a namesake (fully alike) — lives wherever such people live, which the
+    look-alikes Juki-net returned show (they are plainly someone else, and they anchor u).
+    The prior odds of someone else grow with the name's bearers (:func:`prior_odds`):
+    rare names are seldom namesakes, which tells a local move from a namesake next door.
+    Cell and relation are taken as independent within each class. The person's own room
+    is held at ROOM_SHARE for someone else (a namesake sharing the room is a namesake
+    twin of the file, found by the duplicate rule). Units are counted per (bearers, cell,
+    relation), so a step costs the distinct bearer counts, not the units.
+    """
+    nr = N_RELATIONS + 1
+    b_all = np.asarray(bearers, np.float64)
+    m_rel = np.maximum(np.r_[np.asarray(m_rel0, np.float64)[:N_RELATIONS], 0.01], 1e-6)
+    m_rel /= m_rel.sum()
+    m_cell = np.full(N_CELLS, 0.1 / (N_CELLS - 1))
+    m_cell[FULL_CELL] = 0.9
+    u_cell = np.full(N_CELLS, 1.0 / N_CELLS)
+    u_rel = np.full(nr, (1.0 - ROOM_SHARE) / (nr - 1))
+    u_rel[ROOM] = ROOM_SHARE
+    a0, a1, k = 0.03, 0.03, 0.01
+    if not len(b_all):
+        return Rates(floor[0], 0.0, floor[1], m_cell, m_rel, u_cell, u_rel, floor, 0.0, 0.0, absent)
+    b, bi = np.unique(b_all, return_inverse=True)
+    counts = np.zeros((len(b), N_CELLS, nr))
+    np.add.at(counts, (bi, np.asarray(cell, np.int64), _rel_index(rel)), 1.0)
+    n_b = counts.sum(axis=(1, 2))
+    fb = -np.expm1(-floor[1] * b)
+    for _ in range(iterations):
+        prior = np.maximum(a0 + a1 * -np.expm1(-k * b), floor[0] * fb)
+        lr = (u_cell[:, None] * u_rel[None, :]) / (m_cell[:, None] * m_rel[None, :])
+        odds = prior[:, None, None] * lr[None, :, :]
+        w = odds / (1.0 + odds)
+        own, other = counts * (1 - w), counts * w
+        new_m_cell = np.maximum(own.sum(axis=(0, 2)), 1e-9)
+        new_m_rel = np.maximum(own.sum(axis=(0, 1)), 1e-9)
+        new_u_cell = np.maximum(other.sum(axis=(0, 2)), 1e-9)
+        new_u_rel = np.maximum(other.sum(axis=(0, 1)), 1e-9)
+        new_u_rel[ROOM] = 0.0
+        new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
+        new_u_rel[ROOM] = ROOM_SHARE
+        new_m_cell, new_m_rel, new_u_cell = (x / x.sum() for x in (new_m_cell, new_m_rel, new_u_cell))
+        na0, na1, nk = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0))
+        change = max(np.abs(new_m_cell - m_cell).max(), np.abs(new_u_cell - u_cell).max(),
+                     np.abs(new_m_rel - m_rel).max(), np.abs(new_u_rel - u_rel).max())
+        done = change < tol and abs(na0 - a0) <= 1e-6 * max(a0, 1e-12) and nk == k
+        m_cell, m_rel, u_cell, u_rel, a0, a1, k = new_m_cell, new_m_rel, new_u_cell, new_u_rel, na0, na1, nk
+        if done:
+            break
+    rates = Rates(a0, a1, k, m_cell, m_rel, u_cell, u_rel, floor, float(len(b_all)), 0.0, absent)
+    others = float(other_risk(b_all, np.asarray(cell, np.int64), np.asarray(rel, np.int64), rates).sum())
+    return Rates(a0, a1, k, m_cell, m_rel, u_cell, u_rel, floor, float(len(b_all)), others, absent)
+
+
+def other_risk(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, rates: Rates,
+               scale: float = 1.0) -> np.ndarray:
+    """Probability, per pair, that the candidate is someone else than the person, from its
+    agreement cell, its address relation (-1: unknown) and the person's name's bearers."""
+    c = np.asarray(cell, np.int64)
+    r = _rel_index(rel)
+    lr = (rates.u_cell[c] * rates.u_rel[r]) / (rates.m_cell[c] * rates.m_rel[r])
+    odds = prior_odds(bearers, rates, scale) * lr
+    return odds / (1.0 + odds)
 
 
 def relation(address_level: np.ndarray, building: np.ndarray) -> np.ndarray:
@@ -587,17 +622,6 @@ def relation(address_level: np.ndarray, building: np.ndarray) -> np.ndarray:
     rel[(rel == 4) & (building == BUILDING_SAME)] = ROOM
     rel[(rel == 4) & (building == BUILDING_DIFFERS)] = OTHER_ROOM
     return rel
-
-
-def namesake_risk(bearers: np.ndarray, rel: np.ndarray, rates: Rates, alpha: float | None = None) -> np.ndarray:
-    """Probability, per pair, that the candidate is a namesake rather than the person:
-    odds ``prior_odds(bearers) · u[rel] / m[rel]`` (see :func:`fit_namesakes`); a missing
-    address (``rel`` -1) says nothing. ``alpha`` overrides the rates' (for the interval)."""
-    r = np.asarray(rel, np.int64)
-    rr = np.maximum(r, 0)
-    lr = np.where(r >= 0, rates.u[rr] / rates.m[rr], 1.0)
-    odds = prior_odds(bearers, rates.alpha if alpha is None else alpha, rates.k, rates.floor) * lr
-    return odds / (1.0 + odds)
 
 
 def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tuple[float, float]:
@@ -621,5 +645,5 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 
 __all__ = ["BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME", "DUPLICATE_RECORD", "NAMESAKE_TWIN", "N_RELATIONS", "PairKeys", "Population", "PopulationInputs",
-           "RELATIONS", "Rates", "lookalike_places", "ResidentKeys", "count_keys", "duplicates", "fit_namesakes", "prior_odds", "mix", "name_keys", "namesake_risk",
+           "RELATIONS", "Rates", "agreement_cell", "fit_others", "other_risk", "ResidentKeys", "count_keys", "duplicates", "prior_odds", "mix", "name_keys", 
            "pair_keys", "poisson_bounds", "population", "relation", "resident_keys"]

@@ -34,7 +34,7 @@ from .features import (
 from .io import ROW_COLUMN
 from .model import MAX_LEVEL, Model, pack_patterns
 from .namesakes import (
-    BLOCK, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, fit_namesakes, lookalike_places, Population, PopulationInputs, Rates, ResidentKeys, namesake_risk, pair_keys, relation,
+    BLOCK, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, agreement_cell, fit_others, other_risk, Population, PopulationInputs, Rates, ResidentKeys, pair_keys, relation,
     resident_keys,
 )
 from .normalize import Dates
@@ -440,76 +440,64 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
 
 
 @dataclass
-class NamesakeUnits:
-    """What a part gives the namesake EM: per person whose best candidate is strong and
-    agrees on name, birth date and sex, the name's bearers, where its bearers live at the
-    candidate's address relation, and that relation; and counts for the absent rate."""
+class CandidateUnits:
+    """What a part gives the run's mixture EM (:func:`jukimatch.engine.namesakes.fit_others`):
+    per answered person, the best candidate's agreement cell and address relation and the
+    name's bearers; and counts for the observed absent rate."""
 
     rows: np.ndarray  # whole-table row of each unit's person
     bearers: np.ndarray
+    cell: np.ndarray
     rel: np.ndarray
     answered: int
     absent: int
-    lookalikes: np.ndarray  # float64 per relation: look-alike answers (plainly someone else)
 
     @classmethod
-    def concat(cls, parts: list["NamesakeUnits"]) -> "NamesakeUnits":
+    def concat(cls, parts: list["CandidateUnits"]) -> "CandidateUnits":
         """The parts' units in whole-table order: every partitioning fits the same EM."""
         rows = np.concatenate([p.rows for p in parts])
         o = np.argsort(rows, kind="stable")
-        return cls(rows[o], np.concatenate([p.bearers for p in parts])[o], np.concatenate([p.rel for p in parts])[o],
-                   sum(p.answered for p in parts), sum(p.absent for p in parts),
-                   np.sum([p.lookalikes for p in parts], axis=0))
+        return cls(rows[o], *(np.concatenate([getattr(p, f) for p in parts])[o] for f in ("bearers", "cell", "rel")),
+                   sum(p.answered for p in parts), sum(p.absent for p in parts))
 
 
-def namesake_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> NamesakeUnits:
+def _cells(levels: np.ndarray) -> np.ndarray:
+    return agreement_cell(name_full(levels), name_conflict(levels), levels[:, DATE_FIELD])
+
+
+def candidate_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> CandidateUnits:
     levels = comp.levels
     n = prep.R.num_rows
     live = prep.answered & prep.rcheck.ok & ~prep.response_invalid
     weight = model.match_weights(levels, prior_weight=th.prior_bits) if len(levels) else np.zeros(0)
     best, _runner, _counts = rank_candidates(prep.pair_res, weight, n)
-    has = live & (best >= 0)
-    j = np.where(has, best, 0)
-    plausible = has & (weight[j] >= _bits(th.review_probability)) if len(weight) else has
-    unit = has & (weight[j] >= _bits(th.match_probability)) if len(weight) else has
+    unit = live & (best >= 0)
+    j = np.where(unit, best, 0)
+    plausible = unit & (weight[j] >= _bits(th.review_probability)) if len(weight) else unit
     if len(levels):
-        lv = levels[j]
-        unit &= name_full(lv) & (lv[:, DATE_FIELD] >= DATE_FULL) & (lv[:, SEX_FIELD] == 1)
         unit &= ~((prep.held >= 0) & (prep.number_all[prep.pair_resp[j]] == prep.held))
-        rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[j])
-        unit &= rel >= 0
-    else:
-        rel = np.zeros(n, np.int8)
-    lookalikes = np.zeros(N_RELATIONS)
-    if len(levels):
-        # answers plainly of someone else, yet alike in name or birth date: where they live
-        alike = (weight < _bits(th.review_probability)) & (name_full(levels) | (levels[:, DATE_FIELD] >= DATE_FULL))
-        alike &= live[prep.pair_res]
-        lr = relation(levels[alike, ADDRESS_FIELD], comp.pkeys.room_same[alike])
-        lookalikes = np.bincount(lr[lr >= 0], minlength=N_RELATIONS).astype(np.float64)
     idx = np.flatnonzero(unit)
-    return NamesakeUnits(prep.r_global[idx], pop.bearers[idx], rel[idx].astype(np.int64), int(live.sum()),
-                         int((live & ~plausible).sum()), lookalikes)
+    jj = j[idx]
+    lv = levels[jj] if len(levels) else np.zeros((0, len(FIELDS)), np.int8)
+    rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[jj]) if len(levels) else np.zeros(0, np.int8)
+    return CandidateUnits(prep.r_global[idx], pop.bearers[idx], _cells(lv) if len(lv) else np.zeros(0, np.int64),
+                          rel.astype(np.int64), int(live.sum()), int((live & ~plausible).sum()))
 
 
 def _bits(p: float) -> float:
     return float(np.log2(p / (1 - p)))
 
 
-def rates_from(units: NamesakeUnits, model: Model, pop: Population) -> Rates:
-    """The run's namesake rates: the EM of :func:`jukimatch.engine.namesakes.fit_namesakes`
-    over every part's units, started from the model's m and floored at what the file's
-    birth dates alone imply."""
+def rates_from(units: CandidateUnits, model: Model, pop: Population) -> Rates:
+    """The run's mixture of own records and someone else among best candidates, started
+    from the model's m for the address and floored at what the file's birth dates imply."""
     absent = units.absent / units.answered if units.answered else 0.0
     a = min(max(absent, 1e-9), 0.5)
     floor = (a / (1 - a), pop.rho * (1 + KAPPA))
     m0 = np.zeros(N_RELATIONS)
     m0[:5] = model.m[ADDRESS_FIELD][:5]
     m0[ROOM], m0[OTHER_ROOM], m0[BLOCK] = m0[BLOCK] * 0.9, m0[BLOCK] * 0.05, m0[BLOCK] * 0.05
-    u = lookalike_places(units.lookalikes)
-    alpha, k, m, expected = fit_namesakes(units.bearers, units.rel, m0, u, floor)
-    return Rates(alpha=alpha, k=k, m=m, u=u, absent=absent, answered=float(units.answered),
-                 units=float(len(units.rel)), namesakes=expected, floor=floor)
+    return fit_others(units.bearers, units.cell, units.rel, m0, floor, absent=absent)
 
 
 RISK_BINS = np.arange(-15, 1)  # log10 of the risk: bin b holds risks in (10**(b-1), 10**b]
@@ -528,15 +516,14 @@ def risk_stats(prep: Prepared, d: Decisions, pairs: Pairs, pop: Population | Non
     eligible = match | ns_only
     risk = np.nan_to_num(d.risk, nan=0.0)
     out = {"expected": float(risk[match].sum()), "matches": int(match.sum())}
-    # under the bounds of theta: the model's doubt stays, the namesake's moves
+    # under the bounds of the prior odds
     held_confirmed = d.reason_mask[:, REASON_CODES.index("held_number_confirmed")]
     idx = np.flatnonzero(match & ~held_confirmed & (d.best >= 0))
     j = d.best[idx]
     rel = relation(pairs.address_level[j], _room_same_of(pairs, j))
-    base = pairs.model_risk[j] if pairs.model_risk is not None else 1.0 - d.probability[idx]
-    for name, alpha in zip(("expected_low", "expected_high"), rates.alpha_bounds()):
-        ns = namesake_risk(pop.bearers[idx], rel, rates, alpha=alpha)
-        out[name] = float(risk[match & held_confirmed].sum() + np.minimum(1.0, base + ns).sum())
+    cell = agreement_cell(pairs.name_full[j], pairs.name_conflict[j], pairs.date_level[j])
+    for name, scale in zip(("expected_low", "expected_high"), rates.scale_bounds()):
+        out[name] = float(other_risk(pop.bearers[idx], cell, rel, rates, scale).sum())
     b = np.clip(np.ceil(np.log10(np.maximum(risk[eligible], 1e-300))), RISK_BINS[0], 0).astype(np.int64)
     out["bins"] = {str(int(x)): {"persons": int((b == x).sum()), "risk": float(risk[eligible][b == x].sum())}
                    for x in np.unique(b)}
@@ -555,17 +542,15 @@ def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Threshold
     levels = comp.levels
     weight = model.match_weights(levels, prior_weight=th.prior_bits)
     pair_resp = prep.pair_resp
-    ns = model_risk = None
+    risk = None
     if pop is not None and rates is not None:
         rel = relation(levels[:, ADDRESS_FIELD], comp.pkeys.room_same)
-        ns = namesake_risk(pop.bearers[prep.pair_res], rel, rates)
-        model_risk = rates.model_risk(weight - th.prior_bits)
+        risk = other_risk(pop.bearers[prep.pair_res], _cells(levels), rel, rates)
     pairs = Pairs(
         person=prep.pair_res, weight=weight, number=prep.number_all[pair_resp],
         number_ok=prep.number_ok_all[pair_resp], sex_level=levels[:, SEX_FIELD], date_level=levels[:, DATE_FIELD],
         gaiji=comp.gaiji, name_full=name_full(levels), name_conflict=name_conflict(levels),
-        address_level=levels[:, ADDRESS_FIELD], namesake_risk=ns, room_same=comp.pkeys.room_same,
-        model_risk=model_risk,
+        address_level=levels[:, ADDRESS_FIELD], risk=risk, room_same=comp.pkeys.room_same,
     )
     persons = Persons(rejected=~prep.rcheck.ok, answered=prep.answered, response_invalid=prep.response_invalid,
                       held_number=prep.held, twin=pop.twin if pop is not None else None)
@@ -589,9 +574,8 @@ def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantom
         sex_level=ext(pairs.sex_level, 1, m), date_level=ext(pairs.date_level, 5, m), gaiji=ext(pairs.gaiji, False, m),
         name_full=ext(pairs.name_full, True, m), name_conflict=ext(pairs.name_conflict, False, m),
         address_level=ext(pairs.address_level, 4, m),
-        namesake_risk=None if pairs.namesake_risk is None else ext(pairs.namesake_risk, 0.0, m),
+        risk=None if pairs.risk is None else ext(pairs.risk, 0.0, m),
         room_same=None if pairs.room_same is None else ext(pairs.room_same, 1, m),
-        model_risk=None if pairs.model_risk is None else ext(pairs.model_risk, 0.0, m),
     )
     xpers = Persons(rejected=ext(persons.rejected, False, k), answered=ext(persons.answered, True, k),
                     response_invalid=ext(persons.response_invalid, False, k),
@@ -709,12 +693,10 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
     cols["my_number_masked"] = _mask(right("my_number"))
     w = np.r_[pairs.weight[pidx], np.full(n_bare, np.nan)]
     cols["match_weight"] = pa.array(w, pa.float64(), from_pandas=True)
-    p_fs = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
-    ns = np.r_[pairs.namesake_risk[pidx], np.full(n_bare, np.nan)] if pairs.namesake_risk is not None else 0.0
-    if pairs.model_risk is not None:
-        p_fs = 1.0 - np.minimum(1.0, np.r_[pairs.model_risk[pidx], np.full(n_bare, np.nan)] + ns)
-    cols["match_probability"] = pa.array(p_fs, pa.float64(), from_pandas=True)
-    cols["namesake_risk"] = pa.array(np.broadcast_to(ns, w.shape).astype(np.float64), pa.float64(), from_pandas=True)
+    p = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
+    if pairs.risk is not None:
+        p = 1.0 - np.r_[pairs.risk[pidx], np.full(n_bare, np.nan)]
+    cols["match_probability"] = pa.array(p, pa.float64(), from_pandas=True)
     if pairs.address_level is not None and pairs.room_same is not None:
         rel = relation(pairs.address_level[pidx], pairs.room_same[pidx])
         names = np.asarray(RELATIONS + ("unknown",), dtype=object)
@@ -843,7 +825,7 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
 
 
 __all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats", "compare",
-           "decide_with_phantoms", "decisions_table", "namesake_units", "population_inputs", "rates_from", "risk_stats",
+           "decide_with_phantoms", "decisions_table", "candidate_units", "population_inputs", "rates_from", "risk_stats",
            "with_related", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
            "plan_u_sample", "prepare", "sample_persons", "score_and_decide", "side_by_side",
            "u_levels_from_exports"]
