@@ -23,7 +23,8 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 
-from jukimatch.engine.checkdigit import mask_number, my_number_errors
+from jukimatch.engine.checkdigit import my_number_errors
+from jukimatch.engine.masking import mask
 
 from . import audit
 from .errors import NotFound
@@ -71,7 +72,7 @@ def _insert_check(conn: sqlite3.Connection, person_id: str, number: str, result:
     cur = conn.execute(
         "INSERT INTO authenticity_checks (person_id, number_masked, registration_id, result, reasons,"
         " staff_id, requested_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (person_id, mask_number(number), registration_id, result, dumps(reasons), staff_id, now,
+        (person_id, mask(number, whole=True), registration_id, result, dumps(reasons), staff_id, now,
          now if decided else None))
     return int(cur.lastrowid)
 
@@ -101,7 +102,7 @@ def check_authenticity(store: Store, person_id: str, my_number: str, *, jukinet:
         raise TypeError("person_id and my_number must be text")
     number = my_number.strip()
     error = my_number_errors([number])[0]
-    masked = mask_number(number)
+    masked = mask(number, whole=True)
     with store.write() as conn:
         row = conn.execute(_PERSON_SQL, (number, person_id)).fetchone()
         if row is None:
@@ -201,7 +202,7 @@ def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: 
                          my_number=number, detail={"registration_id": registration_id, "outcome": "unavailable",
                                                    "attempt": attempts})
         log.warning("Juki-net unavailable for registration %d (number %s): stays provisional",
-                    registration_id, mask_number(number))
+                    registration_id, mask(number, whole=True))
         return Outcome(registration_id, PROVISIONAL, ["jukinet_unavailable"])
     levels = None
     probability = None
