@@ -297,11 +297,9 @@ def _verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict]) ->
     keyed = _keyed(conn)
     if not keyed:
         v = walk(conn, AUDIT, None, keyed_from=10**18)
-        if v.ok and (key is not None or anchors):
-            has = conn.execute("SELECT count(*) FROM audit_log").fetchone()[0]
-            if has or anchors:
-                return Verification(False, v.entries, v.head_seq, v.head_hash, 1,
-                                    "audit chain: the log is not keyed (a keyed store was reset, or never migrated)")
+        if v.ok and (key is not None or anchors):  # every store is keyed when made: this one was reset
+            return Verification(False, v.entries, v.head_seq, v.head_hash, 1,
+                                "audit chain: the log is not keyed (a keyed store was reset, or never migrated)")
         v.details = {"keyed": False}
         return v
     if key is None:
