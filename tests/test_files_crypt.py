@@ -1,6 +1,7 @@
 """Protected files: AES-256-GCM round trips, wrong keys and damaged files refused in one line,
 reconcile's encrypted outputs, and no number in clear where it must not be."""
 import json
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -92,7 +93,8 @@ def test_cli_encrypt_decrypt_and_wrong_key_exit_2(tmp_path, key, capsys):
     assert files_main(["files", "decrypt", str(enc), "--key-file", str(key), "--out", str(tmp_path / "x")]) == 0
     assert (tmp_path / "x").read_text() == src.read_text()
     ops = [(e["op"], e["file"]) for e in read_log(tmp_path)]
-    assert ops == [("encrypted", "batch.csv"), ("decrypted", "batch.csv.enc")]
+    assert ops == [("encrypted", "batch.csv"), ("decrypted", "batch.csv.enc"), ("plaintext", "x")]
+    assert oct(os.stat(tmp_path / "x").st_mode & 0o777) == "0o600"  # the plaintext is its owner's only
     log = (tmp_path / ".jukimatch-exchange.jsonl").read_text()
     assert "123456789018" not in log and "123456789018" not in capsys.readouterr().out
 
