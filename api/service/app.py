@@ -24,7 +24,7 @@ from typing import Any
 from . import audit, authenticity, logsafe, openapi, provision
 from .auth import Principal, authenticate
 from .errors import (BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceError, Unauthorized,
-                     UnsupportedMediaType)
+                     Unprocessable, UnsupportedMediaType)
 from .jukinet import HttpJukinet, Jukinet, read_token
 from .routes import ROUTES, Call, Route
 from .store import Store
@@ -109,8 +109,8 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
     st = store if isinstance(store, Store) else Store(store)
     settings = {"retry_base_s": retry_base_s}
 
-    def respond(status: int, payload: Any) -> Response:
-        return Response(_json_bytes(payload), status_code=status, media_type="application/json")
+    def respond(status: int, payload: Any, headers: dict | None = None) -> Response:
+        return Response(_json_bytes(payload), status_code=status, media_type="application/json", headers=headers)
 
     def refuse_provision(principal: Principal | None, exc: ServiceError) -> ServiceError:
         """A provision request refused before its checks still leaves a provision record."""
@@ -144,6 +144,10 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
                         raise Unauthorized("unauthorized", "a valid bearer token is required")
                     if principal.role not in route.roles:
                         raise Forbidden("role_not_allowed", f"role {principal.role} may not call this endpoint")
+                unknown = sorted(set(request.query_params) - {q for q, _ in route.query})
+                if unknown:
+                    raise Unprocessable("invalid_query", f"unknown query parameter(s); known: "
+                                                         f"{', '.join(q for q, _ in route.query) or 'none'}")
                 if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
                     raise NotFound("unknown_id", "no such record")
                 body = None
@@ -184,7 +188,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return respond(exc.status_code, {"error": code, "message": str(exc.detail)})
+        return respond(exc.status_code, {"error": code, "message": str(exc.detail)}, exc.headers)  # 405: Allow
 
     routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in ROUTES]
     routes += [StarletteRoute("/openapi.json", openapi_json, methods=["GET"]),

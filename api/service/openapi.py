@@ -57,7 +57,8 @@ def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version
         params = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "integer" if conv == ":int" else "string"}}
                   for name, conv in re.findall(r"\{(\w+)(:\w+)?\}", r.path)]
-        params += [{"name": q, "in": "query", "required": False, "schema": {"type": t}} for q, t in r.query]
+        params += [{"name": q, "in": "query", "required": False, "schema": t if isinstance(t, dict) else {"type": t}}
+                   for q, t in r.query]  # a type name, or a whole schema with its bounds
         if params:
             op["parameters"] = params
         if r.model is not None:
@@ -67,9 +68,9 @@ def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version
         errors = {"400": "malformed JSON", "401": "missing or unknown bearer token", "403": "role or permission refused",
                   "404": "no such resource", "409": "already decided", "413": "body too large",
                   "415": "body is not application/json",
-                  "422": "body fails validation (unknown fields, wrong types)"}
+                  "422": "body or query fails validation (unknown fields or parameters, wrong types)"}
         for code, desc in errors.items():
-            if r.model is None and code in ("400", "413", "415", "422") and not r.query:
+            if r.model is None and code in ("400", "413", "415"):
                 continue
             if not r.roles and code in ("401", "403"):
                 continue
