@@ -160,7 +160,12 @@ def get_audit(call: Call) -> tuple[int, Any]:
 
 
 def get_audit_verify(call: Call) -> tuple[int, Any]:
-    return 200, audit.verify_connection(call.store.conn).as_dict()
+    """The chains, checked against the service's own anchor file when it keeps one."""
+    from .chain import read_anchors
+
+    anchorer = call.store.anchorer
+    anchors = read_anchors(anchorer.path) if anchorer is not None and anchorer.path.exists() else None
+    return 200, audit.verify_connection(call.store.conn, anchors).as_dict()
 
 
 _PAGE = (("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
@@ -201,6 +206,7 @@ ROUTES: tuple[Route, ...] = (
           query=_PAGE + (("requester", "string"),)),
     Route("GET", "/v1/audit", "listAudit", "The audit log, one page, numbers masked", (AUDITOR,), get_audit,
           ok={200: ("one page", "Object")}, query=_PAGE + (("person_id", "string"),)),
-    Route("GET", "/v1/audit/verify", "verifyAudit", "Verify the audit log's hash chain", (AUDITOR,),
+    Route("GET", "/v1/audit/verify", "verifyAudit",
+          "Verify the keyed audit and provision chains (and the service's anchors)", (AUDITOR,),
           get_audit_verify, ok={200: ("ok, or the first broken entry", "Object")}),
 )
