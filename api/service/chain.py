@@ -176,8 +176,9 @@ def seal_legacy(conn: sqlite3.Connection, key: bytes) -> dict:
 
 
 def provision_snapshot(conn: sqlite3.Connection, provision_id: int) -> str:
-    row = conn.execute("SELECT * FROM provision_records WHERE id = ?", (provision_id,)).fetchone()
-    return dumps(dict(zip([d[0] for d in conn.execute("SELECT * FROM provision_records LIMIT 0").description], row)))
+    """The record's whole row as canonical JSON: what its chain entry covers."""
+    cur = conn.execute("SELECT * FROM provision_records WHERE id = ?", (provision_id,))
+    return dumps(dict(zip([d[0] for d in cur.description], cur.fetchone())))
 
 
 def record_provision(conn: sqlite3.Connection, provision_id: int, event: str) -> int:
