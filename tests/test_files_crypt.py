@@ -52,8 +52,10 @@ def test_key_formats(tmp_path):
 
     for name, data in (("raw", raw), ("hex", raw.hex().encode() + b"\n"), ("b64", base64.b64encode(raw))):
         (tmp_path / name).write_bytes(data)
+        os.chmod(tmp_path / name, 0o600)
         assert crypt.load_key(tmp_path / name) == raw
     (tmp_path / "short").write_text("abcd")
+    os.chmod(tmp_path / "short", 0o600)
     with pytest.raises(crypt.CryptError, match="not a key file"):
         crypt.load_key(tmp_path / "short")
 
@@ -111,6 +113,8 @@ def test_reconcile_writes_protected_outputs_encrypted(tmp_path, key):
         assert crypt.is_encrypted(enc)
         assert crypt.read_parquet(enc, crypt.load_key(key)).equals(pq.read_table(tmp_path / "plain" / f"{name}.parquet"))
     assert s["decisions"] == plain["decisions"] and s["decisions"]["match"] >= 1
+    for name in ("decisions", "review", "pending", "rejected"):  # plaintext with numbers: the owner's only
+        assert oct(os.stat(tmp_path / "plain" / f"{name}.parquet").st_mode & 0o777) == "0o600", name
     for f in out.iterdir():  # numbers in clear nowhere: not in the summary, the report, the model
         if f.is_file():
             assert b"123456789018" not in f.read_bytes() and b"621498320257" not in f.read_bytes(), f.name
@@ -125,6 +129,7 @@ def test_reconcile_writes_protected_outputs_encrypted(tmp_path, key):
 def test_reconcile_with_an_unusable_key_stops_before_work(tmp_path):
     res, resp = _pop(tmp_path)
     (tmp_path / "bad.key").write_text("not a key")
+    os.chmod(tmp_path / "bad.key", 0o600)
     from jukimatch.engine.io import InputError
 
     with pytest.raises(InputError, match="not a key file"):

@@ -1,5 +1,5 @@
 """Files at rest: the exchange log's identity and chain, hidden files swept, the 10-day cap,
-plaintext outputs and key files that others cannot read or swap."""
+plaintext outputs and key files that others cannot read or swap (reconcile's outputs: test_files_crypt)."""
 import json
 import os
 import pwd
@@ -89,13 +89,3 @@ def test_key_files_others_can_write_are_refused(tmp_path):
     with pytest.raises(crypt.CryptError, match="writable by others"):
         crypt.load_key(key)
 
-
-def test_reconcile_outputs_with_numbers_are_private(tmp_path):
-    from jukimatch.api import generate, reconcile
-
-    made = generate(300, tmp_path / "data", seed=4)
-    paths = made.get("paths") or {}
-    reconcile(paths.get("residents", tmp_path / "data" / "residents.parquet"),
-              paths.get("responses", tmp_path / "data" / "responses.parquet"), tmp_path / "out", report=False)
-    for name in ("decisions.parquet", "review.parquet", "pending.parquet", "rejected.parquet"):
-        assert stat.S_IMODE(os.stat(tmp_path / "out" / name).st_mode) == 0o600, name

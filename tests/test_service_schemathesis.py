@@ -37,7 +37,7 @@ def session():
 
 @pytest.mark.parametrize("role", ROLES)
 @SCHEMA.parametrize()
-@settings(max_examples=4, deadline=None, derandomize=True, database=None,
+@settings(max_examples=3, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck))
 def test_no_5xx_and_documented_responses(case, role, served, session):
     srv, world = served
