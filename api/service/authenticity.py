@@ -211,7 +211,8 @@ def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: 
             attempts += 1
             conn.execute("UPDATE registrations SET attempts = ?, last_error = ?, next_attempt_at = ?"
                          " WHERE id = ? AND status = 'provisional'",
-                         (attempts, mask(str(exc))[:200], now_iso(retry_delay(attempts, retry_base_s)), registration_id))
+                         (attempts, mask(str(exc))[:200], now_iso(retry_delay(attempts, retry_base_s)),
+                          registration_id))
             audit.append(conn, staff_id=staff_id, role=role, operation="jukinet_lookup", person_id=person_id,
                          my_number=number, detail={"registration_id": registration_id, "outcome": "unavailable",
                                                    "attempt": attempts})

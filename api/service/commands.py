@@ -67,7 +67,7 @@ def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
     k.add_argument("--out", required=True, help="key file to create")
     k.set_defaults(func=_cmd_audit_keygen)
     a = sub.add_parser("anchor", help="append the chains' heads to an anchor file outside the store",
-                       description="Append the audit and provision chains' heads (sequence, MAC) to FILE.")
+                       description="Verify the chains, then append their heads (sequence, MAC) to FILE.")
     a.add_argument("--db", required=True, help="store file")
     a.add_argument("--out", required=True, help="anchor file (appended to; created 0600)")
     v = sub.add_parser("verify", help="verify the keyed chains (and anchors); exit 1 if broken",
@@ -113,7 +113,16 @@ def _cmd_audit_anchor(args: argparse.Namespace) -> int:
     from .chain import write_anchor
     from .store import KeyedConnection
 
+    from .audit import verify
+
     path = _store_path(args.db)
+    try:  # anchoring a tampered log would bless it: verify first
+        res = verify(path, key_file=args.audit_key_file)
+    except sqlite3.DatabaseError as exc:
+        raise _usage(f"{path}: not a readable store ({exc})") from None
+    if not res.ok:
+        print(f"audit chain BROKEN, not anchored: first broken entry {res.first_broken}: {res.problem}")
+        return 1
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, factory=KeyedConnection)
     try:
         lines = write_anchor(conn, args.out)
@@ -281,6 +290,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     store_options = dict(audit_key_file=args.audit_key_file, anchor_file=args.audit_anchor,
                          anchor_every=args.anchor_every)
     Store(db, **store_options).close()  # create, migrate and key once, before any worker starts
+    if not args.audit_key_file and not os.environ.get("JUKIMATCH_AUDIT_KEY_FILE"):
+        print(f"jukimatch: warning: the audit key is {db}.audit-key, beside the store: whoever can read the store "
+              "can read the key; give --audit-key-file on another volume or account", file=sys.stderr)
+    if not args.audit_anchor:
+        print("jukimatch: warning: no --audit-anchor: deleting the newest audit entries would go unnoticed",
+              file=sys.stderr)
     log_config = uvicorn_log_config(args.log_level, access_log=not args.no_access_log)
     interval = args.retry_interval or None
     if args.workers == 1:

@@ -170,6 +170,7 @@ def get_audit_verify(call: Call) -> tuple[int, Any]:
 
 _PAGE = (("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
          ("limit", {"type": "integer", "minimum": 1, "maximum": records.MAX_PAGE}))
+_HOLD_STATUS = {"type": "string", "enum": ["held", "released", "refused"]}
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/authenticity-checks", "createAuthenticityCheck",
           "Check a My Number handed in for a person (registered → authentic; else provisional, Juki-net, compare)",
@@ -194,7 +195,7 @@ ROUTES: tuple[Route, ...] = (
           "A provision record; a gateway gets the copies of its released hold", (GATEWAY, OPERATOR, AUDITOR),
           get_provision, ok={200: ("the record", "Provision"), 202: ("still held", "Provision")}),
     Route("GET", "/v1/holds", "listHolds", "Holds awaiting (or past) an operator's decision, one page",
-          (OPERATOR,), get_holds, ok={200: ("one page", "Object")}, query=_PAGE + (("status", {"type": "string", "enum": ["held", "released", "refused"]}),)),
+          (OPERATOR,), get_holds, ok={200: ("one page", "Object")}, query=_PAGE + (("status", _HOLD_STATUS),)),
     Route("GET", "/v1/holds/{hold_id:int}", "getHold", "One hold with the exact answer that would be sent",
           (OPERATOR,), get_hold, ok={200: ("the hold", "Object")}),
     Route("POST", "/v1/holds/{hold_id:int}/release", "releaseHold", "Release a held answer: it is provided now",
