@@ -273,3 +273,11 @@ def test_anchor_lines_carry_no_numbers(anchored):
     for a in read_anchors(anchor):
         assert set(a) == {"chain", "seq", "hash", "key_id", "at"}
     assert json.loads(anchor.read_text().splitlines()[0])["seq"] > 0
+
+
+def test_a_broken_chain_is_not_anchored(anchored):
+    world, anchor = anchored
+    before = anchor.read_text()
+    _raw(world.store.path).execute("UPDATE audit_log SET staff_id = 'someone' WHERE seq = 2")
+    assert _cli(["audit", "anchor", "--db", str(world.store.path), "--out", str(anchor)]) == 1
+    assert anchor.read_text() == before
