@@ -227,6 +227,15 @@ def _unavailable(name: str, exc: Exception) -> int:
 def main(argv: list[str] | None = None) -> int:
     from jukimatch.engine.io import InputError
 
+    import warnings
+
+    from jukimatch.engine.crypt import KeyFileWarning
+
+    def one_line(message, category, *rest, **kw) -> None:
+        print(f"jukimatch: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line
+    warnings.simplefilter("always", KeyFileWarning)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

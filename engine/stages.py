@@ -32,6 +32,7 @@ from .features import (
     TEXT_FIELDS,
 )
 from .io import ROW_COLUMN
+from .masking import mask
 from .model import MAX_LEVEL, Model, pack_patterns
 from .namesakes import (
     BLOCK, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, agreement_cell, fit_others, other_risk, Population, PopulationInputs, Rates, ResidentKeys, pair_keys, relation,
@@ -643,12 +644,8 @@ def malformed_decisions(k: int) -> pa.Table:
 
 
 def _mask(col: pa.Array) -> pa.Array:
-    """Only the last four digits of a number are shown: ********9018."""
-    s = pc.utf8_trim_whitespace(col)
-    n = pc.utf8_length(s)
-    tail = pc.utf8_slice_codeunits(s, -4)
-    stars = pc.binary_repeat(pa.scalar("*"), pc.max_element_wise(pc.subtract(n, 4), 0))
-    return pc.binary_join_element_wise(stars, tail, "")
+    """Only the last four digits of a number are shown: ********9018 (review rows are few)."""
+    return pa.array([None if v is None else mask(v.strip(), whole=True) for v in col.to_pylist()], pa.string())
 
 
 def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp: np.ndarray, levels: np.ndarray,
