@@ -34,7 +34,8 @@ from .namesakes import PopulationInputs, population
 from .reconcile import Options, _read, _Timer, clear_summary, finish, fit_model, namesake_info, open_workdir
 from .partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from .stages import (
-    CandidateUnits, Phantoms, compare, candidate_units, population_inputs, rates_from, number_report, part_outputs, pattern_counts, plan_u_sample, prepare, score_and_decide,
+    CandidateUnits, Phantoms, candidate_units, compare, number_report, part_outputs, pattern_counts, plan_u_sample,
+    population_inputs, prepare, rates_from, score_and_decide, with_rates,
     side_by_side, u_levels_from_exports,
 )
 
@@ -251,6 +252,7 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
             units = _open([client.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)],
                           client)
             rates = rates_from(CandidateUnits.concat(units), model, pop_all)
+            model = with_rates(model, rates)
             del units
         with timer.phase("decide"):
             n_buckets = n_parts

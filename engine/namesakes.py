@@ -542,7 +542,8 @@ def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level:
 
 
 N_CELLS = 9
-FULL_CELL = 8  # name and birth date both agree: the person, or a namesake
+FULL_CELL = 8
+UNKNOWN = N_RELATIONS  # the relation index of a pair whose address is missing on a side  # name and birth date both agree: the person, or a namesake
 
 
 @dataclass(frozen=True)
@@ -554,7 +555,7 @@ class Rates:
     alpha: float
     k: float
     m_cell: np.ndarray  # P(agreement cell | own record), N_CELLS
-    m_rel: np.ndarray  # P(address relation | own record), N_RELATIONS + 1 (last: unknown)
+    m_rel: np.ndarray  # P(address relation | own record), N_RELATIONS + 1 (last: unknown, fixed at 1)
     u_cell: np.ndarray  # P(agreement cell | someone else)
     u_rel: np.ndarray  # P(address relation | someone else)
     floor: tuple[float, float] = (0.0, 0.0)
@@ -567,6 +568,19 @@ class Rates:
         as a Poisson count."""
         f = math.exp(1.96 / math.sqrt(self.others + 1.0))
         return 1.0 / f, f
+
+    def to_json(self) -> dict:
+        """Everything needed to score with these rates again (:meth:`from_json`)."""
+        return {"alpha0": self.alpha0, "alpha": self.alpha, "k": self.k, "m_cell": self.m_cell.tolist(),
+                "m_rel": self.m_rel.tolist(), "u_cell": self.u_cell.tolist(), "u_rel": self.u_rel.tolist(),
+                "floor": list(self.floor), "units": self.units, "others": self.others}
+
+    @classmethod
+    def from_json(cls, d: dict, *, absent: float = 0.0) -> "Rates":
+        return cls(float(d["alpha0"]), float(d["alpha"]), float(d["k"]), np.asarray(d["m_cell"], np.float64),
+                   np.asarray(d["m_rel"], np.float64), np.asarray(d["u_cell"], np.float64),
+                   np.asarray(d["u_rel"], np.float64), tuple(d["floor"]), float(d["units"]), float(d["others"]),
+                   absent)
 
     def to_dict(self) -> dict:
         rel = RELATIONS + ("unknown",)
@@ -600,13 +614,14 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     """
     nr = N_RELATIONS + 1
     b_all = np.asarray(bearers, np.float64)
-    m_rel = np.maximum(np.r_[np.asarray(m_rel0, np.float64)[:N_RELATIONS], 0.01], 1e-6)
-    m_rel /= m_rel.sum()
+    m_rel = np.maximum(np.r_[np.asarray(m_rel0, np.float64)[:N_RELATIONS], 0.0], 1e-6)
+    m_rel /= m_rel[:N_RELATIONS].sum()
     m_cell = np.full(N_CELLS, 0.1 / (N_CELLS - 1))
     m_cell[FULL_CELL] = 0.9
     u_cell = np.full(N_CELLS, 1.0 / N_CELLS)
-    u_rel = np.full(nr, (1.0 - ROOM_SHARE) / (nr - 1))
+    u_rel = np.full(nr, (1.0 - ROOM_SHARE) / (nr - 2))
     u_rel[ROOM] = ROOM_SHARE
+    m_rel[UNKNOWN] = u_rel[UNKNOWN] = 1.0  # an unknown address says nothing
     a0, a1, k = 0.03, 0.03, 0.01
     if not len(b_all):
         return Rates(floor[0], 0.0, floor[1], m_cell, m_rel, u_cell, u_rel, floor, 0.0, 0.0, absent)
@@ -624,12 +639,14 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
         own, other = counts * (1 - w), counts * w
         new_m_cell = np.maximum(own.sum(axis=(0, 2)), 1e-9)
         new_m_rel = np.maximum(own.sum(axis=(0, 1)), 1e-9)
+        new_m_rel[UNKNOWN] = 0.0
         new_u_cell = np.maximum(other.sum(axis=(0, 2)), 1e-9)
         new_u_rel = np.maximum(other.sum(axis=(0, 1)), 1e-9)
-        new_u_rel[ROOM] = 0.0
+        new_u_rel[ROOM] = new_u_rel[UNKNOWN] = 0.0
         new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
         new_u_rel[ROOM] = ROOM_SHARE
         new_m_cell, new_m_rel, new_u_cell = (x / x.sum() for x in (new_m_cell, new_m_rel, new_u_cell))
+        new_m_rel[UNKNOWN] = new_u_rel[UNKNOWN] = 1.0  # an unknown address says nothing
         na0, na1, nk, state = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0), state)
         change = max(np.abs(new_m_cell - m_cell).max(), np.abs(new_u_cell - u_cell).max(),
                      np.abs(new_m_rel - m_rel).max(), np.abs(new_u_rel - u_rel).max())

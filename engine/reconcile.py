@@ -35,7 +35,7 @@ from .namesakes import poisson_bounds, population
 from .stages import (
     KEY, TWIN_KEY, PartOutputs, PartPlan, add_stats, compare, malformed_decisions, merge_sorted, part_outputs,
     candidate_units, plan_u_sample, population_inputs, prepare, rates_from, sample_persons, score_and_decide,
-    side_by_side, with_related,
+    side_by_side, with_rates, with_related,
 )
 from .validate import check_residents
 
@@ -192,6 +192,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
     with timer.phase("population"):
         pop = population(population_inputs(prep, comp))
         rates = rates_from(candidate_units(prep, comp, model, th, pop), model, pop)
+        model = with_rates(model, rates)
     with timer.phase("decide"):
         d, pairs = score_and_decide(prep, comp, model, th, pop=pop, rates=rates)
     with timer.phase("write"):

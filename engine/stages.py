@@ -16,7 +16,7 @@ Dask backend); the stages below run the same way on both:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -489,16 +489,31 @@ def _bits(p: float) -> float:
     return float(np.log2(p / (1 - p)))
 
 
+MIN_UNITS_TO_FIT = 2_000  # fewer answered persons: the mixture of the model given (or shipped)
+RATES_KEY = "others"  # where a model keeps the mixture it was fitted with
+
+
 def rates_from(units: CandidateUnits, model: Model, pop: Population) -> Rates:
     """The run's mixture of own records and someone else among best candidates, started
-    from the model's m for the address and floored at what the file's birth dates imply."""
+    from the model's m for the address and floored at what the file's birth dates imply.
+
+    A run too small to fit one (a periodic run of a few new residents) uses the mixture the
+    model carries (``--model`` last month's ``model.json``, or the shipped one); the fitted
+    mixture goes into ``model.json`` (:func:`with_rates`) for the next run."""
     absent = units.absent / units.answered if units.answered else 0.0
+    if len(units.rel) < MIN_UNITS_TO_FIT and RATES_KEY in model.info:
+        return Rates.from_json(model.info[RATES_KEY], absent=absent)
     a = min(max(absent, 1e-9), 0.5)
     floor = (a / (1 - a), pop.rho * (1 + KAPPA))
     m0 = np.zeros(N_RELATIONS)
     m0[:5] = model.m[ADDRESS_FIELD][:5]
     m0[ROOM], m0[OTHER_ROOM], m0[BLOCK] = m0[BLOCK] * 0.9, m0[BLOCK] * 0.05, m0[BLOCK] * 0.05
     return fit_others(units.bearers, units.cell, units.rel, m0, floor, absent=absent)
+
+
+def with_rates(model: Model, rates: Rates) -> Model:
+    """The model with the run's mixture in its info: ``model.json`` carries it to the next run."""
+    return replace(model, info={**model.info, RATES_KEY: rates.to_json()})
 
 
 RISK_BINS = np.arange(-15, 1)  # log10 of the risk: bin b holds risks in (10**(b-1), 10**b]
@@ -822,7 +837,7 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
 
 
 __all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats", "compare",
-           "decide_with_phantoms", "decisions_table", "candidate_units", "population_inputs", "rates_from", "risk_stats",
+           "decide_with_phantoms", "decisions_table", "candidate_units", "population_inputs", "rates_from", "risk_stats", "with_rates",
            "with_related", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
            "plan_u_sample", "prepare", "sample_persons", "score_and_decide", "side_by_side",
            "u_levels_from_exports"]

@@ -130,25 +130,25 @@ def test_cp932_csv_inputs_decide_like_parquet(population, result, tmp_path):
 def _bad_inputs(tmp_path):
     res = tmp_path / "res.csv"
     res.write_text(
-        "person_id,name_alpha,birth_date,sex,card_number,my_number\n"
-        "A1,NGUYEN VAN AN,1990-01-02,1,AB12345678CD,\n"      # fine
-        ",NO ID,1990-01-02,1,,\n"                              # person_id missing
-        "A3,,1990-01-02,1,,\n"                                 # no name
-        "A4,TRAN THI B,1990-13-02,2,,\n"                       # unparseable date
-        "A5,LE VAN C,1990-01-02,M,,\n"                         # malformed sex
-        "A6,PHAM D,1990-01-02,1,AB1234CD,\n"                   # malformed card
-        "A7,DUP ONE,1990-01-02,1,,\n"
-        "A7,DUP TWO,1990-01-02,1,,\n"                          # duplicate person_id (both)
-        "A9,HO E,1990-01-02,1,,123456789019\n"                 # held number fails its check digit
+        "person_id,name_alpha,birth_date,sex,card_number,my_number,address\n"
+        "A1,NGUYEN VAN AN,1990-01-02,1,AB12345678CD,,東京都新宿区大久保2-7-3 第二ガーデン1104\n"  # fine
+        ",NO ID,1990-01-02,1,,,\n"                              # person_id missing
+        "A3,,1990-01-02,1,,,\n"                                 # no name
+        "A4,TRAN THI B,1990-13-02,2,,,\n"                       # unparseable date
+        "A5,LE VAN C,1990-01-02,M,,,\n"                         # malformed sex
+        "A6,PHAM D,1990-01-02,1,AB1234CD,,\n"                   # malformed card
+        "A7,DUP ONE,1990-01-02,1,,,\n"
+        "A7,DUP TWO,1990-01-02,1,,,\n"                          # duplicate person_id (both)
+        "A9,HO E,1990-01-02,1,,123456789019,\n"                 # held number fails its check digit
         "A10,VO F,1990-01-02,1\n"                              # too few fields
-        "A11,DANG G,2000-02-29,2,,\n"                          # non-calendar dates are legitimate
+        "A11,DANG G,2000-02-29,2,,,\n"                          # non-calendar dates are legitimate
     )
     resp = tmp_path / "resp.csv"
     resp.write_text(
-        "person_id,status,my_number,name_alpha,birth_date,sex\n"
-        "A1,found,123456789018,NGUYEN VAN AN,1990-01-02,1\n"
-        "A11,maybe,,,,\n"                                      # bad status: A11 must be reviewed
-        "ZZ,found,023456789013,X,1990-01-01,1\n"               # answers nobody
+        "person_id,status,my_number,name_alpha,birth_date,sex,address\n"
+        "A1,found,123456789018,NGUYEN VAN AN,1990-01-02,1,東京都新宿区大久保二丁目7番3号第二ガーデン1104\n"
+        "A11,maybe,,,,,\n"                                      # bad status: A11 must be reviewed
+        "ZZ,found,023456789013,X,1990-01-01,1,\n"               # answers nobody
     )
     return res, resp
 
