@@ -161,7 +161,89 @@ _V1 = (
         BEGIN SELECT RAISE(ABORT, 'only a held provision record may change'); END""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial store", _V1),)
+# --- Review workbench (issue 13): token expiry, clerk/supervisor roles, the review queue. ---
+# Cases are keyed by (run, person): a later run's queue is added beside the earlier ones.
+# Full numbers of candidates live only here (the file is created 0600); pages mask them.
+# One open proposal per number, and the registrations table's unique indexes, keep a number
+# from being proposed or registered for two persons at once.
+_V2_REVIEW = (
+    "ALTER TABLE tokens ADD COLUMN expires_at TEXT",
+    "INSERT OR IGNORE INTO roles (role, description) VALUES ('clerk',"
+    " 'review clerk: works the review queue, proposes registrations; numbers masked unless revealed')",
+    "INSERT OR IGNORE INTO roles (role, description) VALUES ('supervisor',"
+    " 'review supervisor: approves or returns proposals of others, decides escalated cases')",
+    """CREATE TABLE review_runs (
+        run_id TEXT PRIMARY KEY,
+        run_dir TEXT NOT NULL,
+        loaded_at TEXT NOT NULL,
+        thresholds TEXT NOT NULL,
+        model TEXT,
+        cases INTEGER NOT NULL)""",
+    """CREATE TABLE review_cases (
+        case_id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES review_runs(run_id),
+        person_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN
+            ('open', 'escalated', 'proposed', 'registered', 'no_match', 'reinquire', 'superseded')),
+        reasons TEXT NOT NULL,
+        related TEXT NOT NULL DEFAULT '[]',
+        municipality TEXT,
+        nationality TEXT,
+        resident TEXT NOT NULL,
+        candidates INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_at TEXT,
+        UNIQUE (run_id, person_id))""",
+    "CREATE INDEX review_cases_person ON review_cases(person_id, case_id)",
+    "CREATE INDEX review_cases_status ON review_cases(status, case_id)",
+    """CREATE TABLE review_case_reasons (
+        case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
+        reason TEXT NOT NULL,
+        PRIMARY KEY (reason, case_id)) WITHOUT ROWID""",
+    """CREATE TABLE review_candidates (
+        case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
+        rank INTEGER NOT NULL,
+        my_number TEXT,
+        match_weight REAL,
+        match_probability REAL,
+        response TEXT NOT NULL,
+        levels TEXT NOT NULL,
+        weights TEXT NOT NULL,
+        PRIMARY KEY (case_id, rank)) WITHOUT ROWID""",
+    """CREATE TABLE review_leases (
+        case_id INTEGER PRIMARY KEY REFERENCES review_cases(case_id),
+        user_id TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
+    """CREATE TABLE review_decisions (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
+        person_id TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('confirm', 'no_match', 'reinquire', 'escalate')),
+        candidate INTEGER,
+        my_number TEXT,
+        note TEXT,
+        status TEXT NOT NULL CHECK (status IN ('proposed', 'approved', 'returned', 'final')),
+        decided_by TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        opened_at TEXT,
+        approved_by TEXT,
+        approved_at TEXT,
+        approval_note TEXT,
+        CHECK ((action = 'confirm') = (my_number IS NOT NULL)))""",
+    "CREATE UNIQUE INDEX review_one_proposal_per_number ON review_decisions(my_number) WHERE status = 'proposed'",
+    "CREATE INDEX review_decisions_case ON review_decisions(case_id, id)",
+    "CREATE INDEX review_decisions_status ON review_decisions(status, id)",
+    """CREATE TABLE review_sessions (
+        session_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(user_id),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen REAL NOT NULL)""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial store", _V1),
+                                     Migration(2, "review workbench, token expiry", _V2_REVIEW))
 LATEST = MIGRATIONS[-1].version
 
 

@@ -14,6 +14,7 @@ Checkpoints (copying the WAL into the database file, with fsyncs) run on a backg
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -63,6 +64,8 @@ class Store:
             self.migrate()
 
     def _connect(self) -> sqlite3.Connection:
+        if not self.path.exists():  # it will hold My Numbers: owner-only from the start (WAL/SHM follow)
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
                                check_same_thread=False)
         conn.row_factory = sqlite3.Row
