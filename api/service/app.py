@@ -62,12 +62,15 @@ async def _read_json(request: Any, limit: int) -> Any:
 
 
 def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               retry_interval_s: float | None = 60.0, retry_base_s: float = authenticity.RETRY_BASE_S) -> Any:
+               retry_interval_s: float | None = 60.0, retry_base_s: float = authenticity.RETRY_BASE_S,
+               review_four_eyes: bool = True, review_idle_s: float = 900.0) -> Any:
     """Build the ASGI app over ``store`` (a :class:`Store` or a path to one).
 
     ``jukinet`` answers authenticity checks' lookups (None: every lookup is unavailable, so
     checks stay provisional). ``retry_interval_s`` runs :func:`retry_provisional` in the
-    background that often (None: only the retry endpoint does).
+    background that often (None: only the retry endpoint does). The review workbench is
+    mounted at ``/review`` and ``/v1/review/...``: ``review_four_eyes`` makes a confirm a
+    proposal a second person approves; ``review_idle_s`` ends an idle page session.
     """
     try:
         from starlette.applications import Starlette
@@ -81,7 +84,11 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     logsafe.install()
     st = store if isinstance(store, Store) else Store(store)
-    settings = {"retry_base_s": retry_base_s}
+    settings = {"retry_base_s": retry_base_s, "review_four_eyes": review_four_eyes, "review_idle_s": review_idle_s}
+    from jukimatch.api.review.routes import ROUTES as REVIEW_ROUTES
+    from jukimatch.api.review.web import page_routes
+
+    all_routes = ROUTES + REVIEW_ROUTES
 
     def respond(status: int, payload: Any) -> Response:
         return Response(_json_bytes(payload), status_code=status, media_type="application/json")
@@ -129,7 +136,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         handle.__name__ = route.name
         return handle
 
-    spec = openapi.build(ROUTES)
+    spec = openapi.build(all_routes)
 
     async def openapi_json(request: Request) -> Response:
         return respond(200, spec)
@@ -141,9 +148,10 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return respond(exc.status_code, {"error": code, "message": str(exc.detail)})
 
-    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in ROUTES]
+    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in all_routes]
     routes += [StarletteRoute("/openapi.json", openapi_json, methods=["GET"]),
                StarletteRoute("/health", health, methods=["GET"])]
+    routes += page_routes(st, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any):
