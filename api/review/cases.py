@@ -220,8 +220,14 @@ def neighbour(store: Store, person_id: str, *, forward: bool) -> str | None:
     return row[0] if row else None
 
 
-def _conflicts(conn: sqlite3.Connection, person_id: str, number: str, *, proposal_id: int | None = None) -> None:
-    """Refuse (409) a number registered or proposed for another person, or a person holding another number."""
+def _conflicts(conn: sqlite3.Connection, case: sqlite3.Row, number: str, *, proposal_id: int | None = None) -> None:
+    """Refuse (409) a number registered or proposed for another person, or a person holding another number
+    (registered in the store, or held in the agency's records the run read)."""
+    person_id = case["person_id"]
+    on_file = json.loads(case["resident"]).get("my_number")
+    if on_file and on_file != number:
+        raise Conflict("person_holds_other_number", "the agency's record already holds a different number for "
+                                                    f"this person ({masked(on_file)})")
     other = conn.execute("SELECT person_id FROM registrations WHERE my_number = ? AND status = 'registered'"
                          " AND person_id != ?", (number, person_id)).fetchone()
     if other:
@@ -283,7 +289,7 @@ def decide(store: Store, person_id: str, me: Principal, action: str, *, candidat
             error = my_number_errors([number])[0]
             if error:
                 raise Conflict("number_invalid", f"candidate {candidate}'s number is not registrable ({error})")
-            _conflicts(conn, person_id, number)
+            _conflicts(conn, case, number)
             status = "proposed" if four_eyes else "approved"
         cur = conn.execute(
             "INSERT INTO review_decisions (case_id, person_id, action, candidate, my_number, note, status, decided_by,"
@@ -324,7 +330,7 @@ def approve(store: Store, person_id: str, me: Principal, approve: bool, *, note:
             raise Forbidden("four_eyes", "the proposer cannot approve their own proposal: another supervisor must")
         now = now_iso()
         if approve:
-            _conflicts(conn, person_id, prop["my_number"], proposal_id=prop["id"])
+            _conflicts(conn, case, prop["my_number"], proposal_id=prop["id"])
             conn.execute("UPDATE review_decisions SET status = 'approved', approved_by = ?, approved_at = ?,"
                          " approval_note = ? WHERE id = ?", (me.user_id, now, note, prop["id"]))
             _register(conn, case, prop["my_number"], prop["candidate"], me.user_id)

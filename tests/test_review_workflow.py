@@ -1,0 +1,219 @@
+"""The review workbench below the pages: load, leases, four eyes, 409s, export, users, the JSON API."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from review_support import count, make_desk, plain_cases, rank_of, shared_pair
+from test_service_support import live
+
+from jukimatch.api.cli import main
+from jukimatch.api.review import approve, decide, decision_seconds, export, load_run, open_case, reveal
+from jukimatch.api.service import Principal, create_app, verify
+from jukimatch.api.service.auth import principal_of_token
+from jukimatch.api.service.errors import Conflict, Forbidden, Unprocessable
+from jukimatch.engine.crypt import load_key, read_parquet, write_key_file
+
+FULL_NUMBER = re.compile(r"(?<![\d.])\d{12}(?!\d)")  # not the digits of a probability
+CLERK1, CLERK2 = Principal("clerk1", "clerk"), Principal("clerk2", "clerk")
+SUP1, SUP2 = Principal("sup1", "supervisor"), Principal("sup2", "supervisor")
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory):
+    return make_desk(tmp_path_factory.mktemp("review"))
+
+
+@pytest.fixture(scope="module")
+def plain(desk):
+    cases = plain_cases(desk.store)
+    assert len(cases) >= 8, "the generated run should hold plain review cases"
+    return iter(cases)
+
+
+@pytest.fixture(scope="module")
+def server(desk):
+    yield from live(create_app(desk.store, retry_interval_s=None))
+
+
+def _number(desk, pid, rank=1):
+    return desk.store.conn.execute("SELECT k.my_number FROM review_candidates k JOIN review_cases c USING (case_id)"
+                                   " WHERE c.person_id = ? AND k.rank = ?", (pid, rank)).fetchone()[0]
+
+
+def test_load_takes_full_numbers_from_the_responses_and_is_idempotent(desk):
+    decisions = pq.read_table(desk.run_dir / "decisions.parquet").to_pylist()
+    review_persons = {d["person_id"] for d in decisions if d["decision"] == "review"}
+    stored = {r[0] for r in desk.store.conn.execute("SELECT person_id FROM review_cases")}
+    assert stored == review_persons
+    masked = {(r["person_id"], r["candidate_rank"]): r["my_number_masked"]
+              for r in pq.read_table(desk.run_dir / "review.parquet").to_pylist() if r["candidate_rank"]}
+    for pid, rank, number in desk.store.conn.execute(
+            "SELECT c.person_id, k.rank, k.my_number FROM review_candidates k JOIN review_cases c USING (case_id)"):
+        assert number is None or ("*" * 8 + number[-4:] == masked[pid, rank] and re.fullmatch(r"\d{12}", number))
+    again = load_run(desk.store, desk.run_dir)
+    assert again.already_loaded and count(desk.store.path, "SELECT count(*) FROM review_cases") == len(stored)
+    assert stat.S_IMODE(os.stat(desk.store.path).st_mode) == 0o600
+
+
+def test_four_eyes_and_the_proposer_cannot_approve(desk, plain):
+    pid = next(plain)
+    open_case(desk.store, pid, CLERK1)
+    res = decide(desk.store, pid, CLERK1, "confirm", candidate=1)
+    assert res["decision"] == "proposed" and res["status"] == "proposed"
+    assert count(desk.store.path, "SELECT count(*) FROM registrations WHERE person_id = ?", (pid,)) == 0
+    with pytest.raises(Forbidden):
+        approve(desk.store, pid, CLERK2, True)  # a clerk never approves
+    own = next(plain)
+    decide(desk.store, own, SUP1, "confirm", candidate=1)
+    with pytest.raises(Forbidden, match="proposer"):
+        approve(desk.store, own, SUP1, True)
+    assert approve(desk.store, pid, SUP1, True)["status"] == "registered"
+    assert count(desk.store.path, "SELECT count(*) FROM registrations WHERE person_id = ? AND my_number = ?"
+                 " AND status = 'registered'", (pid, _number(desk, pid))) == 1
+
+
+def test_a_number_goes_to_one_person_only(desk):
+    a, b, number = shared_pair(desk.store)
+    decide(desk.store, a, CLERK1, "confirm", candidate=rank_of(desk.store, a, number))
+    with pytest.raises(Conflict, match="already proposed for another person"):
+        decide(desk.store, b, CLERK2, "confirm", candidate=rank_of(desk.store, b, number))
+    approve(desk.store, a, SUP2, True)
+    with pytest.raises(Conflict, match="already registered for another person") as exc:
+        decide(desk.store, b, CLERK2, "confirm", candidate=rank_of(desk.store, b, number))
+    assert exc.value.status == 409
+
+
+def test_returned_proposal_reopens_and_notes_are_required(desk, plain):
+    pid = next(plain)
+    with pytest.raises(Unprocessable, match="note"):
+        decide(desk.store, pid, CLERK1, "no_match")
+    decide(desk.store, pid, CLERK1, "confirm", candidate=1)
+    with pytest.raises(Unprocessable, match="note"):
+        approve(desk.store, pid, SUP1, False)
+    assert approve(desk.store, pid, SUP1, False, note="birth date looks wrong")["status"] == "open"
+    assert decide(desk.store, pid, CLERK1, "reinquire", note="ask Juki-net again")["status"] == "reinquire"
+
+
+def test_two_clerks_never_hold_one_case_until_the_lease_expires(desk, plain):
+    pid = next(plain)
+    open_case(desk.store, pid, CLERK1)
+    with pytest.raises(Conflict, match="another person"):
+        decide(desk.store, pid, CLERK2, "no_match", note="x")
+    with desk.store.write() as conn:
+        conn.execute("UPDATE review_leases SET expires_at = '2000-01-01' WHERE user_id = 'clerk1'")
+    assert open_case(desk.store, pid, CLERK2)["leased_by"] == "clerk2"
+
+
+def test_reveal_is_audited_and_every_step_is_in_the_chain(desk, plain):
+    pid = next(plain)
+    number = reveal(desk.store, pid, 1, CLERK1)
+    assert number == _number(desk, pid)
+    ops = {r[0] for r in desk.store.conn.execute("SELECT operation FROM audit_log")}
+    assert {"review_load", "review_case_open", "review_reveal", "review_decision", "review_approval"} <= ops
+    assert count(desk.store.path, "SELECT count(*) FROM audit_log WHERE operation = 'review_reveal' AND"
+                 " staff_id = 'clerk1' AND person_id = ? AND my_number = ?", (pid, number)) == 1
+    assert verify(desk.store.path).ok
+
+
+def test_export_has_approved_registrations_only_owner_readable_or_encrypted(desk, plain, tmp_path):
+    pid = next(plain)
+    decide(desk.store, pid, CLERK1, "confirm", candidate=1)  # proposed, not approved: not exported
+    res = export(desk.store, tmp_path / "out")
+    regs = pq.read_table(tmp_path / "out" / "registrations.parquet")
+    assert regs.column_names == ["person_id", "my_number", "proposed_by", "approved_by", "decided_at", "run"]
+    approved = {r[0] for r in desk.store.conn.execute("SELECT person_id FROM review_decisions WHERE status = 'approved'")}
+    assert set(regs.column("person_id").to_pylist()) == approved and pid not in approved
+    for row in regs.to_pylist():
+        assert row["proposed_by"] != row["approved_by"] and re.fullmatch(r"\d{12}", row["my_number"])
+    pending = pq.read_table(tmp_path / "out" / "pending.parquet")
+    assert "card_number" in pending.column_names and pending.num_rows == res["pending"] >= 1
+    assert res["proposed"] >= 1 and res["open"] > 0
+    for name in ("registrations.parquet", "pending.parquet"):
+        assert stat.S_IMODE(os.stat(tmp_path / "out" / name).st_mode) == 0o600
+    key = write_key_file(tmp_path / "k.bin")
+    enc = export(desk.store, tmp_path / "enc", key=load_key(key))
+    assert enc["written"]["registrations"].endswith(".enc")
+    assert read_parquet(enc["written"]["registrations"], load_key(key)).num_rows == regs.num_rows
+    assert count(desk.store.path, "SELECT count(*) FROM audit_log WHERE operation = 'review_export'") == 2
+
+
+def test_a_later_run_is_added_beside_and_skips_registered_persons(desk, tmp_path):
+    later = tmp_path / "later"
+    shutil.copytree(desk.run_dir, later)
+    table = pq.read_table(later / "review.parquet")
+    pq.write_table(table, later / "review.parquet", row_group_size=7)  # same queue, another file: another run
+    registered = {r[0] for r in desk.store.conn.execute(
+        "SELECT person_id FROM registrations WHERE status = 'registered'")}
+    assert registered
+    res = load_run(desk.store, later)
+    assert not res.already_loaded and res.skipped_registered == len(registered) and res.superseded > 0
+    assert count(desk.store.path, "SELECT count(*) FROM review_runs") == 2
+    for pid in registered:
+        assert count(desk.store.path, "SELECT count(*) FROM review_cases WHERE person_id = ?", (pid,)) == 1
+    assert count(desk.store.path, "SELECT count(*) FROM (SELECT person_id FROM review_cases WHERE status IN"
+                 " ('open', 'escalated') GROUP BY person_id HAVING count(*) > 1)") == 0
+
+
+def test_users_commands_tokens_expire_rotate_revoke(desk, capsys):
+    db = str(desk.store.path)
+    assert main(["users", "add", "--db", db, "--name", "clerk9", "--role", "clerk", "--expires", "30"]) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    assert principal_of_token(desk.store.conn, token).role == "clerk"
+    assert main(["users", "list", "--db", db, "--json"]) == 0
+    users = {u["user_id"]: u for u in json.loads(capsys.readouterr().out)}
+    assert users["clerk9"]["live_tokens"] == 1 and token not in json.dumps(users)
+    assert main(["users", "rotate", "--db", db, "--name", "clerk9"]) == 0
+    new = capsys.readouterr().out.strip().split()[-1]
+    assert principal_of_token(desk.store.conn, token) is None and principal_of_token(desk.store.conn, new)
+    with desk.store.write() as conn:
+        conn.execute("UPDATE tokens SET expires_at = '2000-01-01' WHERE user_id = 'clerk9'")
+    assert principal_of_token(desk.store.conn, new) is None
+    assert main(["users", "rotate", "--db", db, "--name", "clerk9"]) == 0
+    assert main(["users", "revoke", "--db", db, "--name", "clerk9"]) == 0
+    assert "1 token(s) revoked" in capsys.readouterr().out
+    assert main(["users", "add", "--db", db, "--name", "x", "--role", "gateway"]) == 2  # a gateway needs a requester
+    assert main(["review", "load", "--db", db, "--run", str(desk.run_dir / "nope")]) == 2
+
+
+def test_json_api_same_rules_and_in_openapi(desk, server, plain):
+    h = {"Authorization": f"Bearer {desk.tokens['clerk2']}"}
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        page = c.get("/v1/review/cases", params={"limit": 5}, headers=h)
+        assert page.status_code == 200 and len(page.json()["cases"]) == 5
+        assert page.json()["counts"]["progress"]["remaining"] > 0
+        assert not FULL_NUMBER.search(page.text)
+        pid = next(plain)
+        case = c.get(f"/v1/review/cases/{pid}", headers=h)
+        assert case.status_code == 200 and not FULL_NUMBER.search(case.text)
+        assert c.get("/v1/review/cases", headers={"Authorization": f"Bearer {desk.tokens['aud1']}"}).status_code == 403
+        assert c.get("/v1/review/cases").status_code == 401
+        assert c.post(f"/v1/review/cases/{pid}/decision", json={"action": "maybe"}, headers=h).status_code == 422
+        assert c.post(f"/v1/review/cases/{pid}/decision", json={"action": "no_match"}, headers=h).status_code == 422
+        assert c.get("/v1/review/cases/nobody", headers=h).status_code == 404
+        r = c.post(f"/v1/review/cases/{pid}/decision", json={"action": "confirm", "candidate": 1}, headers=h)
+        assert r.status_code == 200 and r.json()["decision"] == "proposed"
+        own = c.post(f"/v1/review/cases/{pid}/approval", json={"approve": True}, headers=h)
+        assert own.status_code == 403
+        ok = c.post(f"/v1/review/cases/{pid}/approval", json={"approve": True},
+                    headers={"Authorization": f"Bearer {desk.tokens['sup2']}"})
+        assert ok.status_code == 200 and ok.json()["status"] == "registered"
+        again = c.post(f"/v1/review/cases/{pid}/approval", json={"approve": True},
+                       headers={"Authorization": f"Bearer {desk.tokens['sup1']}"})
+        assert again.status_code == 409 and again.json()["message"]
+        spec = c.get("/openapi.json").json()
+        for path in ("/v1/review/cases", "/v1/review/cases/{person_id}", "/v1/review/cases/{person_id}/decision",
+                     "/v1/review/cases/{person_id}/approval"):
+            assert path in spec["paths"]
+        assert {"ReviewDecision", "ReviewApproval"} <= set(spec["components"]["schemas"])
+
+
+def test_seconds_per_decision_are_measured(desk):
+    secs = decision_seconds(desk.store)
+    assert secs["all"] >= 0 and len(secs) >= 2
