@@ -217,3 +217,32 @@ def test_json_api_same_rules_and_in_openapi(desk, server, plain):
 def test_seconds_per_decision_are_measured(desk):
     secs = decision_seconds(desk.store)
     assert secs["all"] >= 0 and len(secs) >= 2
+
+
+def test_four_eyes_off_registers_at_once(desk, plain):
+    pid = next(plain)
+    res = decide(desk.store, pid, CLERK1, "confirm", candidate=1, four_eyes=False)
+    assert res["decision"] == "approved" and res["status"] == "registered"
+    assert count(desk.store.path, "SELECT count(*) FROM registrations WHERE person_id = ?", (pid,)) == 1
+
+
+def test_planner_turns_measured_seconds_into_clerk_days(desk, tmp_path, capsys):
+    import datetime as dt
+
+    from jukimatch.sim.planner import REVIEW_SECONDS_ASSUMED, review_plan, review_seconds
+
+    measured = review_seconds(desk.store.path)
+    assert measured["median_s"]["all"] >= 0 and measured["open_by_reason"]
+    start, by = dt.date(2027, 3, 1), dt.date(2027, 3, 31)  # 21 business days before 3/31 (3/22 is a holiday)
+    assumed = review_plan(60_000, by, start=start)
+    assert assumed["seconds_per_decision"] == REVIEW_SECONDS_ASSUMED and assumed["business_days"] == 21
+    assert assumed["clerk_days"] == round(60_000 * REVIEW_SECONDS_ASSUMED / (6 * 3600), 1)
+    assert assumed["clerks_needed"] == -(-assumed["clerk_days"] // 21)
+    fast = review_plan(60_000, by, start=start, seconds={"median_s": {"all": 30.0, "gaiji": 90.0},
+                                                         "open_by_reason": {"gaiji": 1, "uncertain": 3}})
+    assert fast["seconds_per_decision"] == (90 + 3 * 30) / 4
+    with pytest.raises(ValueError):
+        review_plan(10, start, start=start)
+    assert main(["simulate", "plan", "--review-only", "--review-queue", "60000", "--review-by", "2099-01-01",
+                 "--review-db", str(desk.store.path), "--out", str(tmp_path)]) == 0
+    assert "clerk-days" in capsys.readouterr().out and (tmp_path / "review_plan.json").is_file()

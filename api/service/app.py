@@ -192,11 +192,14 @@ def app_from_env() -> Any:
     """App factory for ``uvicorn --factory`` and multi-worker serving.
 
     Reads ``JUKIMATCH_DB`` (required), ``JUKIMATCH_JUKINET_URL`` (a Juki-net responder; absent:
-    checks stay provisional) and ``JUKIMATCH_RETRY_INTERVAL`` (seconds; 0 disables).
+    checks stay provisional), ``JUKIMATCH_RETRY_INTERVAL`` (seconds; 0 disables), and the review
+    workbench's ``JUKIMATCH_REVIEW_FOUR_EYES`` (0: off) and ``JUKIMATCH_REVIEW_IDLE`` (seconds).
     """
     db = os.environ.get("JUKIMATCH_DB")
     if not db:
         raise RuntimeError("JUKIMATCH_DB must name the store file")
     url = os.environ.get("JUKIMATCH_JUKINET_URL")
     interval = float(os.environ.get("JUKIMATCH_RETRY_INTERVAL", "60") or 0)
-    return create_app(db, jukinet=HttpJukinet(url) if url else None, retry_interval_s=interval or None)
+    return create_app(db, jukinet=HttpJukinet(url) if url else None, retry_interval_s=interval or None,
+                      review_four_eyes=os.environ.get("JUKIMATCH_REVIEW_FOUR_EYES", "1") != "0",
+                      review_idle_s=float(os.environ.get("JUKIMATCH_REVIEW_IDLE", "900") or 900))

@@ -40,6 +40,9 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--jukinet-file", help="serve Juki-net from this responses file with the in-process stand-in")
     p.add_argument("--retry-interval", type=float, default=60.0,
                    help="seconds between background retries of provisional registrations (0: off)")
+    p.add_argument("--no-four-eyes", action="store_true",
+                   help="review workbench: a confirm registers at once (default: a second person approves)")
+    p.add_argument("--review-idle", type=float, default=900.0, help="review page session idle expiry, seconds")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
     p.set_defaults(func=_cmd_serve)
@@ -157,7 +160,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.workers == 1:
         jukinet = (HttpJukinet(args.jukinet_url) if args.jukinet_url
                    else _standin(jukinet_file) if jukinet_file else None)
-        app = create_app(db, jukinet=jukinet, retry_interval_s=interval)
+        app = create_app(db, jukinet=jukinet, retry_interval_s=interval, review_four_eyes=not args.no_four_eyes,
+                         review_idle_s=args.review_idle)
         uvicorn.run(app, host=args.host, port=args.port, log_config=log_config, access_log=not args.no_access_log)
         return 0
     url = args.jukinet_url
@@ -166,6 +170,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         url, standin_server = _serve_standin_over_http(_standin(jukinet_file))
     os.environ["JUKIMATCH_DB"] = str(db.resolve())
     os.environ["JUKIMATCH_RETRY_INTERVAL"] = str(args.retry_interval or 0)
+    os.environ["JUKIMATCH_REVIEW_FOUR_EYES"] = "0" if args.no_four_eyes else "1"
+    os.environ["JUKIMATCH_REVIEW_IDLE"] = str(args.review_idle)
     if url:
         os.environ["JUKIMATCH_JUKINET_URL"] = url
     try:
