@@ -17,10 +17,11 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) chromium
 
-# The browser tests drive Debian's chromium (Playwright's own browser download is not used).
+# The browser tests drive Debian's chromium (Playwright's own browser download is not used);
+# a Japanese font makes the workbench's screenshots legible.
 CHROMIUM ?= /usr/bin/chromium
 chromium:
-	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic; }
 
 demo: $(STAMP)
 	$(PY) -m jukimatch.api.demo --residents $(DEMO_N) --out $(DEMO_DIR)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from jukimatch.api.service.errors import ServiceError
@@ -30,7 +31,7 @@ _FILTER_KEYS = ("reason", "municipality", "nationality", "run", "status")
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("jukimatch.api.review", "templates"),
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(reason_text=reason_text, level_text=level_text, FIELDS=FIELDS)
+    env.globals.update(reason_text=reason_text, level_text=level_text, FIELDS=FIELDS, waterfall=waterfall)
     return env
 
 
@@ -65,6 +66,20 @@ def _candidate_rows(case: dict) -> list[dict]:
             row["cands"].append(cell)
         rows.append(row)
     return rows
+
+
+def waterfall(prior: float, weights: dict, *, width: int = 220) -> list[dict]:
+    """The steps from the prior to the total weight, as bars placed on one scale (pixels)."""
+    steps = [("prior", prior)] + [(f, float(weights.get(f) or 0.0)) for f in FIELDS]
+    ends = np.cumsum([v for _, v in steps])
+    starts = np.concatenate([[0.0], ends[:-1]])
+    lo, hi = min(0.0, ends.min(), starts.min()), max(0.0, ends.max(), starts.max())
+    scale = width / (hi - lo or 1.0)
+    out = [{"label": name, "value": v, "left": round((min(a, b) - lo) * scale), "width": max(1, round(abs(v) * scale)),
+            "sign": "pos" if v >= 0 else "neg"} for (name, v), a, b in zip(steps, starts, ends)]
+    out.append({"label": "total", "value": float(ends[-1]), "left": round((min(0.0, ends[-1]) - lo) * scale),
+                "width": max(1, round(abs(ends[-1]) * scale)), "sign": "total"})
+    return out
 
 
 def page_routes(store: Any, settings: dict) -> list:
