@@ -8,6 +8,7 @@ import shutil
 import stat
 
 import httpx
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from review_support import count, make_desk, plain_cases, rank_of, shared_pair
@@ -148,9 +149,12 @@ def test_a_later_run_is_added_beside_and_skips_registered_persons(desk, tmp_path
     later = tmp_path / "later"
     shutil.copytree(desk.run_dir, later)
     table = pq.read_table(later / "review.parquet")
-    pq.write_table(table, later / "review.parquet", row_group_size=7)  # same queue, another file: another run
-    registered = {r[0] for r in desk.store.conn.execute(
-        "SELECT person_id FROM registrations WHERE status = 'registered'")}
+    ids = table.column("person_id").to_pylist()
+    a, b = sorted(set(ids) - _registered(desk))[:2]  # the lead's duplicate_record / namesake_twin column
+    related = [[b] if p == a else [a] if p == b else [] for p in ids]
+    table = table.append_column("related_person_ids", pa.array(related, pa.list_(pa.string())))
+    pq.write_table(table, later / "review.parquet")  # another file: another run
+    registered = _registered(desk)
     assert registered
     res = load_run(desk.store, later)
     assert not res.already_loaded and res.skipped_registered == len(registered) and res.superseded > 0
@@ -159,6 +163,20 @@ def test_a_later_run_is_added_beside_and_skips_registered_persons(desk, tmp_path
         assert count(desk.store.path, "SELECT count(*) FROM review_cases WHERE person_id = ?", (pid,)) == 1
     assert count(desk.store.path, "SELECT count(*) FROM (SELECT person_id FROM review_cases WHERE status IN"
                  " ('open', 'escalated') GROUP BY person_id HAVING count(*) > 1)") == 0
+    shown = open_case(desk.store, a, SUP1)["related"]
+    assert [r["person_id"] for r in shown] == [b] and shown[0]["resident"]["person_id"] == b
+
+
+def _registered(desk):
+    return {r[0] for r in desk.store.conn.execute("SELECT person_id FROM registrations WHERE status = 'registered'")}
+
+
+def test_escalated_cases_go_to_supervisors(desk, plain):
+    pid = next(plain)
+    assert decide(desk.store, pid, CLERK1, "escalate", note="two plausible readings")["status"] == "escalated"
+    with pytest.raises(Conflict, match="escalated"):
+        decide(desk.store, pid, CLERK2, "no_match", note="x")
+    assert decide(desk.store, pid, SUP1, "no_match", note="not this person")["status"] == "no_match"
 
 
 def test_users_commands_tokens_expire_rotate_revoke(desk, capsys):
