@@ -51,7 +51,7 @@ class Filters:
             sql.append("c.status = ?")
             args.append(self.status)
         else:
-            sql.append("c.status IN ('open', 'escalated')")
+            sql.append("c.todo = 1")
         for col, value in (("c.municipality", self.municipality), ("c.nationality", self.nationality),
                            ("c.run_id", self.run)):
             if value:
@@ -87,12 +87,11 @@ def queue_counts(store: Store) -> dict:
     """Counts per status, per reason (work to do), per run; progress decided / remaining."""
     conn = store.conn
     by_status = {s: n for s, n in conn.execute("SELECT status, count(*) FROM review_cases GROUP BY status")}
-    by_reason = dict(conn.execute(
-        "SELECT r.reason, count(*) FROM review_case_reasons r JOIN review_cases c ON c.case_id = r.case_id"
-        " WHERE c.status IN ('open', 'escalated') GROUP BY r.reason ORDER BY count(*) DESC"))
-    runs = [dict(r) for r in conn.execute(
-        "SELECT u.run_id, u.loaded_at, u.cases, (SELECT count(*) FROM review_cases c WHERE c.run_id = u.run_id"
-        " AND c.status IN ('open', 'escalated')) AS remaining FROM review_runs u ORDER BY u.loaded_at")]
+    by_reason = dict(conn.execute("SELECT reason, count(*) FROM review_case_reasons WHERE todo = 1"
+                                  " GROUP BY reason ORDER BY count(*) DESC"))
+    remaining_of = dict(conn.execute("SELECT run_id, count(*) FROM review_cases WHERE todo = 1 GROUP BY run_id"))
+    runs = [dict(r) | {"remaining": remaining_of.get(r["run_id"], 0)} for r in conn.execute(
+        "SELECT run_id, loaded_at, cases FROM review_runs ORDER BY loaded_at")]
     remaining = sum(by_status.get(s, 0) for s in TODO)
     decided = sum(n for s, n in by_status.items() if s not in TODO and s != "superseded")
     return {"by_status": by_status, "by_reason": by_reason, "runs": runs,
@@ -102,8 +101,7 @@ def queue_counts(store: Store) -> dict:
 def nationalities(store: Store) -> list[str]:
     """Nationalities with work to do, for the filter's choices."""
     return [r[0] for r in store.conn.execute(
-        "SELECT DISTINCT nationality FROM review_cases WHERE status IN ('open', 'escalated')"
-        " AND nationality IS NOT NULL ORDER BY 1")]
+        "SELECT DISTINCT nationality FROM review_cases WHERE todo = 1 AND nationality IS NOT NULL ORDER BY 1")]
 
 
 def _take_lease(conn: sqlite3.Connection, case_id: int, me: Principal) -> None:
@@ -215,7 +213,7 @@ def neighbour(store: Store, person_id: str, *, forward: bool) -> str | None:
     conn = store.conn
     case = _case_row(conn, person_id)
     op, order = (">", "ASC") if forward else ("<", "DESC")
-    row = conn.execute(f"SELECT person_id FROM review_cases WHERE status IN ('open', 'escalated') AND case_id {op} ?"
+    row = conn.execute(f"SELECT person_id FROM review_cases WHERE todo = 1 AND case_id {op} ?"
                        f" ORDER BY case_id {order} LIMIT 1", (case["case_id"],)).fetchone()
     return row[0] if row else None
 
