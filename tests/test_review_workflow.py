@@ -15,7 +15,8 @@ from review_support import count, make_desk, plain_cases, rank_of, shared_pair
 from test_service_support import live
 
 from jukimatch.api.cli import main
-from jukimatch.api.review import approve, decide, decision_seconds, export, load_run, open_case, reveal
+from jukimatch.api.review import (approve, decide, decision_seconds, export, load_run, open_case, queue_counts,
+                                  reveal)
 from jukimatch.api.service import Principal, create_app, verify
 from jukimatch.api.service.auth import principal_of_token
 from jukimatch.api.service.errors import Conflict, Forbidden, Unprocessable
@@ -264,3 +265,16 @@ def test_planner_turns_measured_seconds_into_clerk_days(desk, tmp_path, capsys):
     assert main(["simulate", "plan", "--review-only", "--review-queue", "60000", "--review-by", "2099-01-01",
                  "--review-db", str(desk.store.path), "--out", str(tmp_path)]) == 0
     assert "clerk-days" in capsys.readouterr().out and (tmp_path / "review_plan.json").is_file()
+
+
+def test_counts_kept_by_triggers_equal_a_recount(desk):
+    counts = queue_counts(desk.store)
+    conn = desk.store.conn
+    assert counts["by_status"] == dict(conn.execute("SELECT status, count(*) FROM review_cases GROUP BY status"))
+    assert counts["by_reason"] == dict(conn.execute(
+        "SELECT r.reason, count(*) FROM review_case_reasons r JOIN review_cases c ON c.case_id = r.case_id"
+        " WHERE c.status IN ('open', 'escalated') GROUP BY r.reason"))
+    assert {r["run_id"]: r["remaining"] for r in counts["runs"]} == {
+        run: n for run, n in conn.execute("SELECT run_id, count(*) FROM review_cases WHERE status IN"
+                                          " ('open', 'escalated') GROUP BY run_id")} | \
+        {r["run_id"]: 0 for r in counts["runs"] if r["remaining"] == 0}

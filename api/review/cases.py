@@ -86,10 +86,11 @@ def list_cases(store: Store, filters: Filters = Filters(), *, after: int = 0, li
 def queue_counts(store: Store) -> dict:
     """Counts per status, per reason (work to do), per run; progress decided / remaining."""
     conn = store.conn
-    by_status = {s: n for s, n in conn.execute("SELECT status, count(*) FROM review_cases GROUP BY status")}
-    by_reason = dict(conn.execute("SELECT reason, count(*) FROM review_case_reasons WHERE todo = 1"
-                                  " GROUP BY reason ORDER BY count(*) DESC"))
-    remaining_of = dict(conn.execute("SELECT run_id, count(*) FROM review_cases WHERE todo = 1 GROUP BY run_id"))
+    by_status = {st: n for st, n in conn.execute("SELECT status, sum(n) FROM review_counts GROUP BY status") if n}
+    by_reason = dict(conn.execute("SELECT reason, todo FROM review_reason_counts WHERE todo > 0"
+                                  " ORDER BY todo DESC, reason"))
+    remaining_of = dict(conn.execute("SELECT run_id, sum(n) FROM review_counts WHERE status IN ('open', 'escalated')"
+                                     " GROUP BY run_id"))
     runs = [dict(r) | {"remaining": remaining_of.get(r["run_id"], 0)} for r in conn.execute(
         "SELECT run_id, loaded_at, cases FROM review_runs ORDER BY loaded_at")]
     remaining = sum(by_status.get(s, 0) for s in TODO)
@@ -100,8 +101,11 @@ def queue_counts(store: Store) -> dict:
 
 def nationalities(store: Store) -> list[str]:
     """Nationalities with work to do, for the filter's choices."""
+    # A loose index scan: one index probe per distinct value, not a pass over every case.
     return [r[0] for r in store.conn.execute(
-        "SELECT DISTINCT nationality FROM review_cases WHERE todo = 1 AND nationality IS NOT NULL ORDER BY 1")]
+        "WITH RECURSIVE n(x) AS (SELECT min(nationality) FROM review_cases WHERE todo = 1"
+        " UNION ALL SELECT (SELECT min(nationality) FROM review_cases WHERE todo = 1 AND nationality > x)"
+        " FROM n WHERE x IS NOT NULL) SELECT x FROM n WHERE x IS NOT NULL")]
 
 
 def _take_lease(conn: sqlite3.Connection, case_id: int, me: Principal) -> None:

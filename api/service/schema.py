@@ -211,6 +211,25 @@ _V2_REVIEW = (
     """CREATE TRIGGER review_case_reasons_todo AFTER UPDATE OF status ON review_cases
         BEGIN UPDATE review_case_reasons SET todo = NEW.status IN ('open', 'escalated')
               WHERE case_id = NEW.case_id; END""",
+    # Counts the queue page shows on every view, kept by triggers instead of counted each time.
+    """CREATE TABLE review_counts (
+        run_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (run_id, status)) WITHOUT ROWID""",
+    """CREATE TRIGGER review_counts_insert AFTER INSERT ON review_cases
+        BEGIN INSERT INTO review_counts (run_id, status, n) VALUES (NEW.run_id, NEW.status, 1)
+              ON CONFLICT (run_id, status) DO UPDATE SET n = n + 1; END""",
+    """CREATE TRIGGER review_counts_update AFTER UPDATE OF status ON review_cases WHEN OLD.status != NEW.status
+        BEGIN UPDATE review_counts SET n = n - 1 WHERE run_id = OLD.run_id AND status = OLD.status;
+              INSERT INTO review_counts (run_id, status, n) VALUES (NEW.run_id, NEW.status, 1)
+              ON CONFLICT (run_id, status) DO UPDATE SET n = n + 1; END""",
+    """CREATE TABLE review_reason_counts (
+        reason TEXT PRIMARY KEY, todo INTEGER NOT NULL) WITHOUT ROWID""",
+    """CREATE TRIGGER review_reason_counts_insert AFTER INSERT ON review_case_reasons
+        BEGIN INSERT INTO review_reason_counts (reason, todo) VALUES (NEW.reason, NEW.todo)
+              ON CONFLICT (reason) DO UPDATE SET todo = todo + NEW.todo; END""",
+    """CREATE TRIGGER review_reason_counts_update AFTER UPDATE OF todo ON review_case_reasons
+        WHEN OLD.todo != NEW.todo
+        BEGIN UPDATE review_reason_counts SET todo = todo + NEW.todo - OLD.todo WHERE reason = NEW.reason; END""",
     """CREATE TABLE review_candidates (
         case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
         rank INTEGER NOT NULL,
