@@ -35,7 +35,7 @@ def desk(tmp_path_factory):
 @pytest.fixture(scope="module")
 def plain(desk):
     cases = plain_cases(desk.store)
-    assert len(cases) >= 8, "the generated run should hold plain review cases"
+    assert len(cases) >= 12, "the generated run should hold plain review cases"
     return iter(cases)
 
 
@@ -125,7 +125,10 @@ def test_reveal_is_audited_and_every_step_is_in_the_chain(desk, plain):
 
 
 def test_export_has_approved_registrations_only_owner_readable_or_encrypted(desk, plain, tmp_path):
-    pid = next(plain)
+    done, again, pid = next(plain), next(plain), next(plain)
+    decide(desk.store, done, CLERK1, "confirm", candidate=1)
+    approve(desk.store, done, SUP1, True)
+    decide(desk.store, again, CLERK1, "reinquire", note="no answer fits")
     decide(desk.store, pid, CLERK1, "confirm", candidate=1)  # proposed, not approved: not exported
     res = export(desk.store, tmp_path / "out")
     regs = pq.read_table(tmp_path / "out" / "registrations.parquet")
@@ -278,3 +281,21 @@ def test_counts_kept_by_triggers_equal_a_recount(desk):
         run: n for run, n in conn.execute("SELECT run_id, count(*) FROM review_cases WHERE status IN"
                                           " ('open', 'escalated') GROUP BY run_id")} | \
         {r["run_id"]: 0 for r in counts["runs"] if r["remaining"] == 0}
+
+
+def test_an_encrypted_run_loads_with_its_key(desk, tmp_path, capsys):
+    from jukimatch.engine.crypt import encrypt_file
+
+    enc = tmp_path / "enc"
+    shutil.copytree(desk.run_dir, enc)
+    table = pq.read_table(enc / "review.parquet")
+    pq.write_table(table.slice(0, 5), enc / "plain.parquet")
+    key = write_key_file(tmp_path / "k.bin")
+    encrypt_file(enc / "plain.parquet", enc / "review.parquet.enc", load_key(key))
+    (enc / "review.parquet").unlink()
+    (enc / "plain.parquet").unlink()
+    db = str(desk.store.path)
+    assert main(["review", "load", "--db", db, "--run", str(enc)]) == 2
+    assert "key file" in capsys.readouterr().err
+    assert main(["review", "load", "--db", db, "--run", str(enc), "--key-file", str(key)]) == 0
+    assert "cases" in capsys.readouterr().out

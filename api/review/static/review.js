@@ -29,7 +29,7 @@
       if (ev.key === "n" || ev.key === "r" || ev.key === "e") { form.elements.note.focus(); }
       return;
     }
-    if (ev.key === "Enter") {
+    if (ev.key === "Enter" && tag !== "BUTTON" && tag !== "A") {
       ev.preventDefault();
       form.requestSubmit();
     }
