@@ -27,8 +27,18 @@ def make_run(tmp: Path, *, residents: int = 3000, seed: int = 2) -> Path:
     return tmp / "run"
 
 
-def make_desk(tmp: Path) -> Desk:
-    run = make_run(tmp)
+_RUN: list[Path] = []  # one generated run per test session, shared by the modules (each has its own store)
+
+
+def shared_run(tmp_path_factory) -> Path:
+    if not _RUN:
+        _RUN.append(make_run(tmp_path_factory.mktemp("review-run")))
+    return _RUN[0]
+
+
+def make_desk(tmp_path_factory) -> Desk:
+    run = shared_run(tmp_path_factory)
+    tmp = tmp_path_factory.mktemp("review-desk")
     store = Store(tmp / "store.sqlite")
     load_run(store, run)
     tokens = {u: add_user(store, u, role) for u, role in

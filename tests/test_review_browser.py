@@ -19,7 +19,7 @@ FULL_NUMBER = re.compile(r"(?<![\d.])\d{12}(?!\d)")
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
-    return make_desk(tmp_path_factory.mktemp("review-web"))
+    return make_desk(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ SUP1, SUP2 = Principal("sup1", "supervisor"), Principal("sup2", "supervisor")
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
-    return make_desk(tmp_path_factory.mktemp("review"))
+    return make_desk(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
