@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--model", help="reuse a saved model.json instead of fitting")
     r.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
     r.add_argument("--no-report", action="store_true", help="skip report.html")
+    r.add_argument("--max-risk", type=float, metavar="P",
+                   help="largest probability, per automatic match, that the number is someone else's "
+                        "(default 1e-5); riskier ones go to review")
     r.add_argument("--quiet", action="store_true", help="print nothing on success")
     r.set_defaults(func=_cmd_reconcile)
     from jukimatch.api.reconcile_options import add_reconcile_options

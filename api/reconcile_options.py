@@ -52,6 +52,13 @@ def reconcile_kwargs(args: argparse.Namespace) -> dict:
     if args.chunk_rows is not None and args.chunk_rows < 1:
         error(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
     kw = {"backend": backend, "resume": args.resume, "encrypt_key_file": args.encrypt_key_file}
+    max_risk = getattr(args, "max_risk", None)
+    if max_risk is not None:
+        if not 0.0 < max_risk <= 1.0:
+            error(f"--max-risk must be a probability in (0, 1], got {max_risk}")
+        from jukimatch.engine.decide import Thresholds
+
+        kw["thresholds"] = Thresholds(max_risk=max_risk)
     if backend == "dask":
         kw.update(scheduler=args.scheduler, partitions=args.partitions, dask_workers=getattr(args, "workers", None))
     if args.chunk_rows is not None:

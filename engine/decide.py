@@ -37,6 +37,11 @@ REASONS = {
     "address_elsewhere": "the address is in another municipality: a moved person or a namesake",
     "weak_corroboration": "two of name, birth date and address fall short of full agreement",
     "response_invalid": "a response row for this person was malformed and quarantined",
+    "namesake_risk": "the chance that the number is a namesake's exceeds the risk budget (--max-risk): the name "
+                     "is common where this person lives, or the address does not settle it",
+    "duplicate_record": "the same human seems to stand twice in the agency's file (name, birth date and sex, or a "
+                        "held or card number, shared with another row); the other row is named",
+    "namesake_twin": "another resident shares name, birth date and sex: the 4 information cannot tell them apart",
 }
 
 
@@ -53,6 +58,10 @@ class Thresholds:
     review_probability: float = 0.05  # best candidate below this → no_match (weak only)
     runner_up_probability: float = 0.5  # runner-up at or above this → ambiguous (besides the margin)
     min_margin_bits: float = 10.0  # best minus runner-up weight, in bits
+    # The largest probability, per automatic match, that the number belongs to someone else
+    # (the model's doubt plus the namesake risk). The risks of most matches lie far below it;
+    # summary.json's expected_wrong_numbers adds them up for the run.
+    max_risk: float = 1e-5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +81,9 @@ class Pairs:
     name_full: np.ndarray | None = None  # bool: some name notation agrees fully
     name_conflict: np.ndarray | None = None  # bool: some name notation differs outright
     address_level: np.ndarray | None = None  # int8 (-1 null, 0 differ, 1 pref, 2 city, 3 town, 4 block)
+    namesake_risk: np.ndarray | None = None  # float64: P(the candidate is a namesake), see namesakes.py
+    room_same: np.ndarray | None = None  # int8 building code (namesakes.BUILDING_*)
+    model_risk: np.ndarray | None = None  # float64: 1 - P(match) under the run's absent rate as prior
 
 
 @dataclass
@@ -82,6 +94,7 @@ class Persons:
     answered: np.ndarray  # bool: any response row (found or not_found or quarantined)
     response_invalid: np.ndarray  # bool: a response row of theirs was quarantined
     held_number: np.ndarray  # int64, -1 when none
+    twin: np.ndarray | None = None  # int8: 0, or namesakes.DUPLICATE_RECORD / NAMESAKE_TWIN
 
 
 @dataclass
@@ -94,6 +107,7 @@ class Decisions:
     candidates: np.ndarray  # int32 number of found rows
     reason_mask: np.ndarray  # bool (persons × len(REASON_CODES))
     code: np.ndarray | None = None  # int8 index into DECISIONS (the same as ``decision``)
+    risk: np.ndarray | None = None  # float64: P(the chosen candidate's number is someone else's), NaN without one
 
     def codes(self) -> np.ndarray:
         """Decision as int8 index into DECISIONS: cheap to count and to turn into Arrow."""
@@ -107,7 +121,7 @@ class Decisions:
     def take(self, rows) -> "Decisions":
         return Decisions(self.decision[rows], self.best[rows], self.runner_up[rows], self.weight[rows],
                          self.probability[rows], self.candidates[rows], self.reason_mask[rows],
-                         None if self.code is None else self.code[rows])
+                         None if self.code is None else self.code[rows], None if self.risk is None else self.risk[rows])
 
 
 DATE_FULL = 4  # birth date agrees wherever known
@@ -272,6 +286,12 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
 
     ch = np.where(has, chosen, 0)
     conflict, elsewhere, thin = corroboration(pairs)
+    # The model's doubt plus the namesake's; a number the person already holds needs no namesake.
+    r_ns = pairs.namesake_risk[ch] if pairs.namesake_risk is not None and len(pairs.person) else np.zeros(n)
+    r_model = pairs.model_risk[ch] if pairs.model_risk is not None and len(pairs.person) else 1.0 - p
+    risk = np.where(has, np.minimum(1.0, r_model + np.where(confirmed, 0.0, r_ns)), np.nan)
+    twin = persons.twin if persons.twin is not None else np.zeros(n, np.int8)
+    twin = np.where(persons.rejected, 0, twin)
     rules = {
         "response_invalid": persons.response_invalid & ~persons.rejected,
         "check_digit": plausible & ~pairs.number_ok[ch] & (pairs.number[ch] >= 0),
@@ -290,12 +310,18 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
             (w - w_run < th.min_margin_bits)
             | ((p_run >= th.runner_up_probability) & ~(conflict | elsewhere | thin)[np.maximum(rival, 0)])
         ),
+        # only with the run's population: a lone pair has no namesake statistics to go by
+        "namesake_risk": strong & ~confirmed & (risk > th.max_risk) if pairs.namesake_risk is not None
+        else np.zeros(n, bool),
+        "duplicate_record": twin == 1,
+        "namesake_twin": twin == 2,
     }
     fired = np.zeros(n, dtype=bool)
     for mask in rules.values():
         fired |= mask
-    pending = ~persons.answered & ~persons.rejected
-    live = ~pending & ~persons.rejected
+    unanswered = ~persons.answered & ~persons.rejected
+    pending = unanswered & (twin == 0)  # a row with a twin goes to a person, answered or not
+    live = ~unanswered & ~persons.rejected
     auto = live & (strong | (confirmed & plausible)) & ~fired
     # A number the person holds, returned for a record that does not resemble them, or a
     # middling candidate: a person must look.
@@ -309,22 +335,23 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
         uncertain=uncertain,
         weak_candidates=weak,
         not_found=not_found,
-        unanswered=pending,
+        unanswered=unanswered,
     )
     for code in flags:
         flags[code] = flags[code] & ~persons.rejected
-        if code != "unanswered":
-            flags[code] &= ~pending
+        if code not in ("unanswered", "duplicate_record", "namesake_twin"):
+            flags[code] &= ~unanswered
     code = np.full(n, DECISIONS.index(NO_MATCH), dtype=np.int8)
     code[uncertain | (fired & live)] = DECISIONS.index(REVIEW)
     code[auto] = DECISIONS.index(MATCH)
+    code[twin > 0] = DECISIONS.index(REVIEW)
     code[pending] = DECISIONS.index(PENDING)
     code[persons.rejected] = DECISIONS.index(REJECTED)
     mask = np.empty((n, len(REASON_CODES)), dtype=bool, order="F")  # column writes, no stacking copy
     for j, c in enumerate(REASON_CODES):
         mask[:, j] = flags[c]
     decision = np.asarray(DECISIONS, dtype=object)[code]
-    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask, code)
+    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask, code, risk)
 
 
 REASON_CODES = tuple(REASONS)

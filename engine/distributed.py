@@ -30,10 +30,11 @@ import numpy as np
 
 from .crypt import load_key, read_parquet, write_parquet
 from .io import InputError
-from .reconcile import Options, _read, _Timer, clear_summary, finish, fit_model, open_workdir
+from .namesakes import PopulationInputs, population
+from .reconcile import Options, _read, _Timer, clear_summary, finish, fit_model, namesake_info, open_workdir
 from .partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from .stages import (
-    Phantoms, compare, number_report, part_outputs, pattern_counts, plan_u_sample, prepare, score_and_decide,
+    NamesakeUnits, Phantoms, compare, namesake_units, population_inputs, rates_from, number_report, part_outputs, pattern_counts, plan_u_sample, prepare, score_and_decide,
     side_by_side, u_levels_from_exports,
 )
 
@@ -132,8 +133,16 @@ def _compare_summary(comp: Sealed) -> Sealed:
     return Sealed((pattern_counts(c.levels), len(c.levels), c.u_levels, res, pair, c.reused_chunks))
 
 
-def _first_pass(prep: Sealed, comp: Sealed, model, th, n_buckets) -> Sealed:
-    d, pairs = score_and_decide(prep.value, comp.value, model, th)
+def _population_inputs(prep: Sealed, comp: Sealed) -> Sealed:
+    return Sealed(population_inputs(prep.value, comp.value))
+
+
+def _units(prep: Sealed, comp: Sealed, model, th, pop: Sealed) -> Sealed:
+    return Sealed(namesake_units(prep.value, comp.value, model, th, pop.value))
+
+
+def _first_pass(prep: Sealed, comp: Sealed, model, th, n_buckets, pop: Sealed, rates) -> Sealed:
+    d, pairs = score_and_decide(prep.value, comp.value, model, th, pop=pop.value, rates=rates)
     return Sealed(bucket_report(number_report(prep.value, pairs, d, th), n_buckets))
 
 
@@ -145,20 +154,22 @@ def _resolve(*reports: Sealed) -> Sealed:
     return Sealed(resolve_numbers([r.value for r in reports]))
 
 
-def _final_decide(prep: Sealed, comp: Sealed, model, th, part, *bucket_results: Sealed) -> Sealed:
+def _final_decide(prep: Sealed, comp: Sealed, model, th, part, pop: Sealed, rates, *bucket_results: Sealed) -> Sealed:
     phantoms = Phantoms.concat([b.value[part] for b in bucket_results])
-    return Sealed(score_and_decide(prep.value, comp.value, model, th, phantoms))
+    return Sealed(score_and_decide(prep.value, comp.value, model, th, phantoms, pop=pop.value, rates=rates))
 
 
-def _outputs(prep: Sealed, comp: Sealed, decided: Sealed, model, sources, report) -> Sealed:
+def _outputs(prep: Sealed, comp: Sealed, decided: Sealed, model, sources, report, pop: Sealed, rates, th) -> Sealed:
     d, pairs = decided.value
-    return Sealed(part_outputs(prep.value, d, pairs, comp.value.levels, model, sources, report=report))
+    return Sealed(part_outputs(prep.value, d, pairs, comp.value.levels, model, sources, report=report,
+                               pop=pop.value, rates=rates, th=th))
 
 
-def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows) -> Sealed:
+def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop: Sealed) -> Sealed:
     p, d, pairs = prep.value, decided.value[0], decided.value[1]
     local = np.searchsorted(p.r_global, global_rows)
-    return Sealed(side_by_side(p.R, p.S, d, pairs, p.pair_resp, comp.value.levels, model, local, keys=p.r_global))
+    return Sealed(side_by_side(p.R, p.S, d, pairs, p.pair_resp, comp.value.levels, model, local, keys=p.r_global,
+                               twin_group=pop.value.group))
 
 
 def _open(futures, client) -> list:
@@ -229,27 +240,41 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
             del summaries
         if store is not None:
             store.mark("fitted")
+        with timer.phase("population"):
+            # the population is the whole run's: names, places and duplicates cross partitions
+            inputs = _open([client.submit(_population_inputs, prep_f[p], comp_f[p]) for p in range(n_parts)], client)
+            pop_all = population(PopulationInputs.concat(inputs))
+            ends = np.cumsum([len(x.rows) for x in inputs])
+            del inputs
+            pop_f = [client.scatter(Sealed(pop_all.take(slice(int(ends[p] - len(r_rows[p])), int(ends[p])))))
+                     for p in range(n_parts)]
+            units = _open([client.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)],
+                          client)
+            rates = rates_from(NamesakeUnits.concat(units), model, pop_all)
+            del units
         with timer.phase("decide"):
             n_buckets = n_parts
-            rep_f = [client.submit(_first_pass, prep_f[p], comp_f[p], model, th, n_buckets) for p in range(n_parts)]
+            rep_f = [client.submit(_first_pass, prep_f[p], comp_f[p], model, th, n_buckets, pop_f[p], rates)
+                     for p in range(n_parts)]
             bucket_f = [client.submit(_resolve, *[client.submit(_bucket, r, b) for r in rep_f])
                         for b in range(n_buckets)]
-            dec_f = [client.submit(_final_decide, prep_f[p], comp_f[p], model, th, p, *bucket_f)
+            dec_f = [client.submit(_final_decide, prep_f[p], comp_f[p], model, th, p, pop_f[p], rates, *bucket_f)
                      for p in range(n_parts)]
             out_f = [client.submit(_outputs, prep_f[p], comp_f[p], dec_f[p], model, (r_in.path, s_in.path),
-                                   opts.report) for p in range(n_parts)]
+                                   opts.report, pop_f[p], rates, th) for p in range(n_parts)]
             parts = _open(out_f, client)
         if store is not None:
             store.mark("decided")
 
         def sample(chosen: np.ndarray):
             chosen = np.sort(chosen)
-            futs = [client.submit(_sample, prep_f[p], comp_f[p], dec_f[p], model, chosen[r_part[chosen] == p])
-                    for p in range(n_parts)]
+            futs = [client.submit(_sample, prep_f[p], comp_f[p], dec_f[p], model, chosen[r_part[chosen] == p],
+                                  pop_f[p]) for p in range(n_parts)]
             return _open(futs, client)
 
         info = {"backend": "dask", "scheduler": opts.scheduler or "LocalCluster", "workers": n_workers,
-                "partitions": n_parts, "resumed": bool(store and store.resumed), "chunks_reused": int(reused)}
+                "partitions": n_parts, "resumed": bool(store and store.resumed), "chunks_reused": int(reused),
+                "namesakes": namesake_info(rates, pop_all)}
         return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
 
 

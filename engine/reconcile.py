@@ -31,9 +31,11 @@ from .decide import DECISIONS, Thresholds
 from .features import FIELDS, N_LEVELS
 from .io import RESIDENT_COLUMNS, RESPONSE_COLUMNS, InputTable, read_table
 from .model import Model, default_model, estimate_u, fit, unpack_patterns
+from .namesakes import poisson_bounds, population
 from .stages import (
-    KEY, PartOutputs, PartPlan, add_stats, compare, malformed_decisions, merge_sorted, part_outputs,
-    plan_u_sample, prepare, sample_persons, score_and_decide, side_by_side,
+    KEY, TWIN_KEY, PartOutputs, PartPlan, add_stats, compare, malformed_decisions, merge_sorted, part_outputs,
+    namesake_units, plan_u_sample, population_inputs, prepare, rates_from, sample_persons, score_and_decide,
+    side_by_side, with_related,
 )
 from .validate import check_residents
 
@@ -90,6 +92,7 @@ def _settings(opts: Options, partitions: int) -> dict:
         "encoding": opts.encoding,
         "partitions": partitions,
         "fields": list(FIELDS),
+        "chunk_keys": "namesakes-1",  # chunks carry the population keys
     }
 
 
@@ -185,16 +188,22 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
     if store is not None:
         store.mark("fitted")
 
+    th = opts.thresholds
+    with timer.phase("population"):
+        pop = population(population_inputs(prep, comp))
+        rates = rates_from(namesake_units(prep, comp, model, th, pop), model, pop)
     with timer.phase("decide"):
-        d, pairs = score_and_decide(prep, comp, model, opts.thresholds)
+        d, pairs = score_and_decide(prep, comp, model, th, pop=pop, rates=rates)
     with timer.phase("write"):
-        parts = [part_outputs(prep, d, pairs, comp.levels, model, (r_in.path, s_in.path), report=opts.report)]
+        parts = [part_outputs(prep, d, pairs, comp.levels, model, (r_in.path, s_in.path), report=opts.report,
+                              pop=pop, rates=rates, th=th)]
 
     def sample(chosen: np.ndarray) -> list[pa.Table]:
-        return [side_by_side(R, S, d, pairs, prep.pair_resp, comp.levels, model, chosen, keys=prep.r_global)]
+        return [side_by_side(R, S, d, pairs, prep.pair_resp, comp.levels, model, chosen, keys=prep.r_global,
+                             twin_group=pop.group)]
 
     info = {"backend": "local", "partitions": 1, "resumed": bool(store and store.resumed),
-            "chunks_reused": comp.reused_chunks}
+            "chunks_reused": comp.reused_chunks, "namesakes": namesake_info(rates, pop)}
     return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
 
 
@@ -209,7 +218,7 @@ def finish(out: Path, opts: Options, timer: _Timer, t0: float, r_in: InputTable,
         n_in = R_rows = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
         if decisions.num_rows != n_in:
             raise RuntimeError(f"rows lost: {R_rows} residents in, {decisions.num_rows} decisions out")
-        review = merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"])
+        review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
         pending = merge_sorted([p.pending for p in parts], [KEY])
         rejected = pa.concat_tables([
             merge_sorted([p.rejected_residents for p in parts], [KEY]),
@@ -236,6 +245,7 @@ def finish(out: Path, opts: Options, timer: _Timer, t0: float, r_in: InputTable,
     for p in parts[1:]:
         stats = add_stats(stats, p.stats)
     counts = {k: int(stats["decisions"].get(k, 0)) for k in DECISIONS}
+    namesakes = run_info.pop("namesakes", None)
     n_pairs = int(stats["responses_compared"])
     summary = {
         "inputs": {"residents": str(r_in.path), "responses": str(s_in.path)},
@@ -250,6 +260,8 @@ def finish(out: Path, opts: Options, timer: _Timer, t0: float, r_in: InputTable,
         },
         "decisions": counts,
         "reasons": {k: int(v) for k, v in stats["reasons"].items() if v},
+        **risk_summary(stats.get("risk") or {}, opts.thresholds.max_risk),
+        "namesakes": namesakes,
         "thresholds": opts.thresholds.to_dict(),
         "model": model.to_dict() if model is not None else None,
         "model_reused": opts.model is not None,
@@ -279,7 +291,7 @@ def finish(out: Path, opts: Options, timer: _Timer, t0: float, r_in: InputTable,
                     sample_table, sort_keys=[(KEY, "ascending"), ("candidate_rank", "ascending")]))
             sample_table = sample_table.append_column(
                 "decision", pa.array(dec[_sample_keys(sample_table)].astype(str), pa.string())
-            ).drop_columns([KEY, "__bare"])
+            ).drop_columns([KEY, "__bare", TWIN_KEY])
             levels = np.concatenate([p.levels for p in parts]) if len(parts) > 1 else parts[0].levels
             weight = np.concatenate([p.weight for p in parts]) if len(parts) > 1 else parts[0].weight
             pair_decision = np.concatenate([p.pair_decision for p in parts]) if len(parts) > 1 else parts[0].pair_decision
@@ -292,6 +304,33 @@ def finish(out: Path, opts: Options, timer: _Timer, t0: float, r_in: InputTable,
     if store is not None:
         store.finish()
     return summary
+
+
+def namesake_info(rates, pop) -> dict:
+    """The rates the namesake risk rested on, for summary.json."""
+    return {**rates.to_dict(), **pop.info}
+
+
+def risk_summary(risk: dict, max_risk: float) -> dict:
+    """``expected_wrong_numbers`` among the run's matches, with a 95 % interval (the rates'
+    bounds, then Poisson), and ``risk_curve``: for budgets from 1e-15 to 1, the matches,
+    the reviews they add over the loosest budget and the wrong numbers to expect."""
+    if not risk:
+        return {"expected_wrong_numbers": None, "risk_curve": []}
+    low, high = poisson_bounds(risk["expected_low"], risk["expected_high"])
+    bins = sorted(((int(k), v) for k, v in risk["bins"].items()))
+    total = sum(v["persons"] for _, v in bins)
+    curve, persons, expected = [], 0, 0.0
+    for b in range(-15, 1):
+        for k, v in bins:
+            if k == b:
+                persons += v["persons"]
+                expected += v["risk"]
+        curve.append({"max_risk": 10.0 ** b, "matches": persons, "review_added": total - persons,
+                      "expected_wrong_numbers": expected})
+    return {"expected_wrong_numbers": {"mean": risk["expected"], "low": low, "high": high,
+                                       "matches": risk["matches"], "max_risk": max_risk},
+            "risk_curve": curve}
 
 
 def _sample_keys(table: pa.Table) -> np.ndarray:

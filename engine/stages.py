@@ -24,16 +24,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .checkdigit import scan_numbers_trimmed
-from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
-    reason_lists
+from .decide import DATE_FULL, DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
+    rank_candidates, reason_lists
 from .features import (
-    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, compare_features, name_conflict, name_full, pair_features,
+    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, compare_features, features, name_conflict, name_full,
+    pair_features,
     TEXT_FIELDS,
 )
 from .io import ROW_COLUMN
 from .model import MAX_LEVEL, Model, pack_patterns
+from .namesakes import (
+    KAPPA, N_RELATIONS, RELATIONS, PairKeys, fit_namesakes, Population, PopulationInputs, Rates, ResidentKeys, namesake_risk, pair_keys, relation,
+    resident_keys,
+)
 from .normalize import Dates
-from .text import Codepoints, concat_codepoints, take_codepoints
+from .text import Codepoints, concat_codepoints, hash_strings, take_codepoints, to_codepoints
 from .validate import Checked, check_residents, check_responses
 
 SEED = 20270319  # go-live day: u sampling is deterministic
@@ -225,6 +230,8 @@ class Compared:
     export_res: list = field(default_factory=list)  # (sample ids, resident Features) for other parts
     export_pair: list = field(default_factory=list)  # (sample ids, response Features)
     reused_chunks: int = 0
+    rkeys: ResidentKeys = field(default_factory=ResidentKeys.empty)  # per resident row
+    pkeys: PairKeys = field(default_factory=PairKeys.empty)  # per compared pair
 
     def exports(self) -> tuple[tuple[np.ndarray, Features] | None, tuple[np.ndarray, Features] | None]:
         def cat(xs):
@@ -287,7 +294,8 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
     responses = _ResponseRows(prep.S, pair_resp)
     levels = np.empty((n_pairs, len(FIELDS)), dtype=np.int8)
     gaiji = np.zeros(n_pairs, dtype=bool)
-    out = Compared(levels, gaiji, np.zeros((0, len(FIELDS)), np.int8))
+    out = Compared(levels, gaiji, np.zeros((0, len(FIELDS)), np.int8), rkeys=ResidentKeys.empty(n_res),
+                   pkeys=PairKeys.empty(n_pairs))
     u_parts = []
     phase = timer.phase if timer is not None else (lambda name: nullcontext())
     step = max(1, chunk_rows)
@@ -297,12 +305,18 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
         rs = _within(plan.res_row, a, b) if plan is not None else slice(0, 0)
         ps = _within(plan.pair_idx, pa_, pb) if plan is not None else slice(0, 0)
         if pb == pa_ and rs.stop == rs.start:
+            # nobody of this chunk was answered: their names still count in the population
+            with phase("normalise"):
+                left = features(R.slice(a, b - a), dates=_take_dates(prep.rcheck.dates, slice(a, b)),
+                                sex=prep.rcheck.sex[a:b])
+            _put_keys(out, a, b, pa_, pb, resident_keys(left), PairKeys.empty())
             continue
         saved = store.load_chunk(part, c) if store is not None else None
         if saved is not None:
             out.reused_chunks += 1
             levels[pa_:pb] = saved["levels"]
             gaiji[pa_:pb] = saved["gaiji"]
+            _put_keys(out, a, b, pa_, pb, ResidentKeys.from_arrays(saved, "rk_"), PairKeys.from_arrays(saved, "pk_"))
             u_parts.append(saved["u"])
             if len(saved["xr_k"]):
                 out.export_res.append((saved["xr_k"], features_from_arrays(saved, "xr_")))
@@ -322,6 +336,8 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
             with phase("compare"):
                 levels[pa_:pb] = compare_features(left, right, li, ri)
                 gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
+                rkeys, pkeys = resident_keys(left), pair_keys(left, right, li, ri)
+                _put_keys(out, a, b, pa_, pb, rkeys, pkeys)
                 if plan is not None:
                     rk, rrow, pk, pidx = plan.res_k[rs], plan.res_row[rs], plan.pair_k[ps], plan.pair_idx[ps]
                 else:
@@ -340,6 +356,7 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
                 out.export_pair.append(xp)
             if store is not None:
                 arrays = {"levels": levels[pa_:pb], "gaiji": gaiji[pa_:pb], "u": u,
+                          **rkeys.arrays("rk_"), **pkeys.arrays("pk_"),
                           "xr_k": xr[0] if xr else np.zeros(0, np.int64),
                           "xp_k": xp[0] if xp else np.zeros(0, np.int64)}
                 if xr:
@@ -352,6 +369,11 @@ def compare(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, store=Non
     if u_parts:
         out.u_levels = np.concatenate(u_parts)
     return out
+
+
+def _put_keys(out: Compared, a: int, b: int, pa_: int, pb: int, rkeys: ResidentKeys, pkeys: PairKeys) -> None:
+    out.rkeys.put(slice(a, b), rkeys)
+    out.pkeys.put(slice(pa_, pb), pkeys)
 
 
 def pattern_counts(levels: np.ndarray) -> np.ndarray:
@@ -403,19 +425,145 @@ class Phantoms:
         return len(self.number)
 
 
+def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
+    """What :func:`jukimatch.engine.namesakes.population` needs of this part's rows."""
+    R = prep.R
+    answers = prep.number_all[prep.pair_resp]
+    return PopulationInputs(
+        rows=prep.r_global, keys=comp.rkeys, valid=prep.rcheck.ok,
+        nationality=hash_strings(to_codepoints(R.column("nationality"))) if "nationality" in R.column_names
+        else np.zeros(R.num_rows, np.uint64),
+        card=hash_strings(to_codepoints(R.column("card_number"))) if "card_number" in R.column_names
+        else np.zeros(R.num_rows, np.uint64),
+        held=prep.held,
+        answer_names=(comp.pkeys.alpha, comp.pkeys.kanji, comp.pkeys.kana),
+        answer_numbers=np.where(prep.number_ok_all[prep.pair_resp], answers, -1),
+    )
+
+
+@dataclass
+class NamesakeUnits:
+    """What a part gives the namesake EM: per person whose best candidate is strong and
+    agrees on name, birth date and sex, the name's bearers, where its bearers live at the
+    candidate's address relation, and that relation; and counts for the absent rate."""
+
+    rows: np.ndarray  # whole-table row of each unit's person
+    bearers: np.ndarray
+    g: np.ndarray
+    rel: np.ndarray
+    answered: int
+    absent: int
+
+    @classmethod
+    def concat(cls, parts: list["NamesakeUnits"]) -> "NamesakeUnits":
+        """The parts' units in whole-table order: every partitioning fits the same EM."""
+        rows = np.concatenate([p.rows for p in parts])
+        o = np.argsort(rows, kind="stable")
+        return cls(rows[o], np.concatenate([p.bearers for p in parts])[o], np.concatenate([p.g for p in parts])[o],
+                   np.concatenate([p.rel for p in parts])[o], sum(p.answered for p in parts),
+                   sum(p.absent for p in parts))
+
+
+def namesake_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> NamesakeUnits:
+    levels = comp.levels
+    n = prep.R.num_rows
+    live = prep.answered & prep.rcheck.ok & ~prep.response_invalid
+    weight = model.match_weights(levels, prior_weight=th.prior_bits) if len(levels) else np.zeros(0)
+    best, _runner, _counts = rank_candidates(prep.pair_res, weight, n)
+    has = live & (best >= 0)
+    j = np.where(has, best, 0)
+    plausible = has & (weight[j] >= _bits(th.review_probability)) if len(weight) else has
+    unit = has & (weight[j] >= _bits(th.match_probability)) if len(weight) else has
+    if len(levels):
+        lv = levels[j]
+        unit &= name_full(lv) & (lv[:, DATE_FIELD] >= DATE_FULL) & (lv[:, SEX_FIELD] == 1)
+        unit &= ~((prep.held >= 0) & (prep.number_all[prep.pair_resp[j]] == prep.held))
+        rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[j])
+        unit &= rel >= 0
+    else:
+        rel = np.zeros(n, np.int8)
+    idx = np.flatnonzero(unit)
+    return NamesakeUnits(prep.r_global[idx], pop.bearers[idx], pop.g[idx], rel[idx].astype(np.int64), int(live.sum()),
+                         int((live & ~plausible).sum()))
+
+
+def _bits(p: float) -> float:
+    return float(np.log2(p / (1 - p)))
+
+
+def rates_from(units: NamesakeUnits, model: Model, pop: Population) -> Rates:
+    """The run's namesake rates: the EM of :func:`jukimatch.engine.namesakes.fit_namesakes`
+    over every part's units, started from the model's m and floored at what the file's
+    birth dates alone imply."""
+    absent = units.absent / units.answered if units.answered else 0.0
+    a = min(max(absent, 1e-9), 0.5)
+    floor = a / (1 - a) * pop.rho * KAPPA
+    m0 = np.zeros(N_RELATIONS)
+    m0[:5] = model.m[ADDRESS_FIELD][:5]
+    m0[5], m0[6], m0[4] = m0[4] * 0.9, m0[4] * 0.05, m0[4] * 0.05
+    u0 = np.array([pop.info["geography_mean"][r] for r in RELATIONS])
+    theta, m, u, expected = fit_namesakes(units.bearers, units.g, units.rel, m0, u0, floor)
+    return Rates(theta=theta, m=m, u=u, absent=absent, answered=float(units.answered), units=float(len(units.rel)),
+                 namesakes=expected, theta_floor=floor)
+
+
+RISK_BINS = np.arange(-15, 1)  # log10 of the risk: bin b holds risks in (10**(b-1), 10**b]
+
+
+def risk_stats(prep: Prepared, d: Decisions, pairs: Pairs, pop: Population | None, rates: Rates | None,
+               th: Thresholds) -> dict:
+    """Summable risk figures of a part: the expected wrong numbers among its matches (also
+    under the rates' low and high bounds), and a histogram of the risk of every person who
+    would be matched under any budget, for the curve of review volume against risk."""
+    if d.risk is None or pop is None or rates is None:
+        return {}
+    code = d.codes()
+    match = code == DECISIONS.index(MATCH)
+    ns_only = d.reason_mask[:, REASON_CODES.index("namesake_risk")] & (d.reason_mask.sum(axis=1) == 1)
+    eligible = match | ns_only
+    risk = np.nan_to_num(d.risk, nan=0.0)
+    out = {"expected": float(risk[match].sum()), "matches": int(match.sum())}
+    # under the bounds of theta: the model's doubt stays, the namesake's moves
+    held_confirmed = d.reason_mask[:, REASON_CODES.index("held_number_confirmed")]
+    idx = np.flatnonzero(match & ~held_confirmed & (d.best >= 0))
+    j = d.best[idx]
+    rel = relation(pairs.address_level[j], _room_same_of(pairs, j))
+    base = pairs.model_risk[j] if pairs.model_risk is not None else 1.0 - d.probability[idx]
+    for name, theta in zip(("expected_low", "expected_high"), rates.theta_bounds()):
+        ns = namesake_risk(pop.bearers[idx], pop.g[idx], rel, rates, theta=theta)
+        out[name] = float(risk[match & held_confirmed].sum() + np.minimum(1.0, base + ns).sum())
+    b = np.clip(np.ceil(np.log10(np.maximum(risk[eligible], 1e-300))), RISK_BINS[0], 0).astype(np.int64)
+    out["bins"] = {str(int(x)): {"persons": int((b == x).sum()), "risk": float(risk[eligible][b == x].sum())}
+                   for x in np.unique(b)}
+    return out
+
+
+def _room_same_of(pairs: Pairs, j: np.ndarray) -> np.ndarray:
+    return pairs.room_same[j] if pairs.room_same is not None else np.zeros(len(j), np.int8)
+
+
 def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Thresholds,
-                     phantoms: Phantoms | None = None) -> tuple[Decisions, Pairs]:
+                     phantoms: Phantoms | None = None, pop: Population | None = None,
+                     rates: Rates | None = None) -> tuple[Decisions, Pairs]:
+    """Score every pair and decide every resident row; ``pop`` (this part's rows of the run's
+    population) and ``rates`` add the namesake risk and the duplicate-record rule."""
     levels = comp.levels
     weight = model.match_weights(levels, prior_weight=th.prior_bits)
     pair_resp = prep.pair_resp
+    ns = model_risk = None
+    if pop is not None and rates is not None:
+        rel = relation(levels[:, ADDRESS_FIELD], comp.pkeys.room_same)
+        ns = namesake_risk(pop.bearers[prep.pair_res], pop.g[prep.pair_res], rel, rates)
+        model_risk = rates.model_risk(weight - th.prior_bits)
     pairs = Pairs(
         person=prep.pair_res, weight=weight, number=prep.number_all[pair_resp],
         number_ok=prep.number_ok_all[pair_resp], sex_level=levels[:, SEX_FIELD], date_level=levels[:, DATE_FIELD],
         gaiji=comp.gaiji, name_full=name_full(levels), name_conflict=name_conflict(levels),
-        address_level=levels[:, ADDRESS_FIELD],
+        address_level=levels[:, ADDRESS_FIELD], namesake_risk=ns, room_same=comp.pkeys.room_same,
+        model_risk=model_risk,
     )
     persons = Persons(rejected=~prep.rcheck.ok, answered=prep.answered, response_invalid=prep.response_invalid,
-                      held_number=prep.held)
+                      held_number=prep.held, twin=pop.twin if pop is not None else None)
     return decide_with_phantoms(pairs, persons, th, phantoms), pairs
 
 
@@ -436,10 +584,14 @@ def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantom
         sex_level=ext(pairs.sex_level, 1, m), date_level=ext(pairs.date_level, 5, m), gaiji=ext(pairs.gaiji, False, m),
         name_full=ext(pairs.name_full, True, m), name_conflict=ext(pairs.name_conflict, False, m),
         address_level=ext(pairs.address_level, 4, m),
+        namesake_risk=None if pairs.namesake_risk is None else ext(pairs.namesake_risk, 0.0, m),
+        room_same=None if pairs.room_same is None else ext(pairs.room_same, 1, m),
+        model_risk=None if pairs.model_risk is None else ext(pairs.model_risk, 0.0, m),
     )
     xpers = Persons(rejected=ext(persons.rejected, False, k), answered=ext(persons.answered, True, k),
                     response_invalid=ext(persons.response_invalid, False, k),
-                    held_number=np.concatenate([persons.held_number, phantoms.held]))
+                    held_number=np.concatenate([persons.held_number, phantoms.held]),
+                    twin=None if persons.twin is None else ext(persons.twin, 0, k))
     return decide(xp, xpers, th).take(slice(0, n))
 
 
@@ -477,10 +629,13 @@ def decisions_table(R: pa.Table, S: pa.Table, d: Decisions, pair_resp: np.ndarra
         "person_id": R.column("person_id"),
         "decision": pa.DictionaryArray.from_arrays(pa.array(d.codes()), pa.array(DECISIONS)).cast(pa.string()),
         "my_number": my_number,
-        "match_probability": pa.array(d.probability, pa.float64(), from_pandas=True),
+        "match_probability": pa.array(d.probability if d.risk is None else 1.0 - d.risk, pa.float64(),
+                                      from_pandas=True),
         "match_weight": pa.array(d.weight, pa.float64(), from_pandas=True),
         "candidates": pa.array(d.candidates, pa.int32()),
         "reasons": reason_lists(d.reason_mask, dict(errors)),
+        "wrong_number_risk": pa.array(np.full(n, np.nan) if d.risk is None else d.risk, pa.float64(),
+                                      from_pandas=True),
     })
 
 
@@ -494,6 +649,7 @@ def malformed_decisions(k: int) -> pa.Table:
         "match_weight": pa.nulls(k, pa.float64()),
         "candidates": pa.array([0] * k, pa.int32()),
         "reasons": pa.array([["row:field_count"]] * k, pa.list_(pa.string())),
+        "wrong_number_risk": pa.nulls(k, pa.float64()),
     })
 
 
@@ -507,7 +663,8 @@ def _mask(col: pa.Array) -> pa.Array:
 
 
 def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp: np.ndarray, levels: np.ndarray,
-                 model: Model | None, persons: np.ndarray, keys: np.ndarray | None = None) -> pa.Table:
+                 model: Model | None, persons: np.ndarray, keys: np.ndarray | None = None,
+                 twin_group: np.ndarray | None = None) -> pa.Table:
     """Every candidate of the given persons, both sides side by side, with levels and weights.
 
     This is the review queue's shape; numbers appear only masked. Pair rows come first
@@ -547,7 +704,12 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
     cols["my_number_masked"] = _mask(right("my_number"))
     w = np.r_[pairs.weight[pidx], np.full(n_bare, np.nan)]
     cols["match_weight"] = pa.array(w, pa.float64(), from_pandas=True)
-    cols["match_probability"] = pa.array(1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60))), pa.float64(), from_pandas=True)
+    p_fs = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
+    ns = np.r_[pairs.namesake_risk[pidx], np.full(n_bare, np.nan)] if pairs.namesake_risk is not None else 0.0
+    if pairs.model_risk is not None:
+        p_fs = 1.0 - np.minimum(1.0, np.r_[pairs.model_risk[pidx], np.full(n_bare, np.nan)] + ns)
+    cols["match_probability"] = pa.array(p_fs, pa.float64(), from_pandas=True)
+    cols["namesake_risk"] = pa.array(np.broadcast_to(ns, w.shape).astype(np.float64), pa.float64(), from_pandas=True)
     lw = model.level_weights() if model is not None else None
     for f, name in enumerate(FIELDS):
         cols[f"{name}_l"] = R.column(name).take(pa.array(res_rows))
@@ -559,7 +721,30 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
     if keys is not None:
         cols["__bare"] = bare_mask
         cols[KEY] = pa.array(keys[res_rows], pa.int64())
+        cols[TWIN_KEY] = pa.array(twin_group[res_rows] if twin_group is not None else np.full(len(res_rows), -1),
+                                  pa.int64())
     return pa.table(cols)
+
+
+TWIN_KEY = "__twin_group"
+
+
+def with_related(review: pa.Table) -> pa.Table:
+    """``related_person_ids``: for a row of a duplicate group, the group's other person_ids
+    (every row of a group is in review, whichever part decided it); the group key is dropped."""
+    group = review.column(TWIN_KEY).to_numpy() if TWIN_KEY in review.column_names else np.full(review.num_rows, -1)
+    members: dict[int, list[str]] = {}
+    rows = np.flatnonzero(group >= 0)
+    ids = review.column("person_id").take(pa.array(rows)).to_pylist() if len(rows) else []
+    for g, pid in zip(group[rows].tolist(), ids):
+        seen = members.setdefault(g, [])
+        if pid not in seen:
+            seen.append(pid)
+    related = [[]] * review.num_rows
+    for r, g, pid in zip(rows.tolist(), group[rows].tolist(), ids):
+        related[r] = [x for x in members[g] if x != pid]
+    out = review.append_column("related_person_ids", pa.array(related, pa.list_(pa.string())))
+    return out.drop_columns([TWIN_KEY]) if TWIN_KEY in out.column_names else out
 
 
 def sample_persons(decision: np.ndarray, candidates: np.ndarray, per_decision: int = 8) -> np.ndarray:
@@ -616,12 +801,13 @@ class PartOutputs:
 
 
 def part_outputs(prep: Prepared, d: Decisions, pairs: Pairs, levels: np.ndarray, model: Model,
-                 sources: tuple[Path, Path], *, report: bool) -> PartOutputs:
+                 sources: tuple[Path, Path], *, report: bool, pop: Population | None = None,
+                 rates: Rates | None = None, th: Thresholds | None = None) -> PartOutputs:
     R, S = prep.R, prep.S
     g = pa.array(prep.r_global, pa.int64())
     dec = decisions_table(R, S, d, prep.pair_resp, prep.rcheck.errors).append_column(KEY, g)
     review = side_by_side(R, S, d, pairs, prep.pair_resp, levels, model, np.flatnonzero(d.decision == REVIEW),
-                          keys=prep.r_global)
+                          keys=prep.r_global, twin_group=pop.group if pop is not None else None)
     is_pending = d.decision == PENDING
     pending = R.filter(pa.array(is_pending)).drop_columns([ROW_COLUMN]).append_column(
         KEY, pa.array(prep.r_global[is_pending], pa.int64()))
@@ -629,7 +815,9 @@ def part_outputs(prep: Prepared, d: Decisions, pairs: Pairs, levels: np.ndarray,
     rr = rr.append_column(KEY, pa.array(prep.r_global[np.array(sorted(prep.rcheck.errors), np.int64)], pa.int64()))
     sr = prep.scheck.rejected_table(S, sources[1], "responses")
     sr = sr.append_column(KEY, pa.array(prep.s_global[np.array(sorted(prep.scheck.errors), np.int64)], pa.int64()))
-    out = PartOutputs(dec, review, pending, rr, sr, part_stats(prep, d))
+    stats = part_stats(prep, d)
+    stats["risk"] = risk_stats(prep, d, pairs, pop, rates, th or Thresholds())
+    out = PartOutputs(dec, review, pending, rr, sr, stats)
     if report:
         out.levels, out.weight = levels, pairs.weight
         out.pair_decision = d.decision[prep.pair_res] if len(prep.pair_res) else np.zeros(0, object)
@@ -645,6 +833,7 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
 
 
 __all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats", "compare",
-           "decide_with_phantoms", "decisions_table", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
+           "decide_with_phantoms", "decisions_table", "namesake_units", "population_inputs", "rates_from", "risk_stats",
+           "with_related", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
            "plan_u_sample", "prepare", "sample_persons", "score_and_decide", "side_by_side",
            "u_levels_from_exports"]

@@ -173,9 +173,12 @@ def _subset(pairs, persons, rows):
     pos = np.full(len(persons.rejected), -1)
     pos[rows] = np.arange(len(rows))
     keep = np.flatnonzero(np.isin(pairs.person, rows))
-    sub_pairs = Pairs(**{f: (pos[pairs.person[keep]] if f == "person" else getattr(pairs, f)[keep])
+    def cut(x, idx):
+        return None if x is None else x[idx]
+
+    sub_pairs = Pairs(**{f: (pos[pairs.person[keep]] if f == "person" else cut(getattr(pairs, f), keep))
                          for f in pairs.__dataclass_fields__})
-    sub_persons = Persons(**{f: getattr(persons, f)[rows] for f in persons.__dataclass_fields__})
+    sub_persons = Persons(**{f: cut(getattr(persons, f), rows) for f in persons.__dataclass_fields__})
     return sub_pairs, sub_persons
 
 
