@@ -68,6 +68,10 @@ def replicate(run: Path, out: Path, cases: int) -> Path:
                               pc.binary_join_element_wise(review.column("person_id"), suffix, ""))
         r = r.set_column(r.column_names.index("response_row"), "response_row", pa.array(new_rows, pa.int64()))
         r = r.set_column(r.column_names.index("my_number_masked"), "my_number_masked", pa.array(mask_col, pa.string()))
+        if "related_person_ids" in r.column_names:  # the other rows of a duplicate group, in the same copy
+            related = [[p + suffix for p in (ids or [])] for ids in review.column("related_person_ids").to_pylist()]
+            r = r.set_column(r.column_names.index("related_person_ids"), "related_person_ids",
+                             pa.array(related, pa.list_(pa.string())))
         rev_parts.append(r)
         res_parts.append(residents.set_column(residents.column_names.index("person_id"), "person_id",
                                               pc.binary_join_element_wise(residents.column("person_id"), suffix, "")))

@@ -64,11 +64,12 @@ _REASONS_JA = {
     "duplicate_record": "入管の記録に同じ人が二重に登録されている可能性",
     "namesake_twin": "基本4情報で区別できない二人の在留者",
     "weak_candidates": "別人の記録しか返ってこなかった", "not_found": "住基ネットに記録がない",
+    "namesake_risk": "番号が同姓同名の別人のものである確率が許容リスク（--max-risk）を超える",
 }
-_REASONS_EN = dict(REASONS) | {
+_REASONS_EN = {
     "duplicate_record": "the same human appears twice in the agency's records",
     "namesake_twin": "two residents the 4 information cannot tell apart",
-}
+} | dict(REASONS)
 
 
 def text(lang: str, key: str) -> str:
