@@ -201,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     other = add_user(store, "bench-clerk2", "clerk")
     persons = [r[0] for r in store.conn.execute(
         "SELECT person_id FROM review_cases WHERE status = 'open' ORDER BY case_id DESC LIMIT ?", (args.requests,))]
-    showcase = store.conn.execute(
+    showcase = store.conn.execute(  # for the screenshot: two candidates, differences, a related row if any
         "SELECT c.person_id FROM review_cases c JOIN review_candidates k ON k.case_id = c.case_id"
-        " WHERE c.reasons LIKE '%address_elsewhere%' AND k.rank = 2 LIMIT 1").fetchone()
+        " WHERE c.reasons LIKE '%address_elsewhere%' AND k.rank = 2 ORDER BY c.related != '[]' DESC, c.case_id"
+        " LIMIT 1").fetchone()
     results: dict = {"cases": loaded.cases, "load_s": round(load_s, 2)}
     with Server(create_app(store, retry_interval_s=None)) as srv:
         c = page_client(srv.url, clerk)

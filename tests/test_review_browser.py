@@ -6,13 +6,13 @@ import shutil
 
 import pyarrow.parquet as pq
 import pytest
+from playwright import sync_api
 from review_support import count, make_desk, plain_cases, rank_of, shared_pair
 from test_service_support import live
 
 from jukimatch.api.review import export
 from jukimatch.api.service import create_app
 
-sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FULL_NUMBER = re.compile(r"(?<![\d.])\d{12}(?!\d)")
 
@@ -122,6 +122,10 @@ def test_reveal_is_deliberate_and_audited(browser, server, desk, plain):
     assert FULL_NUMBER.fullmatch(shown)
     assert count(desk.store.path, "SELECT count(*) FROM audit_log WHERE operation = 'review_reveal'"
                  " AND staff_id = 'clerk1' AND person_id = ? AND my_number = ?", (pid, shown)) == 1
+    following = page.get_attribute("#next-link", "href")
+    page.keyboard.press("j")  # next case without the mouse
+    page.wait_for_url(f"**{following}")
+    assert page.locator("#person").inner_text() == following.rsplit("/", 1)[1]
     page.context.close()
 
 

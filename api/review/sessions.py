@@ -64,6 +64,7 @@ def resume(store: Store, sid: str | None, idle_s: float) -> Session | str | None
 
 
 def logout(store: Store, sid: str | None) -> None:
+    """End the session behind a cookie (nothing to do without one)."""
     if sid:
         with store.write() as conn:
             conn.execute("DELETE FROM review_sessions WHERE session_hash = ?", (_hash(sid),))
