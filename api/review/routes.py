@@ -66,6 +66,8 @@ def post_reveal(call: Call) -> tuple[int, Any]:
 
 
 _WORKERS = (CLERK, SUPERVISOR)
+_REFUSED = ("refused: the case is held by another person or not open, or the number would reach a second person",
+            "Error")
 _FILTERS = (("reason", "string"), ("municipality", "string"), ("nationality", "string"), ("run", "string"),
             ("status", "string"), ("after", "integer"), ("limit", "integer"))
 ROUTES: tuple[Route, ...] = (
@@ -74,13 +76,13 @@ ROUTES: tuple[Route, ...] = (
           query=_FILTERS),
     Route("GET", "/v1/review/cases/{person_id}", "getReviewCase", "A person's current case, both sides, levels and "
           "weights, numbers masked; takes the case's lease; audited", _WORKERS, get_case,
-          ok={200: ("the case", "Object")}),
+          ok={200: ("the case", "Object"), 409: _REFUSED}),
     Route("POST", "/v1/review/cases/{person_id}/decision", "decideReviewCase", "Decide a case: a confirm is a "
           "proposal while four-eyes is on; 409 if the number would reach a second person", _WORKERS, post_decision,
-          DECISION, {200: ("the case's new state", "Object")}),
+          DECISION, {200: ("the case's new state", "Object"), 409: _REFUSED}),
     Route("POST", "/v1/review/cases/{person_id}/approval", "approveReviewCase", "A supervisor other than the proposer "
           "approves (registers) or returns a proposal", (SUPERVISOR,), post_approval, APPROVAL,
-          {200: ("the case's new state", "Object")}),
+          {200: ("the case's new state", "Object"), 409: _REFUSED}),
     Route("POST", "/v1/review/cases/{person_id}/candidates/{rank:int}/reveal", "revealReviewNumber",
           "A candidate's number in full: a deliberate, audited act", _WORKERS, post_reveal,
           ok={200: ("the number", "Object")}),

@@ -61,6 +61,13 @@ async def _read_json(request: Any, limit: int) -> Any:
                                            f"column {exc.colno}") from None
 
 
+def all_routes() -> tuple[Route, ...]:
+    """The service's JSON routes and the review workbench's: what ``/openapi.json`` documents."""
+    from jukimatch.api.review.routes import ROUTES as REVIEW_ROUTES
+
+    return ROUTES + REVIEW_ROUTES
+
+
 def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                retry_interval_s: float | None = 60.0, retry_base_s: float = authenticity.RETRY_BASE_S,
                review_four_eyes: bool = True, review_idle_s: float = 900.0) -> Any:
@@ -85,10 +92,9 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
     logsafe.install()
     st = store if isinstance(store, Store) else Store(store)
     settings = {"retry_base_s": retry_base_s, "review_four_eyes": review_four_eyes, "review_idle_s": review_idle_s}
-    from jukimatch.api.review.routes import ROUTES as REVIEW_ROUTES
     from jukimatch.api.review.web import page_routes
 
-    all_routes = ROUTES + REVIEW_ROUTES
+    routes_served = all_routes()
 
     def respond(status: int, payload: Any) -> Response:
         return Response(_json_bytes(payload), status_code=status, media_type="application/json")
@@ -136,7 +142,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         handle.__name__ = route.name
         return handle
 
-    spec = openapi.build(all_routes)
+    spec = openapi.build(routes_served)
 
     async def openapi_json(request: Request) -> Response:
         return respond(200, spec)
@@ -148,7 +154,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return respond(exc.status_code, {"error": code, "message": str(exc.detail)})
 
-    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in all_routes]
+    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in routes_served]
     routes += [StarletteRoute("/openapi.json", openapi_json, methods=["GET"]),
                StarletteRoute("/health", health, methods=["GET"])]
     routes += page_routes(st, settings)
