@@ -6,6 +6,7 @@ reveal audited).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from jukimatch.api.service.auth import CLERK, SUPERVISOR
@@ -15,22 +16,34 @@ from jukimatch.api.service.routes import Call, Route, _me
 
 from . import cases
 
-DECISION = Model("ReviewDecision", "A decision on a review case: confirm candidate k, or another action with a note.", (
+@dataclass(frozen=True)
+class _RuledModel(Model):
+    """A request model whose documented schema also states the rules between its fields."""
+
+    rules: tuple[dict, ...] = ()
+
+    def schema(self) -> dict:
+        return super().schema() | {"allOf": list(self.rules)}
+
+
+_NOTE_GIVEN = {"required": ["note"], "properties": {"note": {"type": "string", "pattern": r"\S"}}}
+DECISION = _RuledModel("ReviewDecision", "A decision on a review case: confirm candidate k, or another action with a note.", (
     Field("action", "string", "confirm | no_match | reinquire | escalate", enum=cases.ACTIONS),
     Field("candidate", "integer", "the candidate's rank (1-based), for confirm", required=False, minimum=1,
           maximum=999),
     Field("note", "string", "why; required for all actions but confirm", required=False, max_length=2000),
-))
-APPROVAL = Model("ReviewApproval", "A supervisor approves a proposal (the number is registered) or returns it.", (
+), ({"if": {"properties": {"action": {"const": "confirm"}}}, "then": {"required": ["candidate"]},
+     "else": _NOTE_GIVEN},))
+APPROVAL = _RuledModel("ReviewApproval", "A supervisor approves a proposal (the number is registered) or returns it.", (
     Field("approve", "boolean", "true: register; false: return the case to the queue"),
     Field("note", "string", "why; required to return", required=False, max_length=2000),
-))
+), ({"if": {"properties": {"approve": {"const": False}}}, "then": _NOTE_GIVEN},))
 MODELS = (DECISION, APPROVAL)
 
 
 def _filters(call: Call) -> cases.Filters:
     q = call.query
-    status = q.get("status") or None
+    status = q.get("status")
     if status is not None and status not in cases.STATUSES:
         raise Unprocessable("invalid_query", f"query parameter status must be one of {', '.join(cases.STATUSES)}")
     return cases.Filters(reason=q.get("reason") or None, municipality=q.get("municipality") or None,
@@ -69,7 +82,9 @@ _WORKERS = (CLERK, SUPERVISOR)
 _REFUSED = ("refused: the case is held by another person or not open, or the number would reach a second person",
             "Error")
 _FILTERS = (("reason", "string"), ("municipality", "string"), ("nationality", "string"), ("run", "string"),
-            ("status", "string"), ("after", "integer"), ("limit", "integer"))
+            ("status", {"type": "string", "enum": list(cases.STATUSES)}),
+            ("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
+            ("limit", {"type": "integer", "minimum": 1, "maximum": cases.MAX_PAGE}))
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/review/cases", "listReviewCases", "The review queue, one page (keyset paging on case_id), "
           "with counts per status, reason and run", _WORKERS, get_cases, ok={200: ("one page", "Object")},

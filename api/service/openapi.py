@@ -55,7 +55,8 @@ def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version
         params = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "integer" if conv == ":int" else "string"}}
                   for name, conv in re.findall(r"\{(\w+)(:\w+)?\}", r.path)]
-        params += [{"name": q, "in": "query", "required": False, "schema": {"type": t}} for q, t in r.query]
+        params += [{"name": q, "in": "query", "required": False, "schema": t if isinstance(t, dict) else {"type": t}}
+                   for q, t in r.query]  # a type name, or a whole schema with its bounds
         if params:
             op["parameters"] = params
         if r.model is not None:
