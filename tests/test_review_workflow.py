@@ -235,6 +235,9 @@ def test_json_api_same_rules_and_in_openapi(desk, server, plain):
                      "/v1/review/cases/{person_id}/approval"):
             assert path in spec["paths"]
         assert {"ReviewDecision", "ReviewApproval"} <= set(spec["components"]["schemas"])
+        assert spec["components"]["schemas"]["ReviewDecision"]["allOf"][0]["else"]["required"] == ["note"]
+        pref = c.get("/v1/review/cases", params={"municipality": "東京都", "limit": 200}, headers=h).json()["cases"]
+        assert pref and all(x["municipality"].startswith("東京都") for x in pref)
 
 
 def test_seconds_per_decision_are_measured(desk):

@@ -52,8 +52,10 @@ class Filters:
             args.append(self.status)
         else:
             sql.append("c.todo = 1")
-        for col, value in (("c.municipality", self.municipality), ("c.nationality", self.nationality),
-                           ("c.run_id", self.run)):
+        if self.municipality:  # a prefix: 東京都 takes in every ward of Tokyo
+            sql.append("c.municipality >= ? AND c.municipality < ?")
+            args += [self.municipality, self.municipality + "\U0010ffff"]
+        for col, value in (("c.nationality", self.nationality), ("c.run_id", self.run)):
             if value:
                 sql.append(f"{col} = ?")
                 args.append(value)

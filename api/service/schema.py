@@ -202,6 +202,7 @@ _V2_REVIEW = (
     "CREATE INDEX review_cases_todo ON review_cases(todo, case_id)",
     "CREATE INDEX review_cases_todo_run ON review_cases(todo, run_id)",
     "CREATE INDEX review_cases_todo_nationality ON review_cases(todo, nationality)",
+    "CREATE INDEX review_cases_todo_municipality ON review_cases(todo, municipality)",
     """CREATE TABLE review_case_reasons (
         case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
         reason TEXT NOT NULL,
