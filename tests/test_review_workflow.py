@@ -133,7 +133,8 @@ def test_export_has_approved_registrations_only_owner_readable_or_encrypted(desk
     res = export(desk.store, tmp_path / "out")
     regs = pq.read_table(tmp_path / "out" / "registrations.parquet")
     assert regs.column_names == ["person_id", "my_number", "proposed_by", "approved_by", "decided_at", "run"]
-    approved = {r[0] for r in desk.store.conn.execute("SELECT person_id FROM review_decisions WHERE status = 'approved'")}
+    approved = {r[0] for r in desk.store.conn.execute(
+        "SELECT person_id FROM review_decisions WHERE status = 'approved'")}
     assert set(regs.column("person_id").to_pylist()) == approved and pid not in approved
     for row in regs.to_pylist():
         assert row["proposed_by"] != row["approved_by"] and re.fullmatch(r"\d{12}", row["my_number"])

@@ -33,7 +33,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "escalate": ("上位者へ", "Escalate"), "note": ("メモ（確認以外は必須）", "Note (required except for confirm)"),
     "submit": ("送信", "Submit"), "keys": ("キー操作", "Keys"),
     "keys_help": ("1–9 候補を選ぶ, n 該当なし, r 再照会, e 上位者へ, Enter 送信, j/k 次/前の案件",
-                  "1–9 choose candidate, n no match, r inquire again, e escalate, Enter submit, j/k next/previous case"),
+                  "1–9 choose candidate, n no match, r inquire again, e escalate, Enter submit, "
+                  "j/k next/previous case"),
     "approve": ("承認", "Approve"), "return": ("差し戻し", "Return"),
     "approval_note": ("メモ（差し戻しは必須）", "Note (required to return)"),
     "proposed_by": ("提案者", "Proposed by"), "history": ("履歴", "History"),
@@ -70,6 +71,28 @@ _REASONS_EN = {
     "duplicate_record": "the same human appears twice in the agency's records",
     "namesake_twin": "two residents the 4 information cannot tell apart",
 } | dict(REASONS)
+
+
+_REFUSALS_JA = {
+    "case_leased": "この案件は他の担当者が作業中です",
+    "case_not_open": "この案件は今は判定できません",
+    "number_registered_elsewhere": "この番号は既に別の人に登録されています",
+    "number_proposed_elsewhere": "この番号は既に別の人に提案され、承認待ちです",
+    "person_holds_other_number": "この人は既に別の番号を持っています",
+    "number_invalid": "この番号は登録できません",
+    "four_eyes": "提案者は自分の提案を承認できません（別の上位者が承認します）",
+    "nothing_to_approve": "承認待ちの提案がありません",
+    "note_required": "メモを入力してください",
+    "candidate_required": "候補を選んでください",
+    "unknown_candidate": "その候補はありません",
+    "unknown_case": "この個人管理番号の案件はありません",
+}
+
+
+def refusal_text(lang: str, code: str, message: str) -> str:
+    """A refusal for people: in Japanese first when known, the service's own message after."""
+    ja = _REFUSALS_JA.get(code) if lang != "en" else None
+    return f"{ja}（{message}）" if ja else message
 
 
 def text(lang: str, key: str) -> str:

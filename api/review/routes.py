@@ -27,7 +27,8 @@ class _RuledModel(Model):
 
 
 _NOTE_GIVEN = {"required": ["note"], "properties": {"note": {"type": "string", "pattern": r"\S"}}}
-DECISION = _RuledModel("ReviewDecision", "A decision on a review case: confirm candidate k, or another action with a note.", (
+DECISION = _RuledModel("ReviewDecision", "A decision on a review case: confirm candidate k, or another action and "
+                       "a note.", (
     Field("action", "string", "confirm | no_match | reinquire | escalate", enum=cases.ACTIONS),
     Field("candidate", "integer", "the candidate's rank (1-based), for confirm", required=False, minimum=1,
           maximum=999),

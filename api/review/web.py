@@ -20,7 +20,7 @@ from jukimatch.api.service.errors import ServiceError
 from jukimatch.engine.features import FIELDS
 
 from . import cases, diff, sessions
-from .i18n import LANGS, level_text, reason_text, text
+from .i18n import LANGS, level_text, reason_text, refusal_text, text
 
 SESSION_COOKIE, PRE_COOKIE, LANG_COOKIE = "jm_session", "jm_pre", "jm_lang"
 _HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
@@ -104,6 +104,9 @@ def page_routes(store: Any, settings: dict) -> list:
         if "lang" in request.query_params and lang == request.query_params["lang"]:
             resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/review", samesite="strict", httponly=True)
         return resp
+
+    def said(request: Request, exc: ServiceError) -> str:
+        return refusal_text(_lang(request), exc.code, exc.message)
 
     def redirect(url: str) -> Response:
         return RedirectResponse(url, status_code=303, headers=_HEADERS)
@@ -192,7 +195,8 @@ def page_routes(store: Any, settings: dict) -> list:
         try:
             case = await run_in_threadpool(cases.open_case, store, pid, s.principal)
         except ServiceError as exc:
-            return render(request, "message.html", exc.status, s, message=exc.message)
+            return render(request, "message.html", exc.status, s,
+                          message=said(request, exc))
         prev_pid = await run_in_threadpool(cases.neighbour, store, pid, forward=False)
         next_pid = await run_in_threadpool(cases.neighbour, store, pid, forward=True)
         return render(request, "case.html", status, s, case=case, rows=_candidate_rows(case), error=error,
@@ -216,7 +220,7 @@ def page_routes(store: Any, settings: dict) -> list:
             number = await run_in_threadpool(cases.reveal, store, request.path_params["person_id"], int(rank),
                                              s.principal)
         except ServiceError as exc:
-            return await show_case(request, s, status=exc.status, error=exc.message)
+            return await show_case(request, s, status=exc.status, error=said(request, exc))
         return await show_case(request, s, revealed={int(rank): number})
 
     async def decision_post(request: Request) -> Response:
@@ -232,7 +236,7 @@ def page_routes(store: Any, settings: dict) -> list:
                                      note=str(form.get("note") or ""),
                                      four_eyes=settings.get("review_four_eyes", True)))
         except ServiceError as exc:
-            return await show_case(request, s, status=exc.status, error=exc.message)
+            return await show_case(request, s, status=exc.status, error=said(request, exc))
         nxt = await run_in_threadpool(cases.next_case, store, s.principal, cases.Filters(), after=res["case_id"])
         saved = quote(pid)
         return redirect(f"/review/cases/{quote(nxt)}?saved={saved}" if nxt else f"/review?saved={saved}")
@@ -245,7 +249,7 @@ def page_routes(store: Any, settings: dict) -> list:
             await run_in_threadpool(cases.approve, store, request.path_params["person_id"], s.principal,
                                     form.get("approve") == "1", note=str(form.get("note") or ""))
         except ServiceError as exc:
-            return await show_case(request, s, status=exc.status, error=exc.message)
+            return await show_case(request, s, status=exc.status, error=said(request, exc))
         return redirect("/review/approvals?saved=" + quote(request.path_params["person_id"]))
 
     async def approvals(request: Request) -> Response:

@@ -3,9 +3,9 @@
 Six roles, after the assessment's separation of duties: an information-provision
 ``gateway`` bound to one requester (it may ask only in that requester's name), ``staff`` who
 check numbers handed in and see them in clear, ``operator`` who release holds and retry
-Juki-net but see numbers masked, ``auditor`` who read the audit log and provision records; and for the review workbench, ``clerk`` who
-work the review queue and propose registrations, ``supervisor`` who approve others' proposals
-(four eyes). Tokens expire (default 90 days) and can be revoked or rotated.
+Juki-net but see numbers masked, ``auditor`` who read the audit log and provision records;
+and for the review workbench, ``clerk`` who work the review queue and propose registrations,
+``supervisor`` who approve others' proposals (four eyes). Tokens expire (default 90 days) and can be revoked or rotated.
 Only a SHA-256 of each token is stored: a copy of the store does not hand out access.
 """
 from __future__ import annotations
