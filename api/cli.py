@@ -68,10 +68,16 @@ def _threads(n: int | None):
 def _cmd_generate(args: argparse.Namespace) -> int:
     from jukimatch.api import generate
 
+    from jukimatch.datasets import load_profile
+
     if args.residents < 1:
         raise UsageError(f"--residents must be at least 1, got {args.residents}")
+    try:
+        profile = load_profile(args.profile)
+    except ValueError as exc:  # unknown name, missing file, bad TOML, a rate out of range
+        raise UsageError(f"--profile: {exc}") from exc
     result = generate(args.residents, args.out, seed=args.seed, fmt=args.format, encoding=args.encoding,
-                      profile=args.profile)
+                      profile=profile)
     print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
     return 0
 
@@ -157,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     g.add_argument("--encoding", choices=("utf-8", "cp932"), default="utf-8", help="CSV encoding")
-    g.add_argument("--profile", help="TOML file of corruption and case rates (default: built-in)")
+    g.add_argument("--profile", help="population profile: a shipped name (default, clustered, dormitories, "
+                   "heavy_head, absent_namesakes, double_entries, mixed) or a TOML file overriding the default")
     g.set_defaults(func=_cmd_generate)
 
     r = sub.add_parser("reconcile", help="reconcile residents with Juki-net's responses")
@@ -225,6 +232,15 @@ def _unavailable(name: str, exc: Exception) -> int:
 def main(argv: list[str] | None = None) -> int:
     from jukimatch.engine.io import InputError
 
+    import warnings
+
+    from jukimatch.engine.crypt import KeyFileWarning
+
+    def one_line(message, category, *rest, **kw) -> None:
+        print(f"jukimatch: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = one_line
+    warnings.simplefilter("always", KeyFileWarning)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

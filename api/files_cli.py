@@ -6,8 +6,9 @@
     add_files_parser(sub)
 
 Subcommands: ``keygen``, ``encrypt``, ``decrypt`` (the authorised consumer), ``mark-sent``,
-``sweep`` (safe to run hourly, e.g. from cron: ``jukimatch files sweep --dir D --backup B``).
-Every operation is recorded in the folder's operation log, which the sweep consults.
+``sweep`` (safe to run hourly, e.g. from cron: ``jukimatch files sweep --dir D --backup B``),
+``verify-log``. Every operation is recorded in the folder's chained operation log, which the
+sweep consults; a decrypted plaintext (created 0600) is logged too, so the sweep takes it.
 Nothing prints or logs file contents. Errors about keys and files exit 2 with one line.
 """
 from __future__ import annotations
@@ -63,6 +64,7 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
         raise InputError(f"{dst}: exists; give --force to replace it")
     n = decrypt_file(src, dst, key)
     record(src, "decrypted", output=dst.name)
+    record(dst, "plaintext", source=src.name)
     print(f"decrypted {src} -> {dst} ({n:,} bytes)")
     return 0
 
@@ -80,12 +82,24 @@ def _cmd_mark_sent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_sweep(args: argparse.Namespace) -> int:
-    from jukimatch.engine.exchange import sweep
+def _cmd_verify_log(args: argparse.Namespace) -> int:
+    from jukimatch.engine.exchange import verify_log
     from jukimatch.engine.io import InputError
 
-    if args.days <= 0:
-        raise InputError(f"--days must be positive, got {args.days}")
+    if not Path(args.dir).is_dir():
+        raise InputError(f"{args.dir}: no such folder")
+    problem = verify_log(args.dir)
+    print(problem or f"operation log of {args.dir} ok")
+    return 1 if problem else 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from jukimatch.engine.exchange import BACKUP_DAYS, sweep
+    from jukimatch.engine.io import InputError
+
+    if not 0 < args.days <= BACKUP_DAYS:
+        raise InputError(f"--days must lie in (0, {BACKUP_DAYS}]: backups are deleted after {BACKUP_DAYS} days, "
+                         f"got {args.days}")
     try:
         actions = sweep(args.dir, args.backup, days=args.days, dry_run=args.dry_run)
     except (FileNotFoundError, ValueError) as exc:
@@ -98,7 +112,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 def add_files_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``files`` and its subcommands to the CLI's subparsers; return the ``files`` parser."""
-    f = subparsers.add_parser("files", help="encrypted exchange files: keygen, encrypt, decrypt, mark-sent, sweep")
+    f = subparsers.add_parser("files", help="encrypted exchange files: keygen, encrypt, decrypt, mark-sent, sweep, "
+                                             "verify-log")
     sub = f.add_subparsers(dest="files_command", required=True, parser_class=type(f))
 
     k = sub.add_parser("keygen", help="write a new 256-bit key file (mode 0600)")
@@ -126,9 +141,13 @@ def add_files_parser(subparsers) -> argparse.ArgumentParser:
                                      "delete backups older than 10 days (hourly-safe)")
     s.add_argument("--dir", required=True, help="exchange folder (its operation log says what is done)")
     s.add_argument("--backup", required=True, help="backup folder")
-    s.add_argument("--days", type=float, default=10.0, help="delete backups older than this (default 10)")
+    s.add_argument("--days", type=float, default=10.0, help="delete backups older than this (default and most: 10)")
     s.add_argument("--dry-run", action="store_true", help="print what would be done, change nothing")
     s.set_defaults(func=_cmd_sweep)
+
+    v = sub.add_parser("verify-log", help="check the folder's operation log chain; exit 1 if broken")
+    v.add_argument("--dir", required=True, help="exchange folder")
+    v.set_defaults(func=_cmd_verify_log)
     return f
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-from jukimatch.engine.checkdigit import mask_number, my_number_errors
+from jukimatch.engine.checkdigit import my_number_errors
+from jukimatch.engine.masking import mask
 from jukimatch.engine.decide import Thresholds
 from jukimatch.engine.model import Model
 from jukimatch.engine.reconcile import Options, run
@@ -74,7 +75,7 @@ def check_numbers(numbers: Iterable[str | None]) -> list[dict]:
     values = [None if v is None else str(v).strip() for v in numbers]
     errors = my_number_errors(values)
     return [
-        {"masked": mask_number(v), "valid": e is None, "error": e}
+        {"masked": mask(v, whole=True), "valid": e is None, "error": e}
         for v, e in zip(values, errors)
     ]
 

@@ -2,7 +2,9 @@
 
 The documented defaults live in ``profiles/default.toml``; a user profile (file or dict)
 overrides any subset of keys and is validated against the defaults, so a typo in a key
-name is an error rather than a silently ignored rate.
+name is an error rather than a silently ignored rate. The other files in ``profiles/`` are
+shipped profiles, each breaking one assumption of the default (its comments say which, and
+in what proportions), selected by name: ``load_profile("clustered")``.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-DEFAULT_PROFILE = Path(__file__).parent / "profiles" / "default.toml"
+PROFILES_DIR = Path(__file__).parent / "profiles"
+DEFAULT_PROFILE = PROFILES_DIR / "default.toml"
 
+# New kinds go at the end: a zero share appended to the draw leaves the default stream as it was.
 CASE_KINDS = (
     "found",
     "not_found",
@@ -24,7 +28,9 @@ CASE_KINDS = (
     "true_plus_lookalike",
     "bad_check_digit",
     "duplicate_registration",
+    "absent_namesake",
 )
+PLACES = ("same_block", "same_town", "same_municipality", "elsewhere")
 SECTIONS = (
     "cases",
     "held_number",
@@ -34,6 +40,11 @@ SECTIONS = (
     "moves",
     "discrepancies",
     "copies",
+    "namesakes",
+    "communities",
+    "dormitories",
+    "names",
+    "duplicates",
 )
 _SUM_TO_ONE = {
     "cases": None,
@@ -41,6 +52,7 @@ _SUM_TO_ONE = {
     "moves": None,
     "special_permanent_nationality": None,
     "population": ("mid_long_term", "special_permanent", "japanese_relative"),
+    "namesakes": PLACES,
 }
 
 
@@ -56,6 +68,11 @@ class Profile:
     moves: Mapping[str, float]
     discrepancies: Mapping[str, float]
     copies: Mapping[str, float]
+    namesakes: Mapping[str, float]
+    communities: Mapping[str, float]
+    dormitories: Mapping[str, float]
+    names: Mapping[str, float]
+    duplicates: Mapping[str, float]
     reference_date: str = "2025-06-30"
     source: str = field(default=str(DEFAULT_PROFILE), compare=False)
 
@@ -115,8 +132,23 @@ def _validate(raw: dict[str, Any], source: str) -> Profile:
     )
 
 
+def profile_names() -> list[str]:
+    """Names ``--profile NAME`` accepts: the TOML files shipped in ``profiles/``."""
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+def _resolve(name_or_path: str | Path) -> Path:
+    """A shipped profile by name (``clustered``), else a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.suffix != ".toml" and path.name == str(name_or_path) and (PROFILES_DIR / f"{path.name}.toml").is_file():
+        return PROFILES_DIR / f"{path.name}.toml"
+    raise ValueError(f"profile not found: {name_or_path} (neither a file nor one of {profile_names()})")
+
+
 def load_profile(path_or_none: "Profile | Mapping[str, Any] | str | Path | None" = None) -> Profile:
-    """The default profile, or the default overridden by a TOML file or a dict."""
+    """The default profile, or the default overridden by a shipped profile's name, a TOML file or a dict."""
     if isinstance(path_or_none, Profile):
         return path_or_none
     base = _read_toml(DEFAULT_PROFILE)
@@ -124,9 +156,7 @@ def load_profile(path_or_none: "Profile | Mapping[str, Any] | str | Path | None"
         return _validate(base, str(DEFAULT_PROFILE))
     if isinstance(path_or_none, Mapping):
         return _validate(_merge(base, path_or_none, "profile"), "profile")
-    path = Path(path_or_none)
-    if not path.is_file():
-        raise ValueError(f"profile file not found: {path}")
+    path = _resolve(path_or_none)
     try:
         override = _read_toml(path)
     except tomllib.TOMLDecodeError as exc:

@@ -165,9 +165,3 @@ def valid_card_numbers(values: pa.Array | list, *, trim: bool = False) -> np.nda
             ok[rest] = _scan_cards(*utf8_buffers(pc.utf8_trim_whitespace(values.take(pa.array(rest)))))
     return ok
 
-
-def mask_number(value: str | None) -> str:
-    """Operators see only the last 4 digits: '********9018'."""
-    if not value:
-        return ""
-    return "*" * max(len(value) - 4, 0) + value[-4:]

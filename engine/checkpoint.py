@@ -38,15 +38,6 @@ FORMAT = 1
 FAULT_ENV = "JUKIMATCH_FAULT"
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _umask()
-
-
 class ResumeError(InputError):
     """A resume that cannot continue the interrupted run (exit 2, one line)."""
 
@@ -73,11 +64,14 @@ def digests_in_background(paths: dict[str, Path]) -> dict[str, Future]:
 
 @contextmanager
 def atomic_file(path: str | Path, mode: str = "wb"):
-    """Write to a temporary file beside ``path``; fsync; rename over ``path`` on success only."""
+    """Write to a temporary file beside ``path``; fsync; rename over ``path`` on success only.
+
+    The file is created 0600 (mkstemp's mode, kept): outputs may hold My Numbers, and a
+    file others could read once cannot be taken back.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; a renamed file gets the usual mode
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()

@@ -18,7 +18,9 @@ Layout of a ``.enc`` file (all integers big-endian)::
     the header as associated data, and its 16-byte tag appended.
 
 Memory is bounded by one segment (1 MiB). The key file holds 32 bytes: raw, 64 hex digits
-or base64 text. Nothing here logs file contents.
+or base64 text; one that others may read draws a warning, one that others may write is
+refused (someone could swap the key). Plaintext outputs are created 0600. Nothing here logs
+file contents.
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ import binascii
 import hmac
 import io
 import os
+import stat
 import struct
+import warnings
 from hashlib import sha256
 from pathlib import Path
 
@@ -42,6 +46,24 @@ _HEADER = struct.Struct(">8s8s16sI")
 
 class CryptError(InputError):
     """A key or an encrypted file that cannot be used (one line, no secret in it; exit 2)."""
+
+
+class KeyFileWarning(UserWarning):
+    """A secret file that the group or others may read."""
+
+
+def check_secret_file(path: str | Path) -> None:
+    """Refuse a world-writable secret file; warn when group or others may read it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise CryptError(f"{path}: cannot read key file ({exc.strerror})") from None
+    if mode & stat.S_IWOTH:
+        raise CryptError(f"{path}: key file is writable by others (mode {stat.S_IMODE(mode):o}); refusing it — "
+                         "chmod 600 and make a new key")
+    if mode & (stat.S_IRGRP | stat.S_IROTH | stat.S_IWGRP):
+        warnings.warn(f"{path}: key file is readable or writable beyond its owner (mode {stat.S_IMODE(mode):o}); "
+                      "chmod 600", KeyFileWarning, stacklevel=3)
 
 
 def _aesgcm():
@@ -69,6 +91,7 @@ def write_key_file(path: str | Path, key: bytes | None = None) -> Path:
 def load_key(path: str | Path) -> bytes:
     """The 32-byte key in ``path`` (raw bytes, hex or base64 text)."""
     path = Path(path)
+    check_secret_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -229,13 +252,8 @@ def write_parquet(table, path: str | Path, key: bytes | None) -> Path:
 
     path = Path(path)
     if key is None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with atomic_file(path) as f:  # created 0600: decisions carry My Numbers
+            pq.write_table(table, f)
         return path
     target = path.with_name(path.name + SUFFIX)
     with atomic_file(target) as f:
@@ -261,5 +279,6 @@ def read_parquet(path: str | Path, key: bytes | None = None):
     return pq.read_table(pa.BufferReader(buf.getbuffer()))
 
 
-__all__ = ["CryptError", "EncryptingWriter", "MAGIC", "SUFFIX", "decrypt_file", "decrypt_stream", "encrypt_file",
-           "is_encrypted", "key_id", "load_key", "new_key", "read_parquet", "write_key_file", "write_parquet"]
+__all__ = ["CryptError", "EncryptingWriter", "KeyFileWarning", "MAGIC", "SUFFIX", "check_secret_file", "decrypt_file",
+           "decrypt_stream", "encrypt_file", "is_encrypted", "key_id", "load_key", "new_key", "read_parquet",
+           "write_key_file", "write_parquet"]

@@ -37,8 +37,8 @@ REASONS = {
     "address_elsewhere": "the address is in another municipality: a moved person or a namesake",
     "weak_corroboration": "two of name, birth date and address fall short of full agreement",
     "response_invalid": "a response row for this person was malformed and quarantined",
-    "namesake_risk": "the chance that the number is a namesake's exceeds the risk budget (--max-risk): the name "
-                     "is common where this person lives, or the address does not settle it",
+    "namesake_risk": "the chance that the record is someone else's (a namesake or look-alike) exceeds the risk "
+                     "budget (--max-risk): the name is common, or the address does not settle it",
     "duplicate_record": "the same human seems to stand twice in the agency's file (name, birth date and sex, or a "
                         "held or card number, shared with another row); the other row is named",
     "namesake_twin": "another resident shares name, birth date and sex: the 4 information cannot tell them apart",
@@ -81,9 +81,8 @@ class Pairs:
     name_full: np.ndarray | None = None  # bool: some name notation agrees fully
     name_conflict: np.ndarray | None = None  # bool: some name notation differs outright
     address_level: np.ndarray | None = None  # int8 (-1 null, 0 differ, 1 pref, 2 city, 3 town, 4 block)
-    namesake_risk: np.ndarray | None = None  # float64: P(the candidate is a namesake), see namesakes.py
+    risk: np.ndarray | None = None  # float64: P(the candidate is someone else), from the run's mixture
     room_same: np.ndarray | None = None  # int8 building code (namesakes.BUILDING_*)
-    model_risk: np.ndarray | None = None  # float64: 1 - P(match) under the run's absent rate as prior
 
 
 @dataclass
@@ -286,10 +285,9 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
 
     ch = np.where(has, chosen, 0)
     conflict, elsewhere, thin = corroboration(pairs)
-    # The model's doubt plus the namesake's; a number the person already holds needs no namesake.
-    r_ns = pairs.namesake_risk[ch] if pairs.namesake_risk is not None and len(pairs.person) else np.zeros(n)
-    r_model = pairs.model_risk[ch] if pairs.model_risk is not None and len(pairs.person) else 1.0 - p
-    risk = np.where(has, np.minimum(1.0, r_model + np.where(confirmed, 0.0, r_ns)), np.nan)
+    # P(the chosen candidate is someone else); a number the person already holds confirms itself.
+    r = pairs.risk[ch] if pairs.risk is not None and len(pairs.person) else 1.0 - p
+    risk = np.where(has, np.where(confirmed, 0.0, r), np.nan)
     twin = persons.twin if persons.twin is not None else np.zeros(n, np.int8)
     twin = np.where(persons.rejected, 0, twin)
     rules = {
@@ -311,7 +309,7 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
             | ((p_run >= th.runner_up_probability) & ~(conflict | elsewhere | thin)[np.maximum(rival, 0)])
         ),
         # only with the run's population: a lone pair has no namesake statistics to go by
-        "namesake_risk": strong & ~confirmed & (risk > th.max_risk) if pairs.namesake_risk is not None
+        "namesake_risk": strong & ~confirmed & (risk > th.max_risk) if pairs.risk is not None
         else np.zeros(n, bool),
         "duplicate_record": twin == 1,
         "namesake_twin": twin == 2,

@@ -34,7 +34,7 @@ from .namesakes import PopulationInputs, population
 from .reconcile import Options, _read, _Timer, clear_summary, finish, fit_model, namesake_info, open_workdir
 from .partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from .stages import (
-    NamesakeUnits, Phantoms, compare, namesake_units, population_inputs, rates_from, number_report, part_outputs, pattern_counts, plan_u_sample, prepare, score_and_decide,
+    CandidateUnits, Phantoms, compare, candidate_units, population_inputs, rates_from, number_report, part_outputs, pattern_counts, plan_u_sample, prepare, score_and_decide,
     side_by_side, u_levels_from_exports,
 )
 
@@ -138,7 +138,7 @@ def _population_inputs(prep: Sealed, comp: Sealed) -> Sealed:
 
 
 def _units(prep: Sealed, comp: Sealed, model, th, pop: Sealed) -> Sealed:
-    return Sealed(namesake_units(prep.value, comp.value, model, th, pop.value))
+    return Sealed(candidate_units(prep.value, comp.value, model, th, pop.value))
 
 
 def _first_pass(prep: Sealed, comp: Sealed, model, th, n_buckets, pop: Sealed, rates) -> Sealed:
@@ -250,7 +250,7 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
                      for p in range(n_parts)]
             units = _open([client.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)],
                           client)
-            rates = rates_from(NamesakeUnits.concat(units), model, pop_all)
+            rates = rates_from(CandidateUnits.concat(units), model, pop_all)
             del units
         with timer.phase("decide"):
             n_buckets = n_parts

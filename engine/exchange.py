@@ -5,13 +5,17 @@ moves files already encrypted, already sent and already decrypted to a backup fo
 then deletes backups ten days after they were backed up; it runs every hour and by hand.
 
 - Every operation on an exchange file appends one JSON line to ``.jukimatch-exchange.jsonl``
-  in the file's folder: time, operation, file name, its SHA-256, the operator's login.
-  Never a file's contents: no number reaches the log.
+  in the file's folder: time, operation, file name, its SHA-256, the operator — the login of
+  the process's uid, not an environment variable anyone can set. Never a file's contents: no
+  number reaches the log. Each line carries the SHA-256 of the previous line's hash and its
+  own content (``prev``, ``hash``), so :func:`verify_log` finds a line edited or removed.
 - ``encrypted`` names a plaintext file whose encrypted copy now exists; ``sent`` a file that
-  went out; ``decrypted`` an encrypted file whose plaintext has been made. Each is done with.
+  went out; ``decrypted`` an encrypted file whose plaintext has been made; ``plaintext`` that
+  plaintext itself. Each is done with, so the sweep backs it up: no plaintext stays behind.
 - :func:`sweep` moves every file the log names as done — if it is still there and still the
   file the log saw (same SHA-256) — into the backup folder, with its modification time set
-  to the moment of backup, and deletes backup files older than ``days``. It holds an
+  to the moment of backup, and deletes backup files — hidden ones too — older than ``days``
+  (at most the assessment's 10: a longer keep is refused). It holds an
   exclusive lock on the backup folder while it works, moves by atomic rename and treats a
   file that vanished meanwhile as already handled, so two sweeps at once, or a sweep
   interrupted and run again, do each thing once.
@@ -20,10 +24,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import getpass
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import time
 from contextlib import contextmanager
@@ -31,9 +35,10 @@ from pathlib import Path
 
 LOG = ".jukimatch-exchange.jsonl"
 LOCK = ".jukimatch-sweep.lock"
-DONE = ("encrypted", "sent", "decrypted")
+DONE = ("encrypted", "sent", "decrypted", "plaintext")
 OPS = DONE + ("swept",)
 BACKUP_DAYS = 10
+GENESIS = "0" * 64
 
 
 def _sha256(path: Path) -> str:
@@ -42,27 +47,66 @@ def _sha256(path: Path) -> str:
 
 
 def _user() -> str:
+    """The login of the process's real uid (``USER``/``LOGNAME`` are whatever the caller set)."""
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
         return str(os.getuid())
 
 
+def _line_hash(prev: str, entry: dict) -> str:
+    body = json.dumps({k: v for k, v in entry.items() if k != "hash"}, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256((prev + body).encode()).hexdigest()
+
+
+def _last_hash(fd: int) -> str:
+    """The ``hash`` of the log's last line (the file is locked by the caller)."""
+    size = os.fstat(fd).st_size
+    if size == 0:
+        return GENESIS
+    tail = os.pread(fd, min(size, 65536), max(0, size - 65536)).decode("utf-8", "replace")
+    for line in reversed(tail.splitlines()):
+        try:
+            return json.loads(line)["hash"]
+        except (ValueError, KeyError, TypeError):
+            return GENESIS  # an unchained or damaged line: verify_log reports it; keep logging
+    return GENESIS
+
+
 def record(path: str | Path, op: str, **extra) -> dict:
-    """Append one entry for ``path`` to the operation log of its folder; return the entry."""
+    """Append one chained entry for ``path`` to the operation log of its folder; return the entry."""
     if op not in OPS:
         raise ValueError(f"op must be one of {OPS}, got {op!r}")
     path = Path(path)
     entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "op": op, "file": path.name,
-             "sha256": _sha256(path) if path.exists() else None, "user": _user(), **extra}
-    line = (json.dumps(entry, ensure_ascii=False) + "\n").encode()
-    fd = os.open(path.parent / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+             "sha256": _sha256(path) if path.exists() else None, "user": _user(), "uid": os.getuid(), **extra}
+    fd = os.open(path.parent / LOG, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o640)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        os.write(fd, line)  # one write per entry with O_APPEND: lines never interleave
+        entry["prev"] = _last_hash(fd)
+        entry["hash"] = _line_hash(entry["prev"], entry)
+        os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode())  # one write: lines never interleave
     finally:
         os.close(fd)
     return entry
+
+
+def verify_log(directory: str | Path) -> str | None:
+    """None if the folder's operation log chains from its first line to its last; else the problem."""
+    path = Path(directory) / LOG
+    if not path.exists():
+        return None
+    prev = GENESIS
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            e = json.loads(line)
+            ok = e["prev"] == prev and e["hash"] == _line_hash(prev, e)
+        except (ValueError, KeyError, TypeError):
+            return f"{path}: line {n} is not a chained log entry"
+        if not ok:
+            return f"{path}: line {n} does not follow line {n - 1} (edited, inserted or a line removed)"
+        prev = e["hash"]
+    return None
 
 
 def read_log(directory: str | Path) -> list[dict]:
@@ -131,6 +175,8 @@ def sweep(directory: str | Path, backup: str | Path, *, days: float = BACKUP_DAY
     lines say what would be done and nothing changes.
     """
     d, b = Path(directory), Path(backup)
+    if not 0 < days <= BACKUP_DAYS:
+        raise ValueError(f"backups are kept at most {BACKUP_DAYS} days; got {days}")
     if not d.is_dir():
         raise FileNotFoundError(f"{d}: no such folder")
     if d.resolve() == b.resolve():
@@ -168,7 +214,7 @@ def sweep(directory: str | Path, backup: str | Path, *, days: float = BACKUP_DAY
         if b.is_dir():
             limit = now - days * 86400
             for f in sorted(b.iterdir()):
-                if f.name in (LOCK,) or f.name.startswith(".") or not f.is_file():
+                if f.name in (LOCK, LOG) or not f.is_file():  # hidden files are swept too
                     continue
                 try:
                     old = f.stat().st_mtime < limit
@@ -192,4 +238,4 @@ def _nullcontext():
     yield
 
 
-__all__ = ["BACKUP_DAYS", "DONE", "LOG", "read_log", "record", "sweep"]
+__all__ = ["BACKUP_DAYS", "DONE", "LOG", "read_log", "record", "sweep", "verify_log"]

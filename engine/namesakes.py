@@ -32,6 +32,7 @@ import numba as nb
 import numpy as np
 
 from ._numba import JIT
+from .decide import DATE_FULL
 
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 
@@ -44,13 +45,12 @@ BLOCK, ROOM, OTHER_ROOM = 4, 5, 6  # block: a side gives no building; room: buil
 BUILDING_MISSING, BUILDING_SAME, BUILDING_DIFFERS = 0, 1, 2
 
 KAPPA = 0.1  # bearers in the register outside the file, per bearer in the file
-NAT_PSEUDO = 1.0  # weight (in bearers) of the nationality's geography beside the name's own
 RHO_PSEUDO_PAIRS = 1_000.0  # weight (in pairs) of the file's coincidence rate beside the names'
 DAYS_PER_YEAR = 365.25
-U_PSEUDO = 5.0  # weight (in namesakes) of the file's geography beside the namesakes the EM finds
-GEO_FLOOR = 0.01  # keeps a relation nobody of the name lives at possible
+
 
 NONE, DUPLICATE_RECORD, NAMESAKE_TWIN = 0, 1, 2
+ROOM_SHARE = 1e-6  # a namesake outside the file in the person's own room (see lookalike_places)
 
 
 # ---------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def count_keys(keys: np.ndarray) -> np.ndarray:
     return _count_keys(np.ascontiguousarray(keys, dtype=np.uint64))
 
 
-_KEY_FIELDS = ("alpha", "kanji", "kana", "birth", "cohort", "city", "town", "block", "room")
+_KEY_FIELDS = ("alpha", "kanji", "kana", "birth", "cohort", "room")
 
 
 @dataclass
@@ -168,10 +168,7 @@ class ResidentKeys:
     kana: np.ndarray
     birth: np.ndarray  # key of (year, month, day, sex); 0 when the year is unknown
     cohort: np.ndarray  # key of (year, sex); 0 when the year is unknown
-    city: np.ndarray  # address keys, each including the parts above it (0 = none)
-    town: np.ndarray
-    block: np.ndarray
-    room: np.ndarray
+    room: np.ndarray  # key of the address to the room (0 = no block): one household
 
     def __len__(self) -> int:
         return len(self.alpha)
@@ -213,7 +210,7 @@ def resident_keys(f) -> ResidentKeys:
     room_k = mix(block_k, building.astype(np.uint64) + one)
     room_k[block_k == 0] = 0
     return ResidentKeys(name_keys(f.alpha, tokens=True), name_keys(f.kanji, tokens=False),
-                        name_keys(f.kana, tokens=False), birth, cohort, mix(city), mix(city, town), block_k, room_k)
+                        name_keys(f.kana, tokens=False), birth, cohort, room_k)
 
 
 _PAIR_FIELDS = ("alpha", "kanji", "kana", "room_same")
@@ -262,8 +259,6 @@ class Population:
     """Per resident row: what the namesake risk and the duplicate rule need; and the rates."""
 
     bearers: np.ndarray  # float64: people bearing the name (min over the notations present)
-    g: np.ndarray  # float64 (rows × N_RELATIONS): how much likelier than for the average row a
-    #                namesake lives at each relation to this row (where its name's bearers live)
     twin: np.ndarray  # int8: NONE, DUPLICATE_RECORD, NAMESAKE_TWIN
     group: np.ndarray  # int64: the duplicate group (smallest whole-table row in it), -1 none
     rho: float  # P(two bearers of one name share birth date and sex)
@@ -271,7 +266,7 @@ class Population:
     info: dict = field(default_factory=dict)
 
     def take(self, idx) -> "Population":
-        return Population(self.bearers[idx], self.g[idx], self.twin[idx], self.group[idx], self.rho,
+        return Population(self.bearers[idx], self.twin[idx], self.group[idx], self.rho,
                           self.rho_bounds, self.info)
 
 
@@ -282,7 +277,6 @@ class PopulationInputs:
     rows: np.ndarray  # int64: each row's index in the whole residents table
     keys: ResidentKeys
     valid: np.ndarray  # bool: the row passed validation
-    nationality: np.ndarray  # uint64 key, 0 = none
     card: np.ndarray  # uint64 key, 0 = none
     held: np.ndarray  # int64 held number, -1 = none
     answer_names: tuple[np.ndarray, np.ndarray, np.ndarray]  # name keys of every compared answer
@@ -291,7 +285,7 @@ class PopulationInputs:
     def take(self, idx: np.ndarray) -> "PopulationInputs":
         """The rows ``idx``; the answers' keys are kept whole (they are not per row)."""
         return PopulationInputs(self.rows[idx], ResidentKeys(*(getattr(self.keys, f)[idx] for f in _KEY_FIELDS)),
-                                self.valid[idx], self.nationality[idx], self.card[idx], self.held[idx],
+                                self.valid[idx], self.card[idx], self.held[idx],
                                 self.answer_names, self.answer_numbers)
 
     @classmethod
@@ -299,8 +293,7 @@ class PopulationInputs:
         def cat(name):
             return np.concatenate([getattr(p, name) for p in parts])
 
-        return cls(cat("rows"), ResidentKeys.concat([p.keys for p in parts]), cat("valid"), cat("nationality"),
-                   cat("card"), cat("held"),
+        return cls(cat("rows"), ResidentKeys.concat([p.keys for p in parts]), cat("valid"), cat("card"), cat("held"),
                    tuple(np.concatenate([p.answer_names[j] for p in parts]) for j in range(3)),
                    cat("answer_numbers"))
 
@@ -309,19 +302,6 @@ def _pairs_within(counts: np.ndarray) -> float:
     """Pairs of rows sharing a key, from each row's count of rows with its key."""
     c = counts[counts > 0].astype(np.float64)
     return float(((c - 1) / 2).sum())
-
-
-def _relation_shares(n_other: np.ndarray, c_city, c_town, c_block, c_room) -> np.ndarray:
-    """(rows × relations) counts of the *other* members of a group at each address relation;
-    ``c_*``: members, self excluded, sharing the municipality / town / block / room."""
-    out = np.zeros((len(n_other), N_RELATIONS))
-    out[:, ROOM] = c_room
-    out[:, BLOCK] = (c_block - c_room) / 2  # the file does not say whose building is missing
-    out[:, OTHER_ROOM] = (c_block - c_room) / 2
-    out[:, 3] = c_town - c_block
-    out[:, 2] = c_city - c_town
-    out[:, 0] = n_other - c_city  # another municipality (the prefecture is not split off)
-    return out
 
 
 def _distinct_per_name(names: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,19 +352,6 @@ def population(inp: PopulationInputs) -> Population:
     primary = np.where(names[0] != 0, names[0],
                        np.where(names[1] != 0, mix(names[1], np.ones(n, np.uint64)),
                                 mix(names[2], np.full(n, 2, np.uint64))))
-    shares = []
-    for group in (primary, k(inp.nationality)):
-        n_other = np.maximum(count_keys(group) - 1, 0).astype(np.float64)
-        cs = [np.maximum(count_keys(mix(group, k(a))) - 1, 0).astype(np.float64)
-              for a in (keys.city, keys.town, keys.block, keys.room)]
-        shares.append((n_other, _relation_shares(n_other, *cs)))
-    (n_name, c_name), (n_nat, c_nat) = shares
-    f_nat = c_nat / np.maximum(n_nat, 1.0)[:, None]
-    f_nat[n_nat == 0, 0] = 1.0  # nobody to learn from: a namesake lives elsewhere
-    u = (c_name + NAT_PSEUDO * f_nat) / (n_name + NAT_PSEUDO)[:, None]
-    # the row's geography relative to the average valid row's: the tilt of the run's u
-    mean = u[valid].mean(axis=0) if valid.any() else np.full(N_RELATIONS, 1.0 / N_RELATIONS)
-    g = (u + GEO_FLOOR) / (mean + GEO_FLOOR)[None, :]
 
     # rho: how often two bearers of a name share birth year and sex, from the file (the many
     # pairs that share a year, not the few that share a day: those are mostly one human
@@ -407,8 +374,7 @@ def population(inp: PopulationInputs) -> Population:
             "name_cohort_pairs": pairs_cohort, "kappa": KAPPA,
             "duplicate_record_rows": int((twin == DUPLICATE_RECORD).sum()),
             "namesake_twin_rows": int((twin == NAMESAKE_TWIN).sum())}
-    info["geography_mean"] = dict(zip(RELATIONS, mean.tolist()))
-    return Population(bearers, g, twin, group, rho, bounds, info)
+    return Population(bearers, twin, group, rho, bounds, info)
 
 
 # ---------------------------------------------------------------------------------------
@@ -490,112 +456,162 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 # risk
 
 
-@nb.njit(**JIT)
-def _em_pass(b, g, rel, theta, u, m, stats):  # pragma: no cover - compiled
-    """One E-step over the units, accumulating the M-step's sums into ``stats``: [0]
-    expected namesakes, [1] sum of b/(1+theta*b), [2 + A] expected true records at relation
-    A, [2 + R + A] expected namesakes at A (R relations)."""
-    nr = len(m)
-    for j in range(len(stats)):
-        stats[j] = 0.0
-    for i in range(len(b)):
-        a = rel[i]
-        norm = 0.0
-        for k in range(nr):
-            norm += u[k] * g[i, k]
-        u_at = u[a] * g[i, a] / norm
-        odds = theta * b[i] * u_at / m[a]
-        w = odds / (1.0 + odds)
-        stats[0] += w
-        stats[1] += b[i] / (1.0 + theta * b[i])
-        stats[2 + a] += 1.0 - w
-        stats[2 + nr + a] += w
+def prior_odds(bearers: np.ndarray, rates: "Rates", scale: float = 1.0) -> np.ndarray:
+    """Odds that a person's best candidate is someone else, before it is compared:
+    ``alpha0 + alpha · (1 - exp(-k · bearers))`` — an inquiry without a record of its own
+    answered by a look-alike (``alpha0``), or by a namesake as often as one exists (``k``:
+    per bearer of the name) — never below the floor the file's birth dates imply."""
+    b = np.asarray(bearers, np.float64)
+    odds = scale * (rates.alpha0 + rates.alpha * -np.expm1(-rates.k * b))
+    return np.maximum(odds, rates.floor[0] * -np.expm1(-rates.floor[1] * b))
 
 
-def tilted(u: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Per row, the namesake's relation distribution: the run's ``u`` tilted by the row's
-    geography ``g`` (how much likelier than for the average person each relation is)."""
-    t = u[None, :] * g
-    return t / t.sum(axis=1, keepdims=True)
+_K_GRID = np.logspace(-7, 1, 57)
 
 
-def fit_namesakes(bearers: np.ndarray, g: np.ndarray, rel: np.ndarray, m0: np.ndarray, u0: np.ndarray,
-                  theta0: float, *, theta_start: float = 1e-3, iterations: int = 300,
-                  tol: float = 1e-6) -> tuple[float, np.ndarray, np.ndarray, float]:
-    """EM for how often a strong candidate is a namesake, and where namesakes live.
+def _fit_prior(b: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
+    """(alpha0, alpha, k) maximising sum n·[w·log π + (1-w)·log(1-π)] over the distinct
+    bearer counts ``b`` (``n`` units each, ``w`` their mean weight of being someone else):
+    k on a log grid, the alphas by their fixed point (each odds split in proportion)."""
+    best, best_ll = (0.0, 0.0, float(_K_GRID[0])), -np.inf
+    nw = n * w
+    for k in _K_GRID:
+        f = -np.expm1(-k * b)
+        a0, a1 = 1e-3, 1e-3
+        for _ in range(200):
+            o = a0 + a1 * f
+            share0 = a0 / np.maximum(o, 1e-300)
+            denom = n / (1.0 + o)
+            new0 = float((nw * share0).sum() / max(denom.sum(), 1e-300))
+            new1 = float((nw * (1 - share0)).sum() / max((denom * f).sum(), 1e-300))
+            done = abs(new0 - a0) <= 1e-9 * max(a0, 1e-300) and abs(new1 - a1) <= 1e-9 * max(a1, 1e-300)
+            a0, a1 = new0, new1
+            if done:
+                break
+        o = a0 + a1 * f
+        ll = float((nw * np.log(np.maximum(o, 1e-300)) - n * np.log1p(o)).sum())
+        if ll > best_ll:
+            best, best_ll = (a0, a1, float(k)), ll
+    return best
 
-    Each unit is a person whose best candidate agrees on name, birth date and sex; its
-    address relation ``rel`` came either from the person's own record (``m``: records and
-    moves) or from a namesake (``u``, tilted per person by ``g``: where the name's other
-    bearers live, from the file), with namesake odds ``theta · bearers`` — the commoner
-    the name, the likelier. ``m``, ``u`` and ``theta`` are all learnt from the units; the
-    bearers tell the two apart (rare names are seldom namesakes). ``theta0`` is a floor (the
-    rate the file's birth dates alone imply). Returns (theta, m, u, expected namesakes).
-    """
-    b = np.ascontiguousarray(bearers, np.float64)
-    gg = np.ascontiguousarray(np.maximum(g, 1e-9), np.float64)
-    r = np.ascontiguousarray(rel, np.int64)
-    m = np.maximum(np.asarray(m0, np.float64), 1e-9)
-    m /= m.sum()
-    u = np.maximum(np.asarray(u0, np.float64), 1e-9)
-    u /= u.sum()
-    u0n = u.copy()
-    room_share = float(u[ROOM])
-    # started well above the floor: at the floor no unit looks like a namesake and EM stays
-    stats = np.zeros(2 + 2 * N_RELATIONS)
-    if not len(b):
-        return max(theta0, 1e-12), m, u, 0.0
-    theta = max(theta_start, theta0, 1e-12)
-    for _ in range(iterations):
-        _em_pass(b, gg, r, theta, u, m, stats)
-        new_theta = max(stats[0] / max(stats[1], 1e-300), theta0)
-        new_m = np.maximum(stats[2:2 + N_RELATIONS], 1e-9)
-        # where namesakes live, learnt from the expected namesakes, beside U_PSEUDO of the
-        # file's geography: with few namesakes in the run, the file's geography decides
-        new_u = np.maximum(stats[2 + N_RELATIONS:] + U_PSEUDO * u0n, 1e-9)
-        # a namesake shares the person's room only as often as the file says: left free,
-        # u could copy m and call every record a namesake
-        new_u[ROOM] = 0.0
-        new_m, new_u = new_m / new_m.sum(), new_u / new_u.sum() * (1.0 - room_share)
-        new_u[ROOM] = room_share
-        done = abs(new_theta - theta) <= tol * theta and np.abs(new_m - m).max() < 1e-7
-        theta, m, u = new_theta, new_m, new_u
-        if done:
-            break
-    _em_pass(b, gg, r, theta, u, m, stats)
-    return theta, m, u, float(stats[0])
+
+def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level: np.ndarray) -> np.ndarray:
+    """Per pair, a coarse agreement cell 0..8: 3 · name (0 contradicts, 1 partly, 2 fully)
+    + birth date (0 differs, 1 partly or unknown, 2 agrees wherever known)."""
+    name = np.where(name_full, 2, np.where(name_conflict, 0, 1))
+    date = np.where(date_level >= DATE_FULL, 2, np.where(date_level == 0, 0, 1))
+    return (3 * name + date).astype(np.int64)
+
+
+N_CELLS = 9
+FULL_CELL = 8  # name and birth date both agree: the person, or a namesake
 
 
 @dataclass(frozen=True)
 class Rates:
-    """The run's rates that every pair's namesake risk uses."""
+    """The run's mixture of "the person's own record" (m) and "someone else" (u) among
+    best candidates, with the prior odds of someone else (see :func:`fit_others`)."""
 
-    theta: float  # namesake odds per bearer of the name, among strong candidates
-    m: np.ndarray  # P(address relation | the true record), N_RELATIONS
-    u: np.ndarray  # P(address relation | a namesake), for the average person, N_RELATIONS
-    absent: float  # share of answered inquiries with no record of their own
-    answered: float = 0.0  # inquiries the absent rate was measured on
-    units: float = 0.0  # strong candidates the EM learnt from
-    namesakes: float = 0.0  # of them, expected namesakes
-    theta_floor: float = 0.0
+    alpha0: float
+    alpha: float
+    k: float
+    m_cell: np.ndarray  # P(agreement cell | own record), N_CELLS
+    m_rel: np.ndarray  # P(address relation | own record), N_RELATIONS + 1 (last: unknown)
+    u_cell: np.ndarray  # P(agreement cell | someone else)
+    u_rel: np.ndarray  # P(address relation | someone else)
+    floor: tuple[float, float] = (0.0, 0.0)
+    units: float = 0.0  # best candidates the EM learnt from
+    others: float = 0.0  # of them, expected someone else
+    absent: float = 0.0  # share of answered inquiries with only weak answers or none, as observed
 
-    def theta_bounds(self) -> tuple[float, float]:
-        """About 95 % bounds: the expected namesakes counted as a Poisson count."""
-        f = math.exp(1.96 / math.sqrt(self.namesakes + 1.0))
-        return max(self.theta / f, self.theta_floor), self.theta * f
-
-    def model_risk(self, bits: np.ndarray) -> np.ndarray:
-        """1 - P(the record is the person's) from the model's weight without prior (bits),
-        with the prior odds that Juki-net answered with someone else: absent / (1 - absent)."""
-        a = min(max(self.absent, 1e-9), 0.5)
-        w = np.clip(np.asarray(bits, np.float64) - math.log2(a / (1 - a)), -60, 1000)
-        return 1.0 / (1.0 + np.exp2(w))
+    def scale_bounds(self) -> tuple[float, float]:
+        """About 95 % bounds for the prior odds, as a factor: the expected others counted
+        as a Poisson count."""
+        f = math.exp(1.96 / math.sqrt(self.others + 1.0))
+        return 1.0 / f, f
 
     def to_dict(self) -> dict:
-        return {"theta": self.theta, "theta_bounds": list(self.theta_bounds()), "theta_floor": self.theta_floor,
-                "units": self.units, "expected_namesakes_among_units": self.namesakes, "absent": self.absent,
-                "m_relation": dict(zip(RELATIONS, self.m.tolist())),
-                "u_relation": dict(zip(RELATIONS, self.u.tolist()))}
+        rel = RELATIONS + ("unknown",)
+        cells = [f"name_{a}/date_{b}" for a in ("conflict", "partly", "full") for b in ("differs", "partly", "full")]
+        return {"alpha0": self.alpha0, "alpha": self.alpha, "k": self.k, "floor": list(self.floor),
+                "units": self.units, "expected_others_among_units": self.others, "absent_observed": self.absent,
+                "m_cell": dict(zip(cells, self.m_cell.tolist())), "u_cell": dict(zip(cells, self.u_cell.tolist())),
+                "m_relation": dict(zip(rel, self.m_rel.tolist())), "u_relation": dict(zip(rel, self.u_rel.tolist()))}
+
+
+def _rel_index(rel: np.ndarray) -> np.ndarray:
+    r = np.asarray(rel, np.int64)
+    return np.where(r >= 0, r, N_RELATIONS)
+
+
+def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: np.ndarray,
+               floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 300,
+               tol: float = 1e-7) -> Rates:
+    """EM over every person's best candidate: the person's own record, or someone else?
+
+    A candidate shows an agreement cell (name, birth date) and an address relation. Own
+    records mostly agree fully in the person's own room; someone else — a look-alike
+    (partly alike) or a namesake (fully alike) — lives wherever such people live, which the
+    look-alikes Juki-net returned show (they are plainly someone else, and they anchor u).
+    The prior odds of someone else grow with the name's bearers (:func:`prior_odds`):
+    rare names are seldom namesakes, which tells a local move from a namesake next door.
+    Cell and relation are taken as independent within each class. The person's own room
+    is held at ROOM_SHARE for someone else (a namesake sharing the room is a namesake
+    twin of the file, found by the duplicate rule). Units are counted per (bearers, cell,
+    relation), so a step costs the distinct bearer counts, not the units.
+    """
+    nr = N_RELATIONS + 1
+    b_all = np.asarray(bearers, np.float64)
+    m_rel = np.maximum(np.r_[np.asarray(m_rel0, np.float64)[:N_RELATIONS], 0.01], 1e-6)
+    m_rel /= m_rel.sum()
+    m_cell = np.full(N_CELLS, 0.1 / (N_CELLS - 1))
+    m_cell[FULL_CELL] = 0.9
+    u_cell = np.full(N_CELLS, 1.0 / N_CELLS)
+    u_rel = np.full(nr, (1.0 - ROOM_SHARE) / (nr - 1))
+    u_rel[ROOM] = ROOM_SHARE
+    a0, a1, k = 0.03, 0.03, 0.01
+    if not len(b_all):
+        return Rates(floor[0], 0.0, floor[1], m_cell, m_rel, u_cell, u_rel, floor, 0.0, 0.0, absent)
+    b, bi = np.unique(b_all, return_inverse=True)
+    counts = np.zeros((len(b), N_CELLS, nr))
+    np.add.at(counts, (bi, np.asarray(cell, np.int64), _rel_index(rel)), 1.0)
+    n_b = counts.sum(axis=(1, 2))
+    fb = -np.expm1(-floor[1] * b)
+    for _ in range(iterations):
+        prior = np.maximum(a0 + a1 * -np.expm1(-k * b), floor[0] * fb)
+        lr = (u_cell[:, None] * u_rel[None, :]) / (m_cell[:, None] * m_rel[None, :])
+        odds = prior[:, None, None] * lr[None, :, :]
+        w = odds / (1.0 + odds)
+        own, other = counts * (1 - w), counts * w
+        new_m_cell = np.maximum(own.sum(axis=(0, 2)), 1e-9)
+        new_m_rel = np.maximum(own.sum(axis=(0, 1)), 1e-9)
+        new_u_cell = np.maximum(other.sum(axis=(0, 2)), 1e-9)
+        new_u_rel = np.maximum(other.sum(axis=(0, 1)), 1e-9)
+        new_u_rel[ROOM] = 0.0
+        new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
+        new_u_rel[ROOM] = ROOM_SHARE
+        new_m_cell, new_m_rel, new_u_cell = (x / x.sum() for x in (new_m_cell, new_m_rel, new_u_cell))
+        na0, na1, nk = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0))
+        change = max(np.abs(new_m_cell - m_cell).max(), np.abs(new_u_cell - u_cell).max(),
+                     np.abs(new_m_rel - m_rel).max(), np.abs(new_u_rel - u_rel).max())
+        done = change < tol and abs(na0 - a0) <= 1e-6 * max(a0, 1e-12) and nk == k
+        m_cell, m_rel, u_cell, u_rel, a0, a1, k = new_m_cell, new_m_rel, new_u_cell, new_u_rel, na0, na1, nk
+        if done:
+            break
+    rates = Rates(a0, a1, k, m_cell, m_rel, u_cell, u_rel, floor, float(len(b_all)), 0.0, absent)
+    others = float(other_risk(b_all, np.asarray(cell, np.int64), np.asarray(rel, np.int64), rates).sum())
+    return Rates(a0, a1, k, m_cell, m_rel, u_cell, u_rel, floor, float(len(b_all)), others, absent)
+
+
+def other_risk(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, rates: Rates,
+               scale: float = 1.0) -> np.ndarray:
+    """Probability, per pair, that the candidate is someone else than the person, from its
+    agreement cell, its address relation (-1: unknown) and the person's name's bearers."""
+    c = np.asarray(cell, np.int64)
+    r = _rel_index(rel)
+    lr = (rates.u_cell[c] * rates.u_rel[r]) / (rates.m_cell[c] * rates.m_rel[r])
+    odds = prior_odds(bearers, rates, scale) * lr
+    return odds / (1.0 + odds)
 
 
 def relation(address_level: np.ndarray, building: np.ndarray) -> np.ndarray:
@@ -606,24 +622,6 @@ def relation(address_level: np.ndarray, building: np.ndarray) -> np.ndarray:
     rel[(rel == 4) & (building == BUILDING_SAME)] = ROOM
     rel[(rel == 4) & (building == BUILDING_DIFFERS)] = OTHER_ROOM
     return rel
-
-
-def namesake_risk(bearers: np.ndarray, g: np.ndarray, rel: np.ndarray, rates: Rates,
-                  theta: float | None = None) -> np.ndarray:
-    """Probability, per pair, that the candidate is a namesake rather than the person:
-    odds ``theta · bearers · u_i[rel] / m[rel]`` (see :func:`fit_namesakes`).
-
-    ``bearers`` and ``g`` (rows × relations): the person's :attr:`Population.bearers` and
-    :attr:`Population.g`; ``rel``: the pair's address relation (-1: an address is missing,
-    which says nothing). ``theta`` overrides the rates' (for the interval).
-    """
-    theta = rates.theta if theta is None else theta
-    r = np.asarray(rel, np.int64)
-    rr = np.maximum(r, 0)
-    u_i = tilted(rates.u, g)[np.arange(len(r)), rr] if len(r) else np.zeros(0)
-    lr = np.where(r >= 0, u_i / rates.m[rr], 1.0)
-    odds = theta * bearers * lr
-    return odds / (1.0 + odds)
 
 
 def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tuple[float, float]:
@@ -647,5 +645,5 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 
 __all__ = ["BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME", "DUPLICATE_RECORD", "NAMESAKE_TWIN", "N_RELATIONS", "PairKeys", "Population", "PopulationInputs",
-           "RELATIONS", "Rates", "ResidentKeys", "count_keys", "duplicates", "fit_namesakes", "mix", "name_keys", "namesake_risk",
+           "RELATIONS", "Rates", "agreement_cell", "fit_others", "other_risk", "ResidentKeys", "count_keys", "duplicates", "prior_odds", "mix", "name_keys", 
            "pair_keys", "poisson_bounds", "population", "relation", "resident_keys"]

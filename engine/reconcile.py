@@ -34,7 +34,7 @@ from .model import Model, default_model, estimate_u, fit, unpack_patterns
 from .namesakes import poisson_bounds, population
 from .stages import (
     KEY, TWIN_KEY, PartOutputs, PartPlan, add_stats, compare, malformed_decisions, merge_sorted, part_outputs,
-    namesake_units, plan_u_sample, population_inputs, prepare, rates_from, sample_persons, score_and_decide,
+    candidate_units, plan_u_sample, population_inputs, prepare, rates_from, sample_persons, score_and_decide,
     side_by_side, with_related,
 )
 from .validate import check_residents
@@ -191,7 +191,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
     th = opts.thresholds
     with timer.phase("population"):
         pop = population(population_inputs(prep, comp))
-        rates = rates_from(namesake_units(prep, comp, model, th, pop), model, pop)
+        rates = rates_from(candidate_units(prep, comp, model, th, pop), model, pop)
     with timer.phase("decide"):
         d, pairs = score_and_decide(prep, comp, model, th, pop=pop, rates=rates)
     with timer.phase("write"):

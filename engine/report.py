@@ -20,7 +20,6 @@ import base64
 import html
 import io
 import math
-import re
 import textwrap
 from pathlib import Path
 from typing import Any, Iterable
@@ -30,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .decide import DECISIONS, MATCH, NO_MATCH, REASONS, REVIEW
+from .masking import mask
 from .model import Model
 
 __all__ = ["write_report"]
@@ -46,9 +46,6 @@ _WF_H = 250  # waterfall height, px
 # Field → short kind, the other key LEVEL_LABELS may use.
 _KIND = {"name_alpha": "alpha", "name_kanji": "kanji", "name_kana": "kana",
          "birth_date": "date", "sex": "sex", "address": "address"}
-# Twelve digits (ASCII or full-width), optionally grouped 4-4-4 by a space or hyphen.
-_D = "[0-9\uff10-\uff19]"
-_TWELVE = re.compile(rf"(?<!{_D})({_D}{{4}})[ \-]?({_D}{{4}})[ \-]?({_D}{{4}})(?!{_D})")
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans JP",sans-serif;
@@ -131,16 +128,11 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
 
 # --- small helpers --------------------------------------------------------------------------
 
-def _scrub(text: str) -> str:
-    """Mask every 12-digit run (a possible My Number) to its last four digits."""
-    return _TWELVE.sub(lambda m: "********" + m.group(3), text)
-
-
 def _e(value: Any) -> str:
     """Data → HTML text: None shown as an em dash, numbers scrubbed, everything escaped."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return '<span class="muted">—</span>'
-    return html.escape(_scrub(str(value)), quote=True)
+    return html.escape(mask(str(value)), quote=True)
 
 
 def _n(x: int | float) -> str:

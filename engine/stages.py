@@ -32,9 +32,10 @@ from .features import (
     TEXT_FIELDS,
 )
 from .io import ROW_COLUMN
+from .masking import mask
 from .model import MAX_LEVEL, Model, pack_patterns
 from .namesakes import (
-    KAPPA, N_RELATIONS, RELATIONS, PairKeys, fit_namesakes, Population, PopulationInputs, Rates, ResidentKeys, namesake_risk, pair_keys, relation,
+    BLOCK, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, agreement_cell, fit_others, other_risk, Population, PopulationInputs, Rates, ResidentKeys, pair_keys, relation,
     resident_keys,
 )
 from .normalize import Dates
@@ -431,8 +432,6 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
     answers = prep.number_all[prep.pair_resp]
     return PopulationInputs(
         rows=prep.r_global, keys=comp.rkeys, valid=prep.rcheck.ok,
-        nationality=hash_strings(to_codepoints(R.column("nationality"))) if "nationality" in R.column_names
-        else np.zeros(R.num_rows, np.uint64),
         card=hash_strings(to_codepoints(R.column("card_number"))) if "card_number" in R.column_names
         else np.zeros(R.num_rows, np.uint64),
         held=prep.held,
@@ -442,69 +441,64 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
 
 
 @dataclass
-class NamesakeUnits:
-    """What a part gives the namesake EM: per person whose best candidate is strong and
-    agrees on name, birth date and sex, the name's bearers, where its bearers live at the
-    candidate's address relation, and that relation; and counts for the absent rate."""
+class CandidateUnits:
+    """What a part gives the run's mixture EM (:func:`jukimatch.engine.namesakes.fit_others`):
+    per answered person, the best candidate's agreement cell and address relation and the
+    name's bearers; and counts for the observed absent rate."""
 
     rows: np.ndarray  # whole-table row of each unit's person
     bearers: np.ndarray
-    g: np.ndarray
+    cell: np.ndarray
     rel: np.ndarray
     answered: int
     absent: int
 
     @classmethod
-    def concat(cls, parts: list["NamesakeUnits"]) -> "NamesakeUnits":
+    def concat(cls, parts: list["CandidateUnits"]) -> "CandidateUnits":
         """The parts' units in whole-table order: every partitioning fits the same EM."""
         rows = np.concatenate([p.rows for p in parts])
         o = np.argsort(rows, kind="stable")
-        return cls(rows[o], np.concatenate([p.bearers for p in parts])[o], np.concatenate([p.g for p in parts])[o],
-                   np.concatenate([p.rel for p in parts])[o], sum(p.answered for p in parts),
-                   sum(p.absent for p in parts))
+        return cls(rows[o], *(np.concatenate([getattr(p, f) for p in parts])[o] for f in ("bearers", "cell", "rel")),
+                   sum(p.answered for p in parts), sum(p.absent for p in parts))
 
 
-def namesake_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> NamesakeUnits:
+def _cells(levels: np.ndarray) -> np.ndarray:
+    return agreement_cell(name_full(levels), name_conflict(levels), levels[:, DATE_FIELD])
+
+
+def candidate_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> CandidateUnits:
     levels = comp.levels
     n = prep.R.num_rows
     live = prep.answered & prep.rcheck.ok & ~prep.response_invalid
     weight = model.match_weights(levels, prior_weight=th.prior_bits) if len(levels) else np.zeros(0)
     best, _runner, _counts = rank_candidates(prep.pair_res, weight, n)
-    has = live & (best >= 0)
-    j = np.where(has, best, 0)
-    plausible = has & (weight[j] >= _bits(th.review_probability)) if len(weight) else has
-    unit = has & (weight[j] >= _bits(th.match_probability)) if len(weight) else has
+    unit = live & (best >= 0)
+    j = np.where(unit, best, 0)
+    plausible = unit & (weight[j] >= _bits(th.review_probability)) if len(weight) else unit
     if len(levels):
-        lv = levels[j]
-        unit &= name_full(lv) & (lv[:, DATE_FIELD] >= DATE_FULL) & (lv[:, SEX_FIELD] == 1)
         unit &= ~((prep.held >= 0) & (prep.number_all[prep.pair_resp[j]] == prep.held))
-        rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[j])
-        unit &= rel >= 0
-    else:
-        rel = np.zeros(n, np.int8)
     idx = np.flatnonzero(unit)
-    return NamesakeUnits(prep.r_global[idx], pop.bearers[idx], pop.g[idx], rel[idx].astype(np.int64), int(live.sum()),
-                         int((live & ~plausible).sum()))
+    jj = j[idx]
+    lv = levels[jj] if len(levels) else np.zeros((0, len(FIELDS)), np.int8)
+    rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[jj]) if len(levels) else np.zeros(0, np.int8)
+    return CandidateUnits(prep.r_global[idx], pop.bearers[idx], _cells(lv) if len(lv) else np.zeros(0, np.int64),
+                          rel.astype(np.int64), int(live.sum()), int((live & ~plausible).sum()))
 
 
 def _bits(p: float) -> float:
     return float(np.log2(p / (1 - p)))
 
 
-def rates_from(units: NamesakeUnits, model: Model, pop: Population) -> Rates:
-    """The run's namesake rates: the EM of :func:`jukimatch.engine.namesakes.fit_namesakes`
-    over every part's units, started from the model's m and floored at what the file's
-    birth dates alone imply."""
+def rates_from(units: CandidateUnits, model: Model, pop: Population) -> Rates:
+    """The run's mixture of own records and someone else among best candidates, started
+    from the model's m for the address and floored at what the file's birth dates imply."""
     absent = units.absent / units.answered if units.answered else 0.0
     a = min(max(absent, 1e-9), 0.5)
-    floor = a / (1 - a) * pop.rho * KAPPA
+    floor = (a / (1 - a), pop.rho * (1 + KAPPA))
     m0 = np.zeros(N_RELATIONS)
     m0[:5] = model.m[ADDRESS_FIELD][:5]
-    m0[5], m0[6], m0[4] = m0[4] * 0.9, m0[4] * 0.05, m0[4] * 0.05
-    u0 = np.array([pop.info["geography_mean"][r] for r in RELATIONS])
-    theta, m, u, expected = fit_namesakes(units.bearers, units.g, units.rel, m0, u0, floor)
-    return Rates(theta=theta, m=m, u=u, absent=absent, answered=float(units.answered), units=float(len(units.rel)),
-                 namesakes=expected, theta_floor=floor)
+    m0[ROOM], m0[OTHER_ROOM], m0[BLOCK] = m0[BLOCK] * 0.9, m0[BLOCK] * 0.05, m0[BLOCK] * 0.05
+    return fit_others(units.bearers, units.cell, units.rel, m0, floor, absent=absent)
 
 
 RISK_BINS = np.arange(-15, 1)  # log10 of the risk: bin b holds risks in (10**(b-1), 10**b]
@@ -523,15 +517,14 @@ def risk_stats(prep: Prepared, d: Decisions, pairs: Pairs, pop: Population | Non
     eligible = match | ns_only
     risk = np.nan_to_num(d.risk, nan=0.0)
     out = {"expected": float(risk[match].sum()), "matches": int(match.sum())}
-    # under the bounds of theta: the model's doubt stays, the namesake's moves
+    # under the bounds of the prior odds
     held_confirmed = d.reason_mask[:, REASON_CODES.index("held_number_confirmed")]
     idx = np.flatnonzero(match & ~held_confirmed & (d.best >= 0))
     j = d.best[idx]
     rel = relation(pairs.address_level[j], _room_same_of(pairs, j))
-    base = pairs.model_risk[j] if pairs.model_risk is not None else 1.0 - d.probability[idx]
-    for name, theta in zip(("expected_low", "expected_high"), rates.theta_bounds()):
-        ns = namesake_risk(pop.bearers[idx], pop.g[idx], rel, rates, theta=theta)
-        out[name] = float(risk[match & held_confirmed].sum() + np.minimum(1.0, base + ns).sum())
+    cell = agreement_cell(pairs.name_full[j], pairs.name_conflict[j], pairs.date_level[j])
+    for name, scale in zip(("expected_low", "expected_high"), rates.scale_bounds()):
+        out[name] = float(other_risk(pop.bearers[idx], cell, rel, rates, scale).sum())
     b = np.clip(np.ceil(np.log10(np.maximum(risk[eligible], 1e-300))), RISK_BINS[0], 0).astype(np.int64)
     out["bins"] = {str(int(x)): {"persons": int((b == x).sum()), "risk": float(risk[eligible][b == x].sum())}
                    for x in np.unique(b)}
@@ -550,17 +543,15 @@ def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Threshold
     levels = comp.levels
     weight = model.match_weights(levels, prior_weight=th.prior_bits)
     pair_resp = prep.pair_resp
-    ns = model_risk = None
+    risk = None
     if pop is not None and rates is not None:
         rel = relation(levels[:, ADDRESS_FIELD], comp.pkeys.room_same)
-        ns = namesake_risk(pop.bearers[prep.pair_res], pop.g[prep.pair_res], rel, rates)
-        model_risk = rates.model_risk(weight - th.prior_bits)
+        risk = other_risk(pop.bearers[prep.pair_res], _cells(levels), rel, rates)
     pairs = Pairs(
         person=prep.pair_res, weight=weight, number=prep.number_all[pair_resp],
         number_ok=prep.number_ok_all[pair_resp], sex_level=levels[:, SEX_FIELD], date_level=levels[:, DATE_FIELD],
         gaiji=comp.gaiji, name_full=name_full(levels), name_conflict=name_conflict(levels),
-        address_level=levels[:, ADDRESS_FIELD], namesake_risk=ns, room_same=comp.pkeys.room_same,
-        model_risk=model_risk,
+        address_level=levels[:, ADDRESS_FIELD], risk=risk, room_same=comp.pkeys.room_same,
     )
     persons = Persons(rejected=~prep.rcheck.ok, answered=prep.answered, response_invalid=prep.response_invalid,
                       held_number=prep.held, twin=pop.twin if pop is not None else None)
@@ -584,9 +575,8 @@ def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantom
         sex_level=ext(pairs.sex_level, 1, m), date_level=ext(pairs.date_level, 5, m), gaiji=ext(pairs.gaiji, False, m),
         name_full=ext(pairs.name_full, True, m), name_conflict=ext(pairs.name_conflict, False, m),
         address_level=ext(pairs.address_level, 4, m),
-        namesake_risk=None if pairs.namesake_risk is None else ext(pairs.namesake_risk, 0.0, m),
+        risk=None if pairs.risk is None else ext(pairs.risk, 0.0, m),
         room_same=None if pairs.room_same is None else ext(pairs.room_same, 1, m),
-        model_risk=None if pairs.model_risk is None else ext(pairs.model_risk, 0.0, m),
     )
     xpers = Persons(rejected=ext(persons.rejected, False, k), answered=ext(persons.answered, True, k),
                     response_invalid=ext(persons.response_invalid, False, k),
@@ -654,12 +644,8 @@ def malformed_decisions(k: int) -> pa.Table:
 
 
 def _mask(col: pa.Array) -> pa.Array:
-    """Only the last four digits of a number are shown: ********9018."""
-    s = pc.utf8_trim_whitespace(col)
-    n = pc.utf8_length(s)
-    tail = pc.utf8_slice_codeunits(s, -4)
-    stars = pc.binary_repeat(pa.scalar("*"), pc.max_element_wise(pc.subtract(n, 4), 0))
-    return pc.binary_join_element_wise(stars, tail, "")
+    """Only the last four digits of a number are shown: ********9018 (review rows are few)."""
+    return pa.array([None if v is None else mask(v.strip(), whole=True) for v in col.to_pylist()], pa.string())
 
 
 def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp: np.ndarray, levels: np.ndarray,
@@ -704,12 +690,15 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
     cols["my_number_masked"] = _mask(right("my_number"))
     w = np.r_[pairs.weight[pidx], np.full(n_bare, np.nan)]
     cols["match_weight"] = pa.array(w, pa.float64(), from_pandas=True)
-    p_fs = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
-    ns = np.r_[pairs.namesake_risk[pidx], np.full(n_bare, np.nan)] if pairs.namesake_risk is not None else 0.0
-    if pairs.model_risk is not None:
-        p_fs = 1.0 - np.minimum(1.0, np.r_[pairs.model_risk[pidx], np.full(n_bare, np.nan)] + ns)
-    cols["match_probability"] = pa.array(p_fs, pa.float64(), from_pandas=True)
-    cols["namesake_risk"] = pa.array(np.broadcast_to(ns, w.shape).astype(np.float64), pa.float64(), from_pandas=True)
+    p = 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
+    if pairs.risk is not None:
+        p = 1.0 - np.r_[pairs.risk[pidx], np.full(n_bare, np.nan)]
+    cols["match_probability"] = pa.array(p, pa.float64(), from_pandas=True)
+    if pairs.address_level is not None and pairs.room_same is not None:
+        rel = relation(pairs.address_level[pidx], pairs.room_same[pidx])
+        names = np.asarray(RELATIONS + ("unknown",), dtype=object)
+        cols["address_relation"] = pa.array(np.r_[names[np.where(rel >= 0, rel, len(RELATIONS))],
+                                                  np.full(n_bare, None, dtype=object)], pa.string())
     lw = model.level_weights() if model is not None else None
     for f, name in enumerate(FIELDS):
         cols[f"{name}_l"] = R.column(name).take(pa.array(res_rows))
@@ -833,7 +822,7 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
 
 
 __all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats", "compare",
-           "decide_with_phantoms", "decisions_table", "namesake_units", "population_inputs", "rates_from", "risk_stats",
+           "decide_with_phantoms", "decisions_table", "candidate_units", "population_inputs", "rates_from", "risk_stats",
            "with_related", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
            "plan_u_sample", "prepare", "sample_persons", "score_and_decide", "side_by_side",
            "u_levels_from_exports"]

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from stdnum.jp import in_ as stdnum_in
 
 from jukimatch.engine.checkdigit import (
-    check_digit_of_ints, mask_number, my_number_errors, numbers_from_bodies, valid_card_numbers,
+    check_digit_of_ints, my_number_errors, numbers_from_bodies, valid_card_numbers,
     valid_my_numbers,
 )
 
@@ -63,11 +63,6 @@ def test_vectorised_agrees_with_stdnum(values):
 def test_card_numbers():
     got = valid_card_numbers(["AB12345678CD", "ab12345678cd", "AB1234567CD", None, "AB12345678CDE"])
     assert got.tolist() == [True, False, False, False, False]
-
-
-def test_mask():
-    assert mask_number("123456789018") == "********9018"
-    assert mask_number(None) == ""
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,6 +1,7 @@
 """Protected files: AES-256-GCM round trips, wrong keys and damaged files refused in one line,
 reconcile's encrypted outputs, and no number in clear where it must not be."""
 import json
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -51,8 +52,10 @@ def test_key_formats(tmp_path):
 
     for name, data in (("raw", raw), ("hex", raw.hex().encode() + b"\n"), ("b64", base64.b64encode(raw))):
         (tmp_path / name).write_bytes(data)
+        os.chmod(tmp_path / name, 0o600)
         assert crypt.load_key(tmp_path / name) == raw
     (tmp_path / "short").write_text("abcd")
+    os.chmod(tmp_path / "short", 0o600)
     with pytest.raises(crypt.CryptError, match="not a key file"):
         crypt.load_key(tmp_path / "short")
 
@@ -92,7 +95,8 @@ def test_cli_encrypt_decrypt_and_wrong_key_exit_2(tmp_path, key, capsys):
     assert files_main(["files", "decrypt", str(enc), "--key-file", str(key), "--out", str(tmp_path / "x")]) == 0
     assert (tmp_path / "x").read_text() == src.read_text()
     ops = [(e["op"], e["file"]) for e in read_log(tmp_path)]
-    assert ops == [("encrypted", "batch.csv"), ("decrypted", "batch.csv.enc")]
+    assert ops == [("encrypted", "batch.csv"), ("decrypted", "batch.csv.enc"), ("plaintext", "x")]
+    assert oct(os.stat(tmp_path / "x").st_mode & 0o777) == "0o600"  # the plaintext is its owner's only
     log = (tmp_path / ".jukimatch-exchange.jsonl").read_text()
     assert "123456789018" not in log and "123456789018" not in capsys.readouterr().out
 
@@ -109,6 +113,8 @@ def test_reconcile_writes_protected_outputs_encrypted(tmp_path, key):
         assert crypt.is_encrypted(enc)
         assert crypt.read_parquet(enc, crypt.load_key(key)).equals(pq.read_table(tmp_path / "plain" / f"{name}.parquet"))
     assert s["decisions"] == plain["decisions"] and s["decisions"]["match"] >= 1
+    for name in ("decisions", "review", "pending", "rejected"):  # plaintext with numbers: the owner's only
+        assert oct(os.stat(tmp_path / "plain" / f"{name}.parquet").st_mode & 0o777) == "0o600", name
     for f in out.iterdir():  # numbers in clear nowhere: not in the summary, the report, the model
         if f.is_file():
             assert b"123456789018" not in f.read_bytes() and b"621498320257" not in f.read_bytes(), f.name
@@ -123,6 +129,7 @@ def test_reconcile_writes_protected_outputs_encrypted(tmp_path, key):
 def test_reconcile_with_an_unusable_key_stops_before_work(tmp_path):
     res, resp = _pop(tmp_path)
     (tmp_path / "bad.key").write_text("not a key")
+    os.chmod(tmp_path / "bad.key", 0o600)
     from jukimatch.engine.io import InputError
 
     with pytest.raises(InputError, match="not a key file"):

@@ -107,15 +107,30 @@ def test_forbidden_combinations_are_refused_and_recorded(client, world, code, ro
 def test_gateway_may_not_ask_in_another_requesters_name(client, world):
     r = client.post("/v1/provisions", json=provision_body("jasso", 141, ("C",)), headers=gw(world, "mhlw"))
     assert r.status_code == 403 and r.json()["error"] == "requester_not_bound_to_token"
-    assert count(world, "provision_records", "id = ? AND status = 'forbidden'",
+    assert count(world, "provision_records", "id = ? AND status = 'forbidden' AND requester_code = 'mhlw'"
+                 " AND bound_requester = 'mhlw' AND claimed_requester = 'jasso'",
                  (r.json()["details"]["provision_id"],)) == 1
+    # the record is the asking gateway's, not the requester it named
+    pid = r.json()["details"]["provision_id"]
+    assert client.get(f"/v1/provisions/{pid}", headers=gw(world, "jasso")).status_code == 404
+    assert client.get(f"/v1/provisions/{pid}", headers=gw(world, "mhlw")).json()["claimed_requester"] == "jasso"
 
 
-def test_unknown_requester_is_refused_and_recorded(client, world):
-    r = client.post("/v1/provisions", json=provision_body("ministry_of_magic", 1), headers=gw(world))
-    assert r.status_code == 403 and r.json()["error"] == "unknown_requester"
-    assert count(world, "provision_records", "id = ? AND reason = 'unknown_requester'",
-                 (r.json()["details"]["provision_id"],)) == 1
+def test_binding_is_checked_before_the_requester_exists(client, world):
+    """A gateway cannot tell existing requester codes from made-up ones by probing."""
+    answers = {code: client.post("/v1/provisions", json=provision_body(code, 1), headers=gw(world, "mhlw")).json()
+               for code in ("ministry_of_magic", "jasso")}
+    assert {a["error"] for a in answers.values()} == {"requester_not_bound_to_token"}
+    assert len({a["message"] for a in answers.values()}) == 1
+
+
+def test_unknown_requester_is_refused_and_recorded(world):
+    from jukimatch.api.service import provide
+
+    res = provide(world.store, "ministry_of_magic", 1, ["E"], "SUBJ0001", user_id="in-process")
+    assert res.status == "forbidden" and res.reason == "unknown_requester"
+    assert count(world, "provision_records", "id = ? AND reason = 'unknown_requester' AND bound_requester IS NULL",
+                 (res.provision_id,)) == 1
 
 
 def test_unknown_subject_is_404_and_recorded(client, world):

@@ -72,7 +72,7 @@ def test_http_client_retries_then_succeeds():
             return httpx.Response(code)
         return httpx.Response(200, json={"found": True, "four_info": INFO.as_record()})
 
-    client = HttpJukinet("http://jukinet.test", retries=2, backoff_s=0.001, transport=httpx.MockTransport(handler))
+    client = HttpJukinet("https://jukinet.test", retries=2, backoff_s=0.001, transport=httpx.MockTransport(handler))
     assert client.lookup(KNOWN) == INFO
     assert len(seen) == 3
     assert all(KNOWN not in str(r.url) for r in seen)  # the number travels in the body only
@@ -85,7 +85,7 @@ def test_http_client_does_not_retry_our_own_mistakes():
         calls.append(1)
         return httpx.Response(400)
 
-    client = HttpJukinet("http://jukinet.test", retries=3, transport=httpx.MockTransport(handler))
+    client = HttpJukinet("https://jukinet.test", retries=3, transport=httpx.MockTransport(handler))
     with pytest.raises(JukinetUnavailable, match="refused"):
         client.lookup(KNOWN)
     assert len(calls) == 1

@@ -136,14 +136,14 @@ def test_deleted_tail_is_caught(world):
 
 
 def test_rehashed_entry_still_breaks_the_next_link(world):
-    """Recomputing an edited entry's own hash is not enough: the next entry's link breaks."""
-    from jukimatch.api.service.audit import entry_hash
+    """Even with the key, recomputing an edited entry's own MAC is not enough: the next link breaks."""
+    from jukimatch.api.service.chain import mac
 
     _more_entries(world)
     conn = _unguarded(world.store.path)
     row = conn.execute("SELECT seq, at, staff_id, role, operation, person_id, my_number, detail, prev_hash"
                        " FROM audit_log WHERE seq = 2").fetchone()
-    h = entry_hash(row[8], row[0], row[1], "forger", *row[3:8])
+    h = mac(world.store.audit_key, row[8], (row[0], row[1], "forger", *row[3:8]))
     conn.execute("UPDATE audit_log SET staff_id = 'forger', hash = ? WHERE seq = 2", (h,))
     res = verify(world.store.path)
     assert not res.ok and res.first_broken == 3

@@ -87,7 +87,8 @@ def build_world(path) -> World:
     from jukimatch.api.service import register_bulk
 
     register_bulk(store, [("P0001", numbers["P0001"])])
-    tokens = {role: add_user(store, f"{role}-1", role) for role in ("staff", "operator", "auditor")}
+    tokens = {role: add_user(store, f"{role}-1", role)
+              for role in ("staff", "operator", "auditor", "clerk", "supervisor")}
     gateways = {}
     import jukimatch.datasets.requesters as rq
 
@@ -122,7 +123,8 @@ class LogCapture(logging.Handler):
 class LiveServer:
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread of this process."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, **config: Any) -> None:
+        """``config``: more uvicorn options, e.g. ``ssl_certfile``/``ssl_keyfile`` for HTTPS."""
         import uvicorn
 
         self.sock = socket.socket()
@@ -130,9 +132,9 @@ class LiveServer:
         # accepted connections inherit this; without it small responses wait for delayed ACKs (~40 ms)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if config.get('ssl_certfile') else 'http'}://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=True, lifespan="on",
-                                                    timeout_graceful_shutdown=5))
+                                                    timeout_graceful_shutdown=5, **config))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def start(self) -> "LiveServer":
@@ -150,9 +152,9 @@ class LiveServer:
         self.sock.close()
 
 
-def live(app: Any):
+def live(app: Any, **config: Any):
     """Context-manager-like generator for fixtures: yields a started server, stops it after."""
-    srv = LiveServer(app).start()
+    srv = LiveServer(app, **config).start()
     try:
         yield srv
     finally:

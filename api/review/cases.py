@@ -19,13 +19,13 @@ from datetime import datetime
 
 from jukimatch.engine.checkdigit import my_number_errors
 from jukimatch.engine.features import FIELDS
+from jukimatch.engine.masking import mask
 
 from jukimatch.api.service import audit
 from jukimatch.api.service.auth import CLERK, SUPERVISOR, Principal
 from jukimatch.api.service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from jukimatch.api.service.store import Store, now_iso
 
-from ._mask import masked
 
 LEASE_S = 600.0
 ACTIONS = ("confirm", "no_match", "reinquire", "escalate")
@@ -167,13 +167,13 @@ def open_case(store: Store, person_id: str, me: Principal) -> dict:
 def _masked_resident(resident: dict) -> dict:
     out = dict(resident)
     if out.get("my_number"):
-        out["my_number"] = masked(out["my_number"])
+        out["my_number"] = mask(out["my_number"], whole=True)
     return out
 
 
 def _candidate_view(c: sqlite3.Row) -> dict:
     response = json.loads(c["response"])
-    return {"rank": c["rank"], "my_number": masked(c["my_number"]), "match_weight": c["match_weight"],
+    return {"rank": c["rank"], "my_number": mask(c["my_number"], whole=True), "match_weight": c["match_weight"],
             "match_probability": c["match_probability"], "fields": {f: response.get(f) for f in FIELDS},
             "normal": response.get("normal", {}), "levels": json.loads(c["levels"]),
             "weights": json.loads(c["weights"])}
@@ -181,7 +181,7 @@ def _candidate_view(c: sqlite3.Row) -> dict:
 
 def _decision_view(d: sqlite3.Row) -> dict:
     return {"action": d["action"], "candidate": d["candidate"],
-            "my_number": masked(d["my_number"]) if d["my_number"] else None, "note": d["note"],
+            "my_number": mask(d["my_number"], whole=True) if d["my_number"] else None, "note": d["note"],
             "status": d["status"], "decided_by": d["decided_by"], "decided_at": d["decided_at"],
             "approved_by": d["approved_by"], "approved_at": d["approved_at"], "approval_note": d["approval_note"]}
 
@@ -231,7 +231,7 @@ def _conflicts(conn: sqlite3.Connection, case: sqlite3.Row, number: str, *, prop
     on_file = json.loads(case["resident"]).get("my_number")
     if on_file and on_file != number:
         raise Conflict("person_holds_other_number", "the agency's record already holds a different number for "
-                                                    f"this person ({masked(on_file)})")
+                                                    f"this person ({mask(on_file, whole=True)})")
     other = conn.execute("SELECT person_id FROM registrations WHERE my_number = ? AND status = 'registered'"
                          " AND person_id != ?", (number, person_id)).fetchone()
     if other:
@@ -241,7 +241,7 @@ def _conflicts(conn: sqlite3.Connection, case: sqlite3.Row, number: str, *, prop
                         (person_id,)).fetchone()
     if held and held[0] != number:
         raise Conflict("person_holds_other_number", "this person already holds a different registered number "
-                                                    f"({masked(held[0])})")
+                                                    f"({mask(held[0], whole=True)})")
     prop = conn.execute("SELECT person_id FROM review_decisions WHERE my_number = ? AND status = 'proposed'"
                         " AND person_id != ? AND id IS NOT ?", (number, person_id, proposal_id)).fetchone()
     if prop:
@@ -314,7 +314,7 @@ def decide(store: Store, person_id: str, me: Principal, action: str, *, candidat
         new_status = conn.execute("SELECT status FROM review_cases WHERE case_id = ?",
                                   (case["case_id"],)).fetchone()[0]
     return {"person_id": person_id, "case_id": case["case_id"], "action": action, "decision": status,
-            "status": new_status, "my_number": masked(number) if number else None}
+            "status": new_status, "my_number": mask(number, whole=True) if number else None}
 
 
 def approve(store: Store, person_id: str, me: Principal, approve: bool, *, note: str | None = None) -> dict:
@@ -346,7 +346,7 @@ def approve(store: Store, person_id: str, me: Principal, approve: bool, *, note:
                      my_number=prop["my_number"], detail={"case_id": case["case_id"], "approve": approve,
                                                           "decision_id": prop["id"], "proposed_by": prop["decided_by"]})
     return {"person_id": person_id, "case_id": case["case_id"], "approved": approve,
-            "status": "registered" if approve else "open", "my_number": masked(prop["my_number"])}
+            "status": "registered" if approve else "open", "my_number": mask(prop["my_number"], whole=True)}
 
 
 def proposals(store: Store, *, after: int = 0, limit: int = 50) -> list[dict]:
@@ -355,7 +355,8 @@ def proposals(store: Store, *, after: int = 0, limit: int = 50) -> list[dict]:
         "SELECT d.id, d.person_id, d.candidate, d.my_number, d.decided_by, d.decided_at, c.reasons"
         " FROM review_decisions d JOIN review_cases c ON c.case_id = d.case_id WHERE d.status = 'proposed'"
         " AND d.id > ? ORDER BY d.id LIMIT ?", (after, max(1, min(limit, MAX_PAGE))))
-    return [dict(r) | {"my_number": masked(r["my_number"]), "reasons": json.loads(r["reasons"])} for r in rows]
+    return [dict(r) | {"my_number": mask(r["my_number"], whole=True), "reasons": json.loads(r["reasons"])}
+            for r in rows]
 
 
 def decision_seconds(store: Store) -> dict[str, float]:

@@ -27,12 +27,12 @@ from jukimatch.engine.crypt import SUFFIX, read_parquet
 from jukimatch.engine.features import FIELDS
 from jukimatch.engine.io import RESIDENT_COLUMNS, ROW_COLUMN, InputError, read_table
 from jukimatch.engine.kana import normalize_kana
+from jukimatch.engine.masking import mask
 from jukimatch.engine.names import normalize_alpha, normalize_kanji
 
 from jukimatch.api.service import audit
 from jukimatch.api.service.store import Store, dumps, now_iso
 
-from ._mask import masked
 
 _CHUNK = 500  # SQLite's bound-parameter budget per IN (...)
 
@@ -160,7 +160,8 @@ def load_run(store: Store, run_dir: str | Path, *, key: bytes | None = None, res
         number = None
         if row["response_row"] is not None:
             src = number_of[int(row["response_row"])]
-            if src["person_id"] != pid or masked(src["my_number"]) != (row["my_number_masked"] or ""):
+            shown = mask(src["my_number"], whole=True)
+            if src["person_id"] != pid or shown != (row["my_number_masked"] or ""):
                 raise InputError(f"{resp_path}: row {row['response_row']}: field my_number: does not match the "
                                  f"run's review queue (was the file changed since the run?)")
             number = src["my_number"]

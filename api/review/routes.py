@@ -33,7 +33,7 @@ DECISION = _RuledModel("ReviewDecision", "A decision on a review case: confirm c
     Field("candidate", "integer", "the candidate's rank (1-based), for confirm", required=False, minimum=1,
           maximum=999),
     Field("note", "string", "why; required for all actions but confirm", required=False, max_length=2000),
-), ({"if": {"properties": {"action": {"const": "confirm"}}}, "then": {"required": ["candidate"]},
+), ({"if": {"properties": {"action": {"const": "confirm"}}}, "then": {"required": ["candidate"], "properties": {"candidate": {"type": "integer"}}},
      "else": _NOTE_GIVEN},))
 APPROVAL = _RuledModel("ReviewApproval", "A supervisor approves a proposal (the number is registered) or returns it.", (
     Field("approve", "boolean", "true: register; false: return the case to the queue"),

@@ -3,10 +3,13 @@
 Starlette is imported here only, so ``import jukimatch.api.service`` works without the
 ``service`` extra; :func:`create_app` raises a helpful ``ImportError`` when it is missing.
 
-Every client mistake becomes a 4xx JSON refusal: a body that is not JSON (400), too large
-(413), not declared as JSON (415), not matching its model (422), an unknown route (404) or
-method (405). Anything unexpected is logged with numbers masked and answered with a bare
-500 that carries no detail.
+Every client mistake becomes a 4xx JSON refusal: a body that is not JSON — nested too deep,
+an integer too long to convert, a lone surrogate included — (400), too large (413), not
+declared as JSON (415), not matching its model (422), an unknown route, or an id beyond what
+SQLite can hold (404), an unknown method (405). Refusals are recorded where the route records:
+a provision request always leaves a provision record, a refused authenticity check an audit
+entry. Anything unexpected is logged with numbers masked and answered with a bare 500 that
+carries no detail — and a provision request that ends so is recorded as ``error``.
 """
 from __future__ import annotations
 
@@ -18,16 +21,28 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import authenticity, logsafe, openapi, provision
+from . import audit, authenticity, logsafe, openapi, provision
 from .auth import Principal, authenticate
-from .errors import (BadRequest, Forbidden, PayloadTooLarge, ServiceError, Unauthorized,
-                     UnsupportedMediaType)
-from .jukinet import HttpJukinet, Jukinet
+from .errors import (BadRequest, Forbidden, NotFound, PayloadTooLarge, ServiceError, Unauthorized,
+                     Unprocessable, UnsupportedMediaType)
+from .jukinet import HttpJukinet, Jukinet, read_token
 from .routes import ROUTES, Call, Route
 from .store import Store
 
 log = logging.getLogger("jukimatch.service")
 MAX_BODY_BYTES = 16 * 1024
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
+
+
+def _has_surrogate(value: Any) -> bool:
+    """A lone surrogate (``"\\ud800"``) cannot be stored or logged as UTF-8."""
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _json_bytes(payload: Any) -> bytes:
@@ -53,12 +68,23 @@ async def _read_json(request: Any, limit: int) -> Any:
         chunks.append(chunk)
     raw = b"".join(chunks)
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadRequest("malformed_json", "the body is not UTF-8") from None
     except json.JSONDecodeError as exc:
         raise BadRequest("malformed_json", f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
                                            f"column {exc.colno}") from None
+    except RecursionError:
+        raise BadRequest("malformed_json", "the body nests too deeply") from None
+    except ValueError:  # an integer literal beyond Python's conversion limit
+        raise BadRequest("malformed_json", "the body holds a number too long to read") from None
+    try:
+        bad = _has_surrogate(value)
+    except RecursionError:
+        raise BadRequest("malformed_json", "the body nests too deeply") from None
+    if bad:
+        raise BadRequest("malformed_json", "the body holds a lone surrogate (not valid Unicode text)")
+    return value
 
 
 def all_routes() -> tuple[Route, ...]:
@@ -96,8 +122,8 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     routes_served = all_routes()
 
-    def respond(status: int, payload: Any) -> Response:
-        return Response(_json_bytes(payload), status_code=status, media_type="application/json")
+    def respond(status: int, payload: Any, headers: dict | None = None) -> Response:
+        return Response(_json_bytes(payload), status_code=status, media_type="application/json", headers=headers)
 
     def refuse_provision(principal: Principal | None, exc: ServiceError) -> ServiceError:
         """A provision request refused before its checks still leaves a provision record."""
@@ -110,8 +136,17 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         exc.recorded = True
         return exc
 
+    def refuse_check(principal: Principal | None, exc: ServiceError) -> None:
+        """A refused authenticity-check request still leaves an audit entry (who tried)."""
+        if principal is None:
+            return
+        with st.write() as conn:
+            audit.append(conn, staff_id=principal.user_id, role=principal.role, operation="authenticity_check_refused",
+                         detail={"error": exc.code, "status": exc.status})
+
     def endpoint(route: Route):
         is_provision = route.handler.__name__ == "post_provision"
+        is_check = route.handler.__name__ == "post_check"
 
         async def handle(request: Request) -> Response:
             principal: Principal | None = None
@@ -122,6 +157,12 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
                         raise Unauthorized("unauthorized", "a valid bearer token is required")
                     if principal.role not in route.roles:
                         raise Forbidden("role_not_allowed", f"role {principal.role} may not call this endpoint")
+                unknown = sorted(set(request.query_params) - {q for q, _ in route.query})
+                if unknown:
+                    raise Unprocessable("invalid_query", f"unknown query parameter(s); known: "
+                                                         f"{', '.join(q for q, _ in route.query) or 'none'}")
+                if any(isinstance(v, int) and not 0 <= v <= MAX_ID for v in request.path_params.values()):
+                    raise NotFound("unknown_id", "no such record")
                 body = None
                 if route.model is not None:
                     body = route.model.validate(await _read_json(request, max_body_bytes))
@@ -135,9 +176,17 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
             except ServiceError as exc:
                 if is_provision and exc.status != 401 and not exc.recorded:
                     exc = refuse_provision(principal, exc)
+                elif is_check and exc.status not in (401, 404):  # 404: the check itself audited it
+                    refuse_check(principal, exc)
                 return respond(exc.status, exc.as_dict())
-            except Exception:  # noqa: BLE001 - the client gets no detail; the log gets a masked trace
+            except Exception as exc:  # noqa: BLE001 - the client gets no detail; the log gets a masked trace
                 log.exception("internal error in %s %s", route.method, route.path)
+                if is_provision and principal is not None and not getattr(exc, "provision_recorded", False):
+                    try:
+                        provision.record_refusal(st, user_id=principal.user_id, requester=principal.requester_code,
+                                                 reason=f"internal_error: {type(exc).__name__}", status=provision.ERROR)
+                    except Exception:  # noqa: BLE001 - the store is what failed
+                        log.exception("the failed provision request could not be recorded")
                 return respond(500, {"error": "internal_error", "message": "internal error"})
         handle.__name__ = route.name
         return handle
@@ -152,7 +201,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     async def http_error(request: Request, exc: HTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return respond(exc.status_code, {"error": code, "message": str(exc.detail)})
+        return respond(exc.status_code, {"error": code, "message": str(exc.detail)}, exc.headers)  # 405: Allow
 
     routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in routes_served]
     routes += [StarletteRoute("/openapi.json", openapi_json, methods=["GET"]),
@@ -161,15 +210,19 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any):
-        task = asyncio.create_task(_retry_loop(st, jukinet, retry_interval_s, retry_base_s)) \
-            if retry_interval_s else None
+        tasks = [asyncio.create_task(_retry_loop(st, jukinet, retry_interval_s, retry_base_s))] \
+            if retry_interval_s else []
+        if st.anchorer is not None:
+            tasks.append(asyncio.create_task(_anchor_loop(st)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if st.anchorer is not None and st.anchorer.pending:
+                st.anchor()
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     app.state.store = st
@@ -194,18 +247,38 @@ async def _retry_loop(store: Store, jukinet: Jukinet | None, interval_s: float, 
             log.exception("background retry failed")
 
 
+async def _anchor_loop(store: Store) -> None:
+    """Anchor the chains' heads once per anchor interval when entries were appended since."""
+    from starlette.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(store.anchorer.interval_s)
+        try:
+            if store.anchorer.pending:
+                await run_in_threadpool(store.anchor)
+        except Exception:  # noqa: BLE001 - the loop must survive a bad round
+            log.exception("anchoring the audit heads failed")
+
+
 def app_from_env() -> Any:
     """App factory for ``uvicorn --factory`` and multi-worker serving.
 
     Reads ``JUKIMATCH_DB`` (required), ``JUKIMATCH_JUKINET_URL`` (a Juki-net responder; absent:
-    checks stay provisional), ``JUKIMATCH_RETRY_INTERVAL`` (seconds; 0 disables), and the review
-    workbench's ``JUKIMATCH_REVIEW_FOUR_EYES`` (0: off) and ``JUKIMATCH_REVIEW_IDLE`` (seconds).
+    checks stay provisional), ``JUKIMATCH_JUKINET_TOKEN_FILE``, ``JUKIMATCH_JUKINET_INSECURE``
+    (1: allow plain http off loopback), ``JUKIMATCH_RETRY_INTERVAL`` (seconds; 0 disables),
+    ``JUKIMATCH_AUDIT_KEY_FILE``, ``JUKIMATCH_AUDIT_ANCHOR`` and ``JUKIMATCH_ANCHOR_EVERY``, and the
+    review workbench's ``JUKIMATCH_REVIEW_FOUR_EYES`` (0: off) and ``JUKIMATCH_REVIEW_IDLE`` (seconds).
     """
     db = os.environ.get("JUKIMATCH_DB")
     if not db:
         raise RuntimeError("JUKIMATCH_DB must name the store file")
     url = os.environ.get("JUKIMATCH_JUKINET_URL")
     interval = float(os.environ.get("JUKIMATCH_RETRY_INTERVAL", "60") or 0)
-    return create_app(db, jukinet=HttpJukinet(url) if url else None, retry_interval_s=interval or None,
+    token_file = os.environ.get("JUKIMATCH_JUKINET_TOKEN_FILE")
+    jukinet = HttpJukinet(url, token=read_token(token_file) if token_file else None,
+                          allow_insecure=os.environ.get("JUKIMATCH_JUKINET_INSECURE") == "1") if url else None
+    store = Store(db, anchor_file=os.environ.get("JUKIMATCH_AUDIT_ANCHOR") or None,
+                  anchor_every=int(os.environ.get("JUKIMATCH_ANCHOR_EVERY", "100")))
+    return create_app(store, jukinet=jukinet, retry_interval_s=interval or None,
                       review_four_eyes=os.environ.get("JUKIMATCH_REVIEW_FOUR_EYES", "1") != "0",
                       review_idle_s=float(os.environ.get("JUKIMATCH_REVIEW_IDLE", "900") or 900))

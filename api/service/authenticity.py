@@ -23,7 +23,8 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 
-from jukimatch.engine.checkdigit import mask_number, my_number_errors
+from jukimatch.engine.checkdigit import my_number_errors
+from jukimatch.engine.masking import mask
 
 from . import audit
 from .errors import NotFound
@@ -71,7 +72,7 @@ def _insert_check(conn: sqlite3.Connection, person_id: str, number: str, result:
     cur = conn.execute(
         "INSERT INTO authenticity_checks (person_id, number_masked, registration_id, result, reasons,"
         " staff_id, requested_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (person_id, mask_number(number), registration_id, result, dumps(reasons), staff_id, now,
+        (person_id, mask(number, whole=True), registration_id, result, dumps(reasons), staff_id, now,
          now if decided else None))
     return int(cur.lastrowid)
 
@@ -101,42 +102,56 @@ def check_authenticity(store: Store, person_id: str, my_number: str, *, jukinet:
         raise TypeError("person_id and my_number must be text")
     number = my_number.strip()
     error = my_number_errors([number])[0]
-    masked = mask_number(number)
+    masked = mask(number, whole=True)
     with store.write() as conn:
         row = conn.execute(_PERSON_SQL, (number, person_id)).fetchone()
-        if row is None:
+        if row is None:  # the typed number leaves a trace: the entry commits, then the refusal
             audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
                          person_id=person_id, my_number=number, detail={"result": "unknown_person"})
-            raise NotFound("unknown_person", "no person with this person_id")
-        if error is not None:
-            reasons = [f"my_number:{error}"]
-            cid = _insert_check(conn, person_id, number, REJECTED, reasons, staff_id, None, True)
-            audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
-                         person_id=person_id, my_number=number, detail={"check_id": cid, "result": REJECTED,
-                                                                         "reasons": reasons})
-            return CheckResult(cid, person_id, REJECTED, masked, reasons)
-        held_id, held_number, reg_id, attempts = row[_N4:]
-        if held_id is not None and held_number == number:
-            reasons = ["registered_for_person"]
-            cid = _insert_check(conn, person_id, number, AUTHENTIC, reasons, staff_id, held_id, True)
-            audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
-                         person_id=person_id, my_number=number, detail={"check_id": cid, "result": AUTHENTIC})
-            return CheckResult(cid, person_id, AUTHENTIC, masked, reasons, registration_id=held_id)
-        if reg_id is None:
-            now = now_iso()
-            reg_id = int(conn.execute(
-                "INSERT INTO registrations (person_id, my_number, status, source, staff_id, created_at,"
-                " next_attempt_at) VALUES (?, ?, 'provisional', 'authenticity_check', ?, ?, ?)",
-                (person_id, number, staff_id, now, now)).lastrowid)
-            attempts = 0
-            audit.append(conn, staff_id=staff_id, role=role, operation="register_provisional",
-                         person_id=person_id, my_number=number, detail={"registration_id": reg_id})
-        cid = _insert_check(conn, person_id, number, PROVISIONAL, [], staff_id, reg_id, False)
+            started = None
+        else:
+            started = _start(conn, row, person_id, number, error, masked, staff_id, role)
+    if started is None:
+        raise NotFound("unknown_person", "no person with this person_id")
+    if isinstance(started, CheckResult):
+        return started
+    reg_id, attempts, cid = started
     ours = dict(zip(FOUR_INFO_FIELDS, row[:_N4]))
     outcome = _ask_and_decide(store, reg_id, person_id, number, ours, attempts, jukinet=jukinet,
                               staff_id=staff_id, role=role, retry_base_s=retry_base_s)
     return CheckResult(cid, person_id, outcome.result, masked, outcome.reasons,
                        outcome.match_probability, outcome.levels, reg_id)
+
+
+def _start(conn: sqlite3.Connection, row: tuple, person_id: str, number: str, error: str | None, masked: str,
+           staff_id: str, role: str) -> CheckResult | tuple[int, int, int]:
+    """The check's first transaction for a known person: a final result, or the provisional
+    registration to ask Juki-net about as ``(registration_id, attempts, check_id)``."""
+    if error is not None:
+        reasons = [f"my_number:{error}"]
+        cid = _insert_check(conn, person_id, number, REJECTED, reasons, staff_id, None, True)
+        audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
+                     person_id=person_id, my_number=number, detail={"check_id": cid, "result": REJECTED,
+                                                                     "reasons": reasons})
+        return CheckResult(cid, person_id, REJECTED, masked, reasons)
+    held_id, held_number, reg_id, attempts = row[_N4:]
+    if held_id is not None and held_number == number:
+        reasons = ["registered_for_person"]
+        cid = _insert_check(conn, person_id, number, AUTHENTIC, reasons, staff_id, held_id, True)
+        audit.append(conn, staff_id=staff_id, role=role, operation="authenticity_check",
+                     person_id=person_id, my_number=number, detail={"check_id": cid, "result": AUTHENTIC})
+        return CheckResult(cid, person_id, AUTHENTIC, masked, reasons, registration_id=held_id)
+    if reg_id is None:
+        now = now_iso()
+        reg_id = int(conn.execute(
+            "INSERT INTO registrations (person_id, my_number, status, source, staff_id, created_at,"
+            " next_attempt_at) VALUES (?, ?, 'provisional', 'authenticity_check', ?, ?, ?)",
+            (person_id, number, staff_id, now, now)).lastrowid)
+        attempts = 0
+        audit.append(conn, staff_id=staff_id, role=role, operation="register_provisional",
+                     person_id=person_id, my_number=number, detail={"registration_id": reg_id})
+    cid = _insert_check(conn, person_id, number, PROVISIONAL, [], staff_id, reg_id, False)
+    return reg_id, attempts, cid
 
 
 @dataclass
@@ -196,12 +211,13 @@ def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: 
             attempts += 1
             conn.execute("UPDATE registrations SET attempts = ?, last_error = ?, next_attempt_at = ?"
                          " WHERE id = ? AND status = 'provisional'",
-                         (attempts, str(exc)[:200], now_iso(retry_delay(attempts, retry_base_s)), registration_id))
+                         (attempts, mask(str(exc))[:200], now_iso(retry_delay(attempts, retry_base_s)),
+                          registration_id))
             audit.append(conn, staff_id=staff_id, role=role, operation="jukinet_lookup", person_id=person_id,
                          my_number=number, detail={"registration_id": registration_id, "outcome": "unavailable",
                                                    "attempt": attempts})
         log.warning("Juki-net unavailable for registration %d (number %s): stays provisional",
-                    registration_id, mask_number(number))
+                    registration_id, mask(number, whole=True))
         return Outcome(registration_id, PROVISIONAL, ["jukinet_unavailable"])
     levels = None
     probability = None

@@ -1,4 +1,4 @@
-"""CLI hooks of the inquiry service: ``jukimatch serve`` and ``jukimatch audit verify``.
+"""CLI hooks of the inquiry service: ``jukimatch serve`` and ``jukimatch audit ...``.
 
 ``api/cli.py`` registers them with ``add_serve_parser(sub)`` and ``add_audit_parser(sub)``;
 each sets ``func`` and returns an exit status like the other commands. Bad usage raises
@@ -45,36 +45,158 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--review-idle", type=float, default=900.0, help="review page session idle expiry, seconds")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    p.add_argument("--audit-key-file", help="the audit chain's key (default: $JUKIMATCH_AUDIT_KEY_FILE, else "
+                                            "STORE.audit-key, created for a new store); keep it outside the store's "
+                                            "folder")
+    p.add_argument("--audit-anchor", metavar="FILE", help="append the chains' heads to FILE (outside the store) every "
+                                                          "--anchor-every entries, every minute, and at shutdown")
+    p.add_argument("--anchor-every", type=int, default=100, metavar="N", help="entries between anchors (default 100)")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    p.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    p.add_argument("--jukinet-token-file", help="file holding the bearer token sent to Juki-net")
+    p.add_argument("--allow-insecure-jukinet", action="store_true",
+                   help="allow a plain http:// Juki-net URL off loopback (numbers would travel in clear)")
     p.set_defaults(func=_cmd_serve)
     return p
 
 
 def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``jukimatch audit verify``."""
-    p = subparsers.add_parser("audit", help="audit log tools", description="Audit log tools.")
+    """Register ``jukimatch audit keygen|anchor|verify|migrate``."""
+    p = subparsers.add_parser("audit", help="audit log tools: keygen, anchor, verify, migrate",
+                              description="The keyed audit chain: its key, its anchors, its verification.")
     sub = p.add_subparsers(dest="audit_command", required=True)
-    v = sub.add_parser("verify", help="verify the audit log's hash chain; exit 1 if broken",
-                       description="Check every entry's hash and link; print the first broken entry and exit 1.")
+    k = sub.add_parser("keygen", help="write a new audit key file (mode 0600, never overwritten)",
+                       description="Keep it outside the store's folder, readable only by the service's account.")
+    k.add_argument("--out", required=True, help="key file to create")
+    k.set_defaults(func=_cmd_audit_keygen)
+    a = sub.add_parser("anchor", help="append the chains' heads to an anchor file outside the store",
+                       description="Verify the chains, then append their heads (sequence, MAC) to FILE.")
+    a.add_argument("--db", required=True, help="store file")
+    a.add_argument("--out", required=True, help="anchor file (appended to; created 0600)")
+    v = sub.add_parser("verify", help="verify the keyed chains (and anchors); exit 1 if broken",
+                       description="Check every entry's MAC and link, the provision records against their chain, "
+                                   "and every head in --anchor; print the first problem and exit 1.")
     v.add_argument("--db", required=True, help="store file")
-    v.set_defaults(func=_cmd_audit_verify)
+    v.add_argument("--anchor", help="anchor file: the log must reach and agree with every head in it")
+    m = sub.add_parser("migrate", help="key a store written before the keyed chain (seals the old entries)",
+                       description="Verify the old SHA-256 chain, then seal it and the provision records under "
+                                   "the key; refuses a broken old chain.")
+    m.add_argument("--db", required=True, help="store file")
+    m.add_argument("--anchor", help="also anchor the heads to this file")
+    for cmd, func in ((a, _cmd_audit_anchor), (v, _cmd_audit_verify), (m, _cmd_audit_migrate)):
+        cmd.add_argument("--audit-key-file", help="the audit key (default: $JUKIMATCH_AUDIT_KEY_FILE, "
+                                                  "else STORE.audit-key)")
+        cmd.set_defaults(func=func)
     return p
 
 
-def _cmd_audit_verify(args: argparse.Namespace) -> int:
-    from .audit import verify
-
-    path = Path(args.db)
+def _store_path(db: str) -> Path:
+    path = Path(db)
     if not path.is_file():
         raise _usage(f"{path}: no such store")
+    return path
+
+
+def _cmd_audit_keygen(args: argparse.Namespace) -> int:
+    from jukimatch.engine.crypt import write_key_file
+
+    from .chain import key_id, load_key
+
+    path = Path(args.out)
+    if path.exists():
+        raise _usage(f"{path}: exists; a key is never overwritten")
+    write_key_file(path)
+    print(f"wrote audit key {path} (id {key_id(load_key(path))}, readable by its owner only)")
+    return 0
+
+
+def _cmd_audit_anchor(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .chain import write_anchor
+    from .store import KeyedConnection
+
+    from .audit import verify
+
+    path = _store_path(args.db)
+    try:  # anchoring a tampered log would bless it: verify first
+        res = verify(path, key_file=args.audit_key_file)
+    except sqlite3.DatabaseError as exc:
+        raise _usage(f"{path}: not a readable store ({exc})") from None
+    if not res.ok:
+        print(f"audit chain BROKEN, not anchored: first broken entry {res.first_broken}: {res.problem}")
+        return 1
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None, factory=KeyedConnection)
     try:
-        res = verify(path)
-    except Exception as exc:  # sqlite3.DatabaseError and kin: not a store we can read
+        lines = write_anchor(conn, args.out)
+    except sqlite3.DatabaseError as exc:
+        raise _usage(f"{path}: not a readable store ({exc})") from None
+    finally:
+        conn.close()
+    for a in lines:
+        print(f"anchored {a['chain']} head {a['seq']} {a['hash']} to {args.out}")
+    return 0
+
+
+def _cmd_audit_verify(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .audit import verify
+
+    path = _store_path(args.db)
+    try:
+        res = verify(path, key_file=args.audit_key_file, anchor=args.anchor)
+    except sqlite3.DatabaseError as exc:  # not a store we can read
         raise _usage(f"{path}: not a readable store ({type(exc).__name__}: {exc})") from None
     if res.ok:
-        print(f"audit chain ok: {res.entries:,} entries, head {res.head_seq} {res.head_hash}")
+        keyed = "keyed" if res.details.get("keyed") else "UNKEYED legacy chain, run `jukimatch audit migrate`"
+        extra = f", {res.details.get('provision_entries', 0):,} provision entries" if res.details.get("keyed") else ""
+        print(f"audit chain ok ({keyed}): {res.entries:,} entries{extra}, head {res.head_seq} {res.head_hash}"
+              + (f"; {res.details['anchors_checked']} anchored heads agree" if args.anchor else ""))
         return 0
     print(f"audit chain BROKEN: first broken entry {res.first_broken}: {res.problem}")
     return 1
+
+
+def _cmd_audit_migrate(args: argparse.Namespace) -> int:
+    from jukimatch.engine.crypt import write_key_file
+
+    from .chain import key_file_for, load_key, seal_legacy, write_anchor
+    from .store import Store
+
+    path = _store_path(args.db)
+    kf = key_file_for(path, args.audit_key_file)
+    if not kf.exists():
+        write_key_file(kf)
+        print(f"wrote audit key {kf} (readable by its owner only)")
+    key = load_key(kf)
+    store = Store(path, migrate=False, audit_key_file=kf)
+    try:
+        store.migrate()
+        with store.write() as conn:
+            out = seal_legacy(conn, key)
+        if args.anchor:
+            write_anchor(store.conn, args.anchor)
+    finally:
+        store.close()
+    print(f"sealed {out['legacy_entries']:,} legacy audit entries and {out['provision_records']:,} provision "
+          f"records under key {kf}")
+    return 0
+
+
+def tls_options(cert: str | None, key: str | None) -> dict[str, str]:
+    """uvicorn's ssl options for ``--tls-cert/--tls-key`` (both or neither; files must exist)."""
+    if not cert and not key:
+        return {}
+    if not (cert and key):
+        raise _usage("give --tls-cert and --tls-key together")
+    for f in (cert, key):
+        if not Path(f).is_file():
+            raise _usage(f"{f}: no such file")
+    from jukimatch.engine.crypt import check_secret_file
+
+    check_secret_file(key)
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
 def _standin(path: str) -> Any:
@@ -130,7 +252,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError:
         raise _usage("serve needs the 'service' extra: pip install 'jukimatch[service]'") from None
     from .app import create_app
-    from .jukinet import HttpJukinet
+    from .jukinet import HttpJukinet, check_url, read_token
     from .logsafe import uvicorn_log_config
     from .store import Store
 
@@ -140,6 +262,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise _usage(f"--port must lie in 1..65535, got {args.port}")
     if args.jukinet_url and args.jukinet_file:
         raise _usage("give --jukinet-url or --jukinet-file, not both")
+    if args.anchor_every < 1:
+        raise _usage(f"--anchor-every must be at least 1, got {args.anchor_every}")
+    tls = tls_options(args.tls_cert, args.tls_key)
+    token = None
+    if args.jukinet_token_file:
+        try:
+            token = read_token(args.jukinet_token_file)
+        except (OSError, ValueError) as exc:
+            raise _usage(str(exc)) from None
+    if args.jukinet_url:
+        try:
+            check_url(args.jukinet_url, allow_insecure=args.allow_insecure_jukinet)
+        except ValueError as exc:
+            raise _usage(str(exc)) from None
     db = Path(args.db)
     jukinet_file = args.jukinet_file
     if args.demo is not None:
@@ -154,15 +290,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"demo store {db}: {summary['counts']['persons']:,} persons, "
               f"{summary['counts']['registrations']:,} registered numbers, {summary['counts']['copies']:,} copies; "
               f"tokens in {summary['tokens_file']}", file=sys.stderr)
-    Store(db).close()  # create and migrate once, before any worker starts
+    store_options = dict(audit_key_file=args.audit_key_file, anchor_file=args.audit_anchor,
+                         anchor_every=args.anchor_every)
+    Store(db, **store_options).close()  # create, migrate and key once, before any worker starts
+    if not args.audit_key_file and not os.environ.get("JUKIMATCH_AUDIT_KEY_FILE"):
+        print(f"jukimatch: warning: the audit key is {db}.audit-key, beside the store: whoever can read the store "
+              "can read the key; give --audit-key-file on another volume or account", file=sys.stderr)
+    if not args.audit_anchor:
+        print("jukimatch: warning: no --audit-anchor: deleting the newest audit entries would go unnoticed",
+              file=sys.stderr)
     log_config = uvicorn_log_config(args.log_level, access_log=not args.no_access_log)
     interval = args.retry_interval or None
     if args.workers == 1:
-        jukinet = (HttpJukinet(args.jukinet_url) if args.jukinet_url
-                   else _standin(jukinet_file) if jukinet_file else None)
-        app = create_app(db, jukinet=jukinet, retry_interval_s=interval, review_four_eyes=not args.no_four_eyes,
-                         review_idle_s=args.review_idle)
-        uvicorn.run(app, host=args.host, port=args.port, log_config=log_config, access_log=not args.no_access_log)
+        jukinet = (HttpJukinet(args.jukinet_url, token=token, allow_insecure=args.allow_insecure_jukinet)
+                   if args.jukinet_url else _standin(jukinet_file) if jukinet_file else None)
+        app = create_app(Store(db, **store_options), jukinet=jukinet, retry_interval_s=interval,
+                         review_four_eyes=not args.no_four_eyes, review_idle_s=args.review_idle)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=log_config, access_log=not args.no_access_log,
+                    **tls)
         return 0
     url = args.jukinet_url
     standin_server = None
@@ -172,12 +317,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     os.environ["JUKIMATCH_RETRY_INTERVAL"] = str(args.retry_interval or 0)
     os.environ["JUKIMATCH_REVIEW_FOUR_EYES"] = "0" if args.no_four_eyes else "1"
     os.environ["JUKIMATCH_REVIEW_IDLE"] = str(args.review_idle)
-    if url:
-        os.environ["JUKIMATCH_JUKINET_URL"] = url
+    os.environ["JUKIMATCH_ANCHOR_EVERY"] = str(args.anchor_every)
+    for name, value in (("JUKIMATCH_JUKINET_URL", url), ("JUKIMATCH_AUDIT_KEY_FILE", args.audit_key_file),
+                        ("JUKIMATCH_AUDIT_ANCHOR", args.audit_anchor),
+                        ("JUKIMATCH_JUKINET_TOKEN_FILE", args.jukinet_token_file)):
+        if value:
+            os.environ[name] = str(Path(value).resolve()) if name != "JUKIMATCH_JUKINET_URL" else value
+    if args.allow_insecure_jukinet:
+        os.environ["JUKIMATCH_JUKINET_INSECURE"] = "1"
     try:
         _run_workers(uvicorn.Config("jukimatch.api.service.app:app_from_env", factory=True, host=args.host,
                                     port=args.port, workers=args.workers, log_config=log_config,
-                                    access_log=not args.no_access_log))
+                                    access_log=not args.no_access_log, **tls))
     finally:
         if standin_server is not None:
             standin_server.should_exit = True

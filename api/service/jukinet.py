@@ -10,12 +10,17 @@ registration provisional and retries later, it never guesses.
 Wire format of :class:`HttpJukinet` (the stand-in serves the same): ``POST {base}/v1/four-info``
 with ``{"my_number": "..."}`` — the number travels in the body, never in a URL that access
 logs would keep — answered by ``{"found": true, "four_info": {...}}`` or ``{"found": false}``.
+The number crosses the wire, so a plain ``http://`` URL is refused unless it is loopback or
+the operator says so (``allow_insecure``); the bearer token, when given, goes in the
+``Authorization`` header of every request.
 """
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 FOUR_INFO_FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
@@ -47,6 +52,43 @@ class JukinetUnavailable(Exception):
     """Juki-net did not answer usably (timeout, connection refused, server error)."""
 
 
+class InsecureJukinet(ValueError):
+    """A plain-http Juki-net URL off loopback, not explicitly allowed."""
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(base_url: str, *, allow_insecure: bool = False) -> None:
+    """Refuse anything but https, or http to a loopback address (or with ``allow_insecure``)."""
+    import httpx
+
+    url = httpx.URL(base_url)
+    if url.scheme == "https" or (url.scheme == "http" and (allow_insecure or _loopback(url.host))):
+        return
+    if url.scheme == "http":
+        raise InsecureJukinet(f"{base_url}: plain http to a non-loopback Juki-net would send My Numbers in clear; "
+                              "use https (or --allow-insecure-jukinet)")
+    raise InsecureJukinet(f"{base_url}: the Juki-net URL must be http(s)")
+
+
+def read_token(path: str | Path) -> str:
+    """The Juki-net bearer token in ``path`` (one line; a file, so it never shows in ``ps``)."""
+    from jukimatch.engine.crypt import check_secret_file
+
+    check_secret_file(path)
+    token = Path(path).read_text(encoding="utf-8").strip()
+    if not token or any(c.isspace() for c in token):
+        raise ValueError(f"{path}: expected one token on one line")
+    return token
+
+
 @runtime_checkable
 class Jukinet(Protocol):
     """Anything that can look a My Number up on the resident register."""
@@ -69,15 +111,18 @@ class HttpJukinet:
     """
 
     def __init__(self, base_url: str, *, timeout_s: float = 2.0, retries: int = 2, backoff_s: float = 0.05,
-                 token: str | None = None, transport: Any = None) -> None:
+                 token: str | None = None, transport: Any = None, allow_insecure: bool = False,
+                 verify: Any = True) -> None:
+        """``verify``: True (system CAs), a CA bundle path, or an ``ssl.SSLContext``."""
         import httpx  # optional extra: only a service with a real responder needs it
 
+        check_url(base_url, allow_insecure=allow_insecure)
         self._httpx = httpx
         self.retries = retries
         self.backoff_s = backoff_s
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s, headers=headers,
-                                    transport=transport)
+                                    transport=transport, verify=verify)
 
     def lookup(self, my_number: str) -> FourInfo | None:
         httpx = self._httpx

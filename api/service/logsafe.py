@@ -1,24 +1,20 @@
 """Logging that cannot print a My Number in clear.
 
-The service itself only ever logs masked numbers. This filter is the second line: any run
-of 12 digits in a log record — an access-log URL someone typed a number into, an exception
-message, a traceback — is masked to its last 4 digits before any handler sees it. It is
+The service itself only ever logs masked numbers. This filter is the second line: any
+possible My Number in a log record — an access-log URL someone typed a number into
+(hyphenated, spaced, percent-encoded, full-width), an exception message, a traceback — is
+masked to its last 4 digits by :func:`jukimatch.engine.masking.mask` before any handler sees it. It is
 attached to the loggers themselves (``uvicorn.error``, ``uvicorn.access``, ``jukimatch.service``),
 so every handler, including one a test or an operator adds later, receives masked records.
 """
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 
-_NUMBER = re.compile(r"(?<![0-9])[0-9]{8}([0-9]{4})(?![0-9])")
+from jukimatch.engine.masking import mask
+
 LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "jukimatch.service", "httpx")
-
-
-def mask_text(text: str) -> str:
-    """Replace every standalone run of exactly 12 digits by ``********`` and its last 4."""
-    return _NUMBER.sub(lambda m: "********" + m.group(1), text)
 
 
 class MaskNumbers(logging.Filter):
@@ -28,22 +24,23 @@ class MaskNumbers(logging.Filter):
         # Mask string arguments in place first: the record keeps its shape, so formatters that
         # unpack ``args`` (uvicorn's access formatter) still work.
         if isinstance(record.args, tuple):
-            record.args = tuple(mask_text(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(mask(a) if isinstance(a, str) else a for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
+            record.msg = mask(record.msg)
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not hide the record
             message = str(record.msg)
-        if _NUMBER.search(message):  # a number hidden in a non-text argument: flatten
-            record.msg, record.args = mask_text(message), None
+        masked = mask(message)
+        if masked != message:  # a number hidden in a non-text argument: flatten
+            record.msg, record.args = masked, None
         if record.exc_info:
-            record.exc_text = mask_text("".join(traceback.format_exception(*record.exc_info)).rstrip())
+            record.exc_text = mask("".join(traceback.format_exception(*record.exc_info)).rstrip())
             record.exc_info = None
         elif record.exc_text:
-            record.exc_text = mask_text(record.exc_text)
+            record.exc_text = mask(record.exc_text)
         if record.stack_info:
-            record.stack_info = mask_text(record.stack_info)
+            record.stack_info = mask(record.stack_info)
         return True
 
 

@@ -61,7 +61,9 @@ class Field:
         return out
 
     def schema(self) -> dict:
-        s: dict[str, Any] = {"type": self.type, "description": self.description}
+        # an optional field may be sent as null: validate() treats it as absent
+        s: dict[str, Any] = {"type": self.type if self.required else [self.type, "null"],
+                             "description": self.description}
         if self.type == "array":
             s["items"] = {"type": "string", **({"enum": list(self.enum)} if self.enum else {})}
             s["uniqueItems"] = True
@@ -95,6 +97,8 @@ class Model:
                 if f.required:
                     problems.append({"field": f.name, "problem": "required"})
                 continue
+            if f.type == "integer" and isinstance(body[f.name], float) and body[f.name].is_integer():
+                body = {**body, f.name: int(body[f.name])}  # JSON Schema: 1367.0 is an integer
             problems += [{"field": f.name, "problem": p} for p in f.problems(body[f.name])]
         if problems:
             summary = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)

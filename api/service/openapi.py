@@ -25,8 +25,11 @@ _CHECK = {"type": "object", "properties": {
     "registration_id": {"type": ["integer", "null"]}}}
 _PROVISION = {"type": "object", "properties": {
     "provision_id": {"type": "integer"},
-    "status": {"type": "string", "enum": ["provided", "held", "refused", "forbidden", "not_found", "invalid"]},
-    "requester": {"type": ["string", "null"]}, "office_work_row": {"type": ["integer", "null"]},
+    "status": {"type": "string", "enum": ["provided", "held", "refused", "forbidden", "not_found", "invalid",
+                                          "error"]},
+    "requester": {"type": ["string", "null"], "description": "the requester the gateway's token is bound to"},
+    "claimed_requester": {"type": ["string", "null"], "description": "the requester the request named"},
+    "office_work_row": {"type": ["integer", "null"]},
     "office_work": {"type": ["string", "null"]}, "procedure": {"type": ["string", "null"]},
     "info_kinds": {"type": "array", "items": {"type": "string"}},
     "information_name": {"type": ["string", "null"]}, "provider": {"type": "string"},
@@ -64,12 +67,15 @@ def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version
         responses = {str(code): {"description": desc, "content": {"application/json": {"schema": _ref(schema)}}}
                      for code, (desc, schema) in r.ok.items()}
         errors = {"400": "malformed JSON", "401": "missing or unknown bearer token", "403": "role or permission refused",
-                  "404": "no such resource", "413": "body too large", "415": "body is not application/json",
-                  "422": "body fails validation (unknown fields, wrong types)"}
+                  "404": "no such resource", "409": "already decided", "413": "body too large",
+                  "415": "body is not application/json",
+                  "422": "body or query fails validation (unknown fields or parameters, wrong types)"}
         for code, desc in errors.items():
-            if r.model is None and code in ("400", "413", "415", "422") and not r.query:
+            if r.model is None and code in ("400", "413", "415"):
                 continue
             if not r.roles and code in ("401", "403"):
+                continue
+            if code == "409" and "/holds/" not in r.path:
                 continue
             responses.setdefault(code, {"description": desc, "content": {"application/json": {"schema": _ref("Error")}}})
         op["responses"] = responses

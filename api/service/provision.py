@@ -7,24 +7,35 @@ only if every (requester, row, kind) triple is on the permission list (照会許
 seeded from ``datasets/data/requesters.tsv``); anything else is refused and recorded. If any
 requested information carries the no-auto-response flag (自動応答不可フラグ) the whole answer
 is held, with a snapshot of exactly what would be sent, until an operator releases or
-refuses it. Every request, refused or not, leaves one provision record (情報提供等記録:
-office work, procedure, time requested, time provided, information name, provider), which
-the database refuses to delete.
+refuses it. Every request — provided, held, refused, or failed inside the service (``error``)
+— leaves one provision record (情報提供等記録: office work, procedure, time requested, time
+provided, information name, provider), which the database refuses to delete and whose every
+state is chained under the audit key (:func:`.chain.record_provision`). A record names the
+requester the gateway's token is bound to (``requester``, ``bound_requester``) apart from the
+one the request claimed (``claimed_requester``); the binding is checked before anything else,
+so a gateway cannot learn which requester codes exist by probing. Free text (procedure,
+notes, reasons) is stored with possible My Numbers masked.
 """
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from jukimatch.datasets.requesters import INFO_KIND_NAMES, INFO_KINDS, Requester, load_requesters
 
+from jukimatch.engine.masking import mask
+
+from .chain import record_provision
 from .errors import Conflict, NotFound
 from .store import Store, dumps, now_iso
 
+log = logging.getLogger("jukimatch.service")
 PROVIDER = "出入国在留管理庁"
 PROVIDED, HELD, REFUSED, FORBIDDEN, NOT_FOUND, INVALID = "provided", "held", "refused", "forbidden", "not_found", "invalid"
+ERROR = "error"
 
 
 @dataclass
@@ -45,6 +56,7 @@ class ProvisionResult:
     procedure: str | None = None
     information_name: str | None = None
     provider: str = PROVIDER
+    claimed_requester: str | None = None
     details: dict = field(default_factory=dict)
 
     def as_dict(self, *, with_copies: bool = True) -> dict:
@@ -53,7 +65,7 @@ class ProvisionResult:
                "procedure": self.procedure, "info_kinds": self.info_kinds,
                "information_name": self.information_name, "provider": self.provider,
                "time_requested": self.time_requested, "time_provided": self.time_provided,
-               "reason": self.reason, "hold_id": self.hold_id}
+               "reason": self.reason, "hold_id": self.hold_id, "claimed_requester": self.claimed_requester}
         if with_copies and self.copies is not None:
             out["copies"] = self.copies
         return out
@@ -86,17 +98,24 @@ def _information_name(kinds: Sequence[str]) -> str:
 
 def _record(conn: sqlite3.Connection, *, status: str, requester: str | None, row: int | None, kinds: Sequence[str],
             subject: str | None, user_id: str | None, reason: str | None, office_work: str | None,
-            procedure: str | None, requested: str, provided: str | None) -> ProvisionResult:
+            procedure: str | None, requested: str, provided: str | None, bound: str | None = None
+            ) -> ProvisionResult:
+    """Insert and chain one record; ``requester`` is the claimed one, ``bound`` the token's."""
     kinds = list(kinds)
     info_name = _information_name(kinds) if kinds else None
+    procedure, reason = (None if v is None else mask(v) for v in (procedure, reason))
+    named = bound if bound is not None else requester
     cur = conn.execute(
         "INSERT INTO provision_records (requester_code, ordinance_row, office_work, procedure, info_kinds,"
-        " information_name, subject_id, status, reason, time_requested, time_provided, provider, user_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (requester, row, office_work, procedure, "".join(kinds), info_name, subject, status, reason, requested,
-         provided, PROVIDER, user_id))
-    return ProvisionResult(int(cur.lastrowid), status, requester, row, kinds, requested, provided, reason,
-                           office_work=office_work, procedure=procedure, information_name=info_name)
+        " information_name, subject_id, status, reason, time_requested, time_provided, provider, user_id,"
+        " claimed_requester, bound_requester) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (named, row, office_work, procedure, "".join(kinds), info_name, subject, status, reason, requested,
+         provided, PROVIDER, user_id, requester, bound))
+    pid = int(cur.lastrowid)
+    record_provision(conn, pid, "created")
+    return ProvisionResult(pid, status, named, row, kinds, requested, provided, reason,
+                           office_work=office_work, procedure=procedure, information_name=info_name,
+                           claimed_requester=requester)
 
 
 def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequence[str], subject: str, *,
@@ -105,9 +124,10 @@ def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequ
     """Answer one provision request; the result's ``status`` says what happened.
 
     ``provided`` (copies attached), ``held`` (awaiting an operator; ``hold_id`` set),
-    ``forbidden`` (``reason`` says why: unknown requester, a gateway asking in another
-    requester's name, or a triple not on the permission list) or ``not_found`` (unknown
-    subject). ``bound_requester`` is the requester a gateway's token is bound to.
+    ``forbidden`` (``reason`` says why: a gateway asking in another requester's name — checked
+    first —, an unknown requester, or a triple not on the permission list) or ``not_found``
+    (unknown subject). ``bound_requester`` is the requester a gateway's token is bound to.
+    A failure inside (a broken copy, a database error) is recorded as ``error`` and re-raised.
     Raises ``ValueError`` for kinds outside E/C/S: callers validate shapes first.
     """
     bad = [k for k in info_kinds if k not in INFO_KINDS]
@@ -116,8 +136,26 @@ def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequ
     kinds = [k for k in INFO_KINDS if k in set(info_kinds)]
     requested = now_iso()
     common = dict(requester=requester, row=office_work_row, kinds=kinds, subject=subject, user_id=user_id,
-                  requested=requested)
+                  requested=requested, bound=bound_requester)
+    try:
+        return _provide(store, requester, office_work_row, kinds, subject, procedure, bound_requester, common)
+    except Exception as exc:
+        try:
+            with store.write() as conn:
+                _record(conn, status=ERROR, reason=f"internal_error: {type(exc).__name__}", office_work=None,
+                        procedure=procedure, provided=None, **common)
+            exc.provision_recorded = True  # the HTTP layer must not record it twice
+        except Exception:  # noqa: BLE001 - the store itself failed: say so, raise the first error
+            log.exception("a failed provision request could not be recorded")
+        raise
+
+
+def _provide(store: Store, requester: str, office_work_row: int, kinds: list[str], subject: str,
+             procedure: str | None, bound_requester: str | None, common: dict) -> ProvisionResult:
     with store.write() as conn:
+        if bound_requester is not None and requester != bound_requester:
+            return _record(conn, status=FORBIDDEN, reason="requester_not_bound_to_token", office_work=None,
+                           procedure=procedure, provided=None, **common)
         work = conn.execute("SELECT office_work_ja FROM requesters WHERE requester_code = ? AND ordinance_row = ?",
                             (requester, office_work_row)).fetchone()
         office_work = work[0] if work else None
@@ -125,9 +163,6 @@ def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequ
         if not conn.execute("SELECT 1 FROM requesters WHERE requester_code = ? LIMIT 1", (requester,)).fetchone():
             return _record(conn, status=FORBIDDEN, reason="unknown_requester", office_work=None, procedure=procedure,
                            provided=None, **common)
-        if bound_requester is not None and requester != bound_requester:
-            return _record(conn, status=FORBIDDEN, reason="requester_not_bound_to_token", office_work=office_work,
-                           procedure=proc, provided=None, **common)
         allowed = {r[0] for r in conn.execute(
             "SELECT kind FROM permissions WHERE requester_code = ? AND ordinance_row = ?", (requester, office_work_row))}
         missing = [k for k in kinds if k not in allowed]
@@ -158,12 +193,13 @@ def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequ
 
 def record_refusal(store: Store, *, user_id: str | None, requester: str | None, reason: str,
                    status: str = INVALID) -> int:
-    """Record a request refused before it could be checked (unreadable body, wrong role): its id."""
-    if status not in (INVALID, FORBIDDEN):
-        raise ValueError(f"status must be {INVALID} or {FORBIDDEN}")
+    """Record a request refused before it could be checked (unreadable body, wrong role) or
+    failed inside the service (``error``); ``requester`` is the token's binding. Its id."""
+    if status not in (INVALID, FORBIDDEN, ERROR):
+        raise ValueError(f"status must be {INVALID}, {FORBIDDEN} or {ERROR}")
     with store.write() as conn:
-        return _record(conn, status=status, requester=requester, row=None, kinds=[], subject=None, user_id=user_id,
-                       reason=reason[:300], office_work=None, procedure=None, requested=now_iso(),
+        return _record(conn, status=status, requester=None, bound=requester, row=None, kinds=[], subject=None,
+                       user_id=user_id, reason=reason[:300], office_work=None, procedure=None, requested=now_iso(),
                        provided=None).provision_id
 
 
@@ -175,7 +211,8 @@ def _result_of(conn: sqlite3.Connection, provision_id: int) -> ProvisionResult:
     copies = json.loads(r["payload"]) if r["hold_status"] == "released" else None
     return ProvisionResult(r["id"], r["status"], r["requester_code"], r["ordinance_row"], list(r["info_kinds"] or ""),
                            r["time_requested"], r["time_provided"], r["reason"], copies, r["hold_id"],
-                           r["office_work"], r["procedure"], r["information_name"], r["provider"])
+                           r["office_work"], r["procedure"], r["information_name"], r["provider"],
+                           r["claimed_requester"])
 
 
 def get_provision(store: Store, provision_id: int) -> ProvisionResult:
@@ -191,6 +228,7 @@ def _decide_hold(store: Store, hold_id: int, *, operator_id: str, release: bool,
         if h["status"] != "held":
             raise Conflict("hold_decided", f"hold {hold_id} was already {h['status']}")
         now = now_iso()
+        note = None if note is None else mask(note)
         conn.execute("UPDATE holds SET status = ?, decided_at = ?, decided_by = ?, note = ? WHERE id = ?",
                      ("released" if release else "refused", now, operator_id, note, hold_id))
         if release:
@@ -199,6 +237,7 @@ def _decide_hold(store: Store, hold_id: int, *, operator_id: str, release: bool,
         else:
             conn.execute("UPDATE provision_records SET status = 'refused', reason = ? WHERE id = ?",
                          (f"refused by operator: {note or 'no reason given'}"[:300], h["provision_id"]))
+        record_provision(conn, h["provision_id"], "released" if release else "refused")
         return _result_of(conn, h["provision_id"])
 
 

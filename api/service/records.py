@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Iterable, Mapping
 
-from jukimatch.engine.checkdigit import mask_number
+from jukimatch.engine.masking import mask
 
 from . import audit
 from .auth import Principal
@@ -38,7 +38,7 @@ def read_person(store: Store, person_id: str, principal: Principal) -> dict:
                          person_id=person_id, my_number=r["my_number"], detail={"registration_id": r["id"]})
     out = dict(p)
     out["registrations"] = [{"registration_id": r["id"],
-                             "my_number": r["my_number"] if clear else mask_number(r["my_number"]),
+                             "my_number": r["my_number"] if clear else mask(r["my_number"], whole=True),
                              "status": r["status"], "source": r["source"], "reasons": json.loads(r["reasons"]),
                              "created_at": r["created_at"], "decided_at": r["decided_at"]} for r in regs]
     out["masked"] = not clear
@@ -59,7 +59,7 @@ def audit_entries(store: Store, *, after: int = 0, limit: int = 100, person_id: 
     """One page of the audit log, numbers masked (the auditor's view)."""
     rows = _page(store, "SELECT seq, at, staff_id, role, operation, person_id, my_number, detail, hash FROM audit_log",
                  "seq", after, limit, ("person_id", person_id))
-    return [{**dict(r), "my_number": mask_number(r["my_number"]), "detail": json.loads(r["detail"])} for r in rows]
+    return [{**dict(r), "my_number": mask(r["my_number"], whole=True), "detail": json.loads(r["detail"])} for r in rows]
 
 
 def provision_records(store: Store, *, after: int = 0, limit: int = 100, requester: str | None = None) -> list[dict]:

@@ -160,10 +160,17 @@ def get_audit(call: Call) -> tuple[int, Any]:
 
 
 def get_audit_verify(call: Call) -> tuple[int, Any]:
-    return 200, audit.verify_connection(call.store.conn).as_dict()
+    """The chains, checked against the service's own anchor file when it keeps one."""
+    from .chain import read_anchors
+
+    anchorer = call.store.anchorer
+    anchors = read_anchors(anchorer.path) if anchorer is not None and anchorer.path.exists() else None
+    return 200, audit.verify_connection(call.store.conn, anchors).as_dict()
 
 
-_PAGE = (("after", "integer"), ("limit", "integer"))
+_PAGE = (("after", {"type": "integer", "minimum": 0, "maximum": 2**62}),
+         ("limit", {"type": "integer", "minimum": 1, "maximum": records.MAX_PAGE}))
+_HOLD_STATUS = {"type": "string", "enum": ["held", "released", "refused"]}
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/authenticity-checks", "createAuthenticityCheck",
           "Check a My Number handed in for a person (registered → authentic; else provisional, Juki-net, compare)",
@@ -188,7 +195,7 @@ ROUTES: tuple[Route, ...] = (
           "A provision record; a gateway gets the copies of its released hold", (GATEWAY, OPERATOR, AUDITOR),
           get_provision, ok={200: ("the record", "Provision"), 202: ("still held", "Provision")}),
     Route("GET", "/v1/holds", "listHolds", "Holds awaiting (or past) an operator's decision, one page",
-          (OPERATOR,), get_holds, ok={200: ("one page", "Object")}, query=_PAGE + (("status", "string"),)),
+          (OPERATOR,), get_holds, ok={200: ("one page", "Object")}, query=_PAGE + (("status", _HOLD_STATUS),)),
     Route("GET", "/v1/holds/{hold_id:int}", "getHold", "One hold with the exact answer that would be sent",
           (OPERATOR,), get_hold, ok={200: ("the hold", "Object")}),
     Route("POST", "/v1/holds/{hold_id:int}/release", "releaseHold", "Release a held answer: it is provided now",
@@ -200,6 +207,7 @@ ROUTES: tuple[Route, ...] = (
           query=_PAGE + (("requester", "string"),)),
     Route("GET", "/v1/audit", "listAudit", "The audit log, one page, numbers masked", (AUDITOR,), get_audit,
           ok={200: ("one page", "Object")}, query=_PAGE + (("person_id", "string"),)),
-    Route("GET", "/v1/audit/verify", "verifyAudit", "Verify the audit log's hash chain", (AUDITOR,),
+    Route("GET", "/v1/audit/verify", "verifyAudit",
+          "Verify the keyed audit and provision chains (and the service's anchors)", (AUDITOR,),
           get_audit_verify, ok={200: ("ok, or the first broken entry", "Object")}),
 )

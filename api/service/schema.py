@@ -9,13 +9,14 @@ Integrity is kept by the database itself where it can be: a number is registered
 one person and a person holds at most one registered number (partial unique indexes: the
 failure the agency fears most is a number given to the wrong person); the audit log and the
 provision records refuse deletion, and the audit log refuses edits (triggers). Triggers stop
-honest mistakes; the audit log's hash chain catches anyone who drops them.
+honest mistakes; the keyed chains (chain.py) catch anyone who drops them.
 """
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Callable
 
 ROLES = (
     ("gateway", "information-provision gateway of one requester: provision requests only"),
@@ -31,6 +32,7 @@ class Migration:
     version: int
     name: str
     statements: tuple[str, ...]
+    then: Callable[[sqlite3.Connection], None] | None = None  # a step SQL text alone cannot express
 
 
 _V1 = (
@@ -161,12 +163,58 @@ _V1 = (
         BEGIN SELECT RAISE(ABORT, 'only a held provision record may change'); END""",
 )
 
+# --- issue 14: keyed chains, every provision outcome, bound vs claimed requester ----------
+# The chain tables (see chain.py): which chains are keyed under which key, and the provision
+# chain, one entry per state of a provision record. ``error`` joins the provision statuses
+# (a request that failed inside the service is recorded too); SQLite cannot alter a CHECK,
+# so the table's stored SQL is rewritten (the documented writable_schema procedure: the
+# on-disk format does not change).
+_V2_KEYED_CHAINS = (
+    """CREATE TABLE audit_chain (
+        chain TEXT PRIMARY KEY CHECK (chain IN ('audit', 'provision')),
+        key_id TEXT NOT NULL,
+        keyed_from INTEGER NOT NULL,
+        installed_at TEXT NOT NULL)""",
+    """CREATE TABLE provision_chain (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        provision_id INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        record TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)""",
+    "CREATE INDEX provision_chain_record ON provision_chain(provision_id, seq)",
+    """CREATE TABLE provision_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL)""",
+    f"INSERT INTO provision_head (id, seq, hash) VALUES (1, 0, '{GENESIS_HASH}')",
+    """CREATE TRIGGER provision_chain_no_update BEFORE UPDATE ON provision_chain
+        BEGIN SELECT RAISE(ABORT, 'provision_chain is append-only'); END""",
+    """CREATE TRIGGER provision_chain_no_delete BEFORE DELETE ON provision_chain
+        BEGIN SELECT RAISE(ABORT, 'provision_chain is append-only'); END""",
+    "ALTER TABLE provision_records ADD COLUMN claimed_requester TEXT",
+    "ALTER TABLE provision_records ADD COLUMN bound_requester TEXT",
+)
+
+
+def _allow_error_status(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = replace(sql, \"'not_found', 'invalid')\","
+                     " \"'not_found', 'invalid', 'error')\") WHERE type = 'table' AND name = 'provision_records'")
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
 # --- Review workbench (issue 13): token expiry, clerk/supervisor roles, the review queue. ---
 # Cases are keyed by (run, person): a later run's queue is added beside the earlier ones.
 # Full numbers of candidates live only here (the file is created 0600); pages mask them.
 # One open proposal per number, and the registrations table's unique indexes, keep a number
 # from being proposed or registered for two persons at once.
-_V2_REVIEW = (
+_V3_REVIEW = (
     "ALTER TABLE tokens ADD COLUMN expires_at TEXT",
     "INSERT OR IGNORE INTO roles (role, description) VALUES ('clerk',"
     " 'review clerk: works the review queue, proposes registrations; numbers masked unless revealed')",
@@ -273,8 +321,12 @@ _V2_REVIEW = (
         last_seen REAL NOT NULL)""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial store", _V1),
-                                     Migration(2, "review workbench, token expiry", _V2_REVIEW))
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial store", _V1),
+    Migration(2, "keyed audit and provision chains; bound and claimed requester", _V2_KEYED_CHAINS,
+              _allow_error_status),
+    Migration(3, "review workbench, token expiry", _V3_REVIEW),
+)
 LATEST = MIGRATIONS[-1].version
 
 
@@ -307,6 +359,8 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
                 continue
             for stmt in m.statements:
                 conn.execute(stmt)
+            if m.then is not None:
+                m.then(conn)
             if m.version == 1:
                 conn.executemany("INSERT INTO roles (role, description) VALUES (?, ?)", ROLES)
             conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",

@@ -10,6 +10,12 @@ mode keeps a committed transaction safe from a process crash (not from power los
 commits), the usual trade for a service.
 Checkpoints (copying the WAL into the database file, with fsyncs) run on a background thread
 (:mod:`.checkpointer`) rather than inside whichever commit crosses SQLite's threshold.
+
+The store holds My Numbers, so its files (``.sqlite``, ``-wal``, ``-shm``; SQLite gives the
+last two the main file's mode) are created 0600 and tightened to 0600 when found looser.
+Each connection carries the audit key (:mod:`.chain`), so ``audit.append(conn, ...)``
+chains entries under it without a key argument; after a commit that appended entries the
+heads are anchored when due (``anchor_file``).
 """
 from __future__ import annotations
 
@@ -31,6 +37,28 @@ from . import schema
 from .checkpointer import CHECKPOINT_EVERY, FALLBACK_AUTOCHECKPOINT, Checkpointer
 
 BUSY_TIMEOUT_S = 30.0
+PRIVATE = 0o600
+
+
+class KeyedConnection(sqlite3.Connection):
+    """A connection that knows the audit key and counts the chain entries of its transaction."""
+
+    audit_key: bytes | None = None
+    chain_appends: int = 0
+
+
+def _private_files(path: Path) -> None:
+    """Create the store file 0600 if new; tighten it and its WAL/SHM files if looser."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE))
+    except FileExistsError:
+        pass
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if os.stat(p).st_mode & 0o077:
+                os.chmod(p, PRIVATE)
+        except FileNotFoundError:
+            pass
 
 
 def now_iso(delta_s: float = 0.0) -> str:
@@ -49,8 +77,20 @@ def dumps(value: object) -> str:
 class Store:
     """A handle on one store file, shareable between threads (not between processes)."""
 
-    def __init__(self, path: str | Path, *, migrate: bool = True, checkpoint_every: int = CHECKPOINT_EVERY) -> None:
+    def __init__(self, path: str | Path, *, migrate: bool = True, checkpoint_every: int = CHECKPOINT_EVERY,
+                 audit_key_file: str | Path | None = None, anchor_file: str | Path | None = None,
+                 anchor_every: int = 100, anchor_interval_s: float = 60.0) -> None:
+        """``audit_key_file``: default ``$JUKIMATCH_AUDIT_KEY_FILE``, else ``<store>.audit-key``
+        (created for a new store). ``anchor_file``: where heads are anchored every
+        ``anchor_every`` entries or ``anchor_interval_s`` seconds (None: only on demand)."""
+        from . import chain
+
         self.path = Path(path)
+        self.audit_key_file = chain.key_file_for(self.path, audit_key_file)
+        self.audit_key = chain.load_key(self.audit_key_file) if self.audit_key_file.exists() else None
+        self.anchorer = chain.Anchorer(anchor_file, every=anchor_every, interval_s=anchor_interval_s) \
+            if anchor_file else None
+        _private_files(self.path)
         self._checkpoint_every = checkpoint_every
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -62,12 +102,15 @@ class Store:
         weakref.finalize(self, lambda box: box[0].close(), self._ckpt)
         if migrate:
             self.migrate()
+            self.audit_key = chain.bind(self.conn, self.audit_key, self.audit_key_file)
+            with self._lock:
+                for c in self._all:
+                    c.audit_key = self.audit_key
 
     def _connect(self) -> sqlite3.Connection:
-        if not self.path.exists():  # it will hold My Numbers: owner-only from the start (WAL/SHM follow)
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
-                               check_same_thread=False)
+                               check_same_thread=False, factory=KeyedConnection)
+        conn.audit_key = self.audit_key
         conn.row_factory = sqlite3.Row
         db = sqlite_utils.Database(conn)
         if db.journal_mode != "wal":
@@ -109,6 +152,7 @@ class Store:
         # back-off sleeps (up to 100 ms a try) would dominate tail latency under load.
         with self._write_lock:
             self._begin_immediate(conn)
+            conn.chain_appends = 0
             try:
                 yield conn
             except BaseException:
@@ -116,6 +160,21 @@ class Store:
                 raise
             conn.execute("COMMIT")
             self._ckpt[0].committed()
+            if self.anchorer is not None and conn.chain_appends:
+                self.anchorer.note(conn, conn.chain_appends)
+
+    def anchor(self, path: str | Path | None = None) -> list[dict]:
+        """Append the chains' heads to ``path`` (default: this store's anchor file) now."""
+        from .chain import write_anchor
+
+        target = path or (self.anchorer.path if self.anchorer else None)
+        if target is None:
+            raise ValueError("no anchor file configured for this store")
+        with self._write_lock:
+            lines = write_anchor(self.conn, target)
+            if self.anchorer is not None and Path(target) == self.anchorer.path:
+                self.anchorer.pending = 0
+        return lines
 
     @staticmethod
     def _begin_immediate(conn: sqlite3.Connection) -> None:
@@ -156,7 +215,9 @@ class Store:
         return {t: self.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
     def close(self) -> None:
-        """Close every connection this handle opened, in any thread, and stop its checkpointer."""
+        """Anchor what is not anchored yet; close every connection this handle opened; stop its checkpointer."""
+        if self.anchorer is not None and self.anchorer.pending:
+            self.anchor()
         old, self._ckpt[0] = self._ckpt[0], Checkpointer(self.path, every=self._checkpoint_every)
         old.close()  # the handle stays usable: a later write starts a new checkpointer
         with self._lock:

@@ -1,0 +1,45 @@
+"""Smoke test of bench_profiles at a tiny size: the table's shape and the blunt rule, never a speed."""
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from jukimatch.bench import bench_profiles
+
+
+def test_blunt_rule_reviews_matches_whose_address_changed():
+    here = "東京都新宿区大久保2-8-1"
+    residents = pa.table({"person_id": ["a", "b", "c"], "address": ["東京都新宿区大久保二丁目8番1号", here, here]})
+    responses = pa.table({"person_id": ["a", "b", "c"], "status": ["found"] * 3, "my_number": ["1", "2", "3"],
+                          "address": ["新宿区大久保2-8-1", "東京都新宿区大久保二丁目9番1号", here]})
+    decisions = pa.table({"person_id": ["a", "b", "c"], "decision": ["match", "match", "review"],
+                          "my_number": ["1", "2", None]})
+    changed = bench_profiles.address_changed(residents, responses, decisions)
+    assert changed.tolist() == [False, True, False]  # notation is not a move; a review stays as it is
+    out = bench_profiles.blunt(decisions, changed)
+    assert out["decision"].to_pylist() == ["match", "review", "review"]
+    assert out["my_number"].to_pylist() == ["1", None, None]
+
+
+def test_bench_profiles_at_2k(tmp_path, capsys):
+    out_json = tmp_path / "profiles.json"
+    args = ["--residents", "2000", "--profiles", "clustered", "--data-dir", str(tmp_path / "data"),
+            "--json", str(out_json)]
+    assert bench_profiles.main(args) == 0
+    table = capsys.readouterr().out
+    assert table.count("| clustered |") == 2 and "| expected wrong |" in table
+    engine, rule = json.loads(out_json.read_text())["rows"]
+    assert (engine["run"], rule["run"]) == ("engine", "blunt")
+    for r in (engine, rule):
+        assert r["residents"] == 2000 and 0 <= r["auto_recall"] <= 1 and 0 <= r["review_rate"] <= 1
+        assert r["twins"][0] <= r["twins"][1] and r["duplicates"][0] <= r["duplicates"][1]
+        assert sum(r["wrong_by_case"].values()) == r["wrong"]
+    assert engine["twins"][1] == 4 and engine["wall_s"] > 0 and engine["expected_wrong"] is None
+    # the blunt rule only ever withdraws matches: never more wrong numbers, never more recall
+    assert rule["wrong"] <= engine["wrong"] and rule["auto_recall"] <= engine["auto_recall"]
+    # a second run reuses the generated inputs
+    (folder,) = (tmp_path / "data").iterdir()
+    stamp = (folder / "truth.parquet").stat().st_mtime_ns
+    assert bench_profiles._data("clustered", 2000, bench_profiles.SEED, tmp_path / "data") == folder
+    assert (folder / "truth.parquet").stat().st_mtime_ns == stamp
