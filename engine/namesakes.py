@@ -106,36 +106,44 @@ def name_keys(cps, *, tokens: bool) -> np.ndarray:
     return _name_keys(cps.cp, cps.off, bool(tokens))
 
 
+@nb.njit(**JIT)
+def _mix_step(out, absent, k):  # pragma: no cover - compiled
+    for i in range(len(out)):
+        x = k[i]
+        if x == 0:
+            absent[i] = True
+        out[i] = _mix((out[i] ^ x) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019))
+
+
 def mix(*keys: np.ndarray) -> np.ndarray:
     """One 64-bit key from several (order matters); 0 where any part is 0 (absent)."""
-    out = np.zeros(len(keys[0]), dtype=np.uint64)
-    absent = np.zeros(len(keys[0]), dtype=bool)
-    with np.errstate(over="ignore"):
-        for k in keys:
-            k = np.asarray(k).astype(np.uint64, copy=False)
-            absent |= k == 0
-            h = (out ^ k) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0x632BE59BD9B4E019)
-            h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            out = h ^ (h >> np.uint64(31))
+    n = len(keys[0])
+    out = np.zeros(n, dtype=np.uint64)
+    absent = np.zeros(n, dtype=np.bool_)
+    for k in keys:
+        _mix_step(out, absent, np.ascontiguousarray(k).astype(np.uint64, copy=False))
     out[out == 0] = 1
     out[absent] = 0
     return out
 
 
 @nb.njit(**JIT)
-def _count_keys(keys):  # pragma: no cover - compiled
-    """Rows sharing each row's key (0 for key 0), by open addressing on the key itself."""
-    n = len(keys)
+def _table_size(n):  # pragma: no cover - compiled
     size = 1
     while size < 2 * n + 2:
         size *= 2
+    return size
+
+
+@nb.njit(**JIT)
+def _count_in(values, queries):  # pragma: no cover - compiled
+    """For each query key, how many values carry it (0 for key 0): open addressing on the key."""
+    size = _table_size(len(values))
     mask = np.uint64(size - 1)
     slot_key = np.zeros(size, dtype=np.uint64)
     slot_count = np.zeros(size, dtype=np.int64)
-    where = np.full(n, -1, dtype=np.int64)
-    for i in range(n):
-        k = keys[i]
+    for i in range(len(values)):
+        k = values[i]
         if k == 0:
             continue
         s = _mix(k) & mask
@@ -143,17 +151,53 @@ def _count_keys(keys):  # pragma: no cover - compiled
             s = (s + np.uint64(1)) & mask
         slot_key[s] = k
         slot_count[s] += 1
-        where[i] = s
-    out = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        if where[i] >= 0:
-            out[i] = slot_count[where[i]]
+    out = np.zeros(len(queries), dtype=np.int64)
+    for i in range(len(queries)):
+        k = queries[i]
+        if k == 0:
+            continue
+        s = _mix(k) & mask
+        while slot_key[s] != 0 and slot_key[s] != k:
+            s = (s + np.uint64(1)) & mask
+        if slot_key[s] == k:
+            out[i] = slot_count[s]
+    return out
+
+
+@nb.njit(**JIT)
+def _first_seen(keys):  # pragma: no cover - compiled
+    """True at the first row carrying each non-zero key."""
+    size = _table_size(len(keys))
+    mask = np.uint64(size - 1)
+    slot_key = np.zeros(size, dtype=np.uint64)
+    out = np.zeros(len(keys), dtype=np.bool_)
+    for i in range(len(keys)):
+        k = keys[i]
+        if k == 0:
+            continue
+        s = _mix(k) & mask
+        while slot_key[s] != 0 and slot_key[s] != k:
+            s = (s + np.uint64(1)) & mask
+        if slot_key[s] == 0:
+            slot_key[s] = k
+            out[i] = True
     return out
 
 
 def count_keys(keys: np.ndarray) -> np.ndarray:
     """For each row, how many rows (itself included) carry its key; 0 where the key is 0."""
-    return _count_keys(np.ascontiguousarray(keys, dtype=np.uint64))
+    k = np.ascontiguousarray(keys, dtype=np.uint64)
+    return _count_in(k, k)
+
+
+def count_in(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """For each query key, how many of ``values`` carry it; 0 where the query key is 0."""
+    return _count_in(np.ascontiguousarray(values, dtype=np.uint64), np.ascontiguousarray(queries, dtype=np.uint64))
+
+
+def first_seen(keys: np.ndarray) -> np.ndarray:
+    """True at the first row carrying each non-zero key."""
+    return _first_seen(np.ascontiguousarray(keys, dtype=np.uint64))
 
 
 _KEY_FIELDS = ("alpha", "kanji", "kana", "birth", "cohort", "room")
@@ -304,15 +348,6 @@ def _pairs_within(counts: np.ndarray) -> float:
     return float(((c - 1) / 2).sum())
 
 
-def _distinct_per_name(names: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted name keys, distinct numbers returned with each): register persons per name."""
-    keep = names != 0
-    if not keep.any():
-        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
-    pairs = np.unique(np.stack([names[keep], numbers[keep].astype(np.uint64)], axis=1), axis=0)
-    return np.unique(pairs[:, 0], return_counts=True)
-
-
 def population(inp: PopulationInputs) -> Population:
     """Statistics over every resident row of the run (all parts together), aligned with
     ``inp``'s rows.
@@ -337,13 +372,13 @@ def population(inp: PopulationInputs) -> Population:
     names = [k(keys.alpha), k(keys.kanji), k(keys.kana)]
     bearers = np.full(n, np.inf)
     ok = inp.answer_numbers >= 0
+    numbers = np.where(ok, inp.answer_numbers, -1).astype(np.int64).astype(np.uint64) + np.uint64(1)
     for j, nk in enumerate(names):
         count = count_keys(nk).astype(np.float64)
-        ak, acount = _distinct_per_name(np.asarray(inp.answer_names[j], np.uint64)[ok], inp.answer_numbers[ok])
-        if len(ak):
-            pos = np.minimum(np.searchsorted(ak, nk), len(ak) - 1)
-            hit = (nk != 0) & (ak[pos] == nk)
-            count[hit] = np.maximum(count[hit], acount[pos[hit]])
+        # each distinct (name, number) Juki-net returned is one register person bearing the name
+        answers = np.where(ok, np.asarray(inp.answer_names[j], np.uint64), 0)
+        distinct = answers[first_seen(mix(answers, numbers))]
+        count = np.maximum(count, count_in(distinct, nk))
         bearers = np.where(nk != 0, np.minimum(bearers, count), bearers)
     bearers[~np.isfinite(bearers)] = 1.0
     bearers = np.maximum(bearers, 1.0)
@@ -466,33 +501,36 @@ def prior_odds(bearers: np.ndarray, rates: "Rates", scale: float = 1.0) -> np.nd
     return np.maximum(odds, rates.floor[0] * -np.expm1(-rates.floor[1] * b))
 
 
-_K_GRID = np.logspace(-7, 1, 57)
+_K_GRID = np.logspace(-7, 1, 49)
 
 
-def _fit_prior(b: np.ndarray, n: np.ndarray, w: np.ndarray) -> tuple[float, float, float]:
-    """(alpha0, alpha, k) maximising sum n·[w·log π + (1-w)·log(1-π)] over the distinct
-    bearer counts ``b`` (``n`` units each, ``w`` their mean weight of being someone else):
-    k on a log grid, the alphas by their fixed point (each odds split in proportion)."""
-    best, best_ll = (0.0, 0.0, float(_K_GRID[0])), -np.inf
+def _fit_prior(b: np.ndarray, n: np.ndarray, w: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None,
+               *, steps: int = 3) -> tuple[float, float, float, tuple[np.ndarray, np.ndarray]]:
+    """(alpha0, alpha, k) maximising sum n·[w·log π + (1-w)·log(1-π)] over the bearer
+    counts ``b`` (``n`` units each, ``w`` their mean weight of being someone else): k on a
+    log grid, the alphas by a few steps of their fixed point for every k at once (each
+    odds split between its two terms in proportion), warm-started from ``state``."""
+    f = -np.expm1(-_K_GRID[:, None] * b[None, :])  # (grid × bearer counts)
     nw = n * w
-    for k in _K_GRID:
-        f = -np.expm1(-k * b)
-        a0, a1 = 1e-3, 1e-3
-        for _ in range(200):
-            o = a0 + a1 * f
-            share0 = a0 / np.maximum(o, 1e-300)
-            denom = n / (1.0 + o)
-            new0 = float((nw * share0).sum() / max(denom.sum(), 1e-300))
-            new1 = float((nw * (1 - share0)).sum() / max((denom * f).sum(), 1e-300))
-            done = abs(new0 - a0) <= 1e-9 * max(a0, 1e-300) and abs(new1 - a1) <= 1e-9 * max(a1, 1e-300)
-            a0, a1 = new0, new1
-            if done:
-                break
-        o = a0 + a1 * f
-        ll = float((nw * np.log(np.maximum(o, 1e-300)) - n * np.log1p(o)).sum())
-        if ll > best_ll:
-            best, best_ll = (a0, a1, float(k)), ll
-    return best
+    a0, a1 = state if state is not None else (np.full(len(_K_GRID), 1e-3), np.full(len(_K_GRID), 1e-3))
+    for _ in range(steps):
+        o = a0[:, None] + a1[:, None] * f
+        share0 = a0[:, None] / np.maximum(o, 1e-300)
+        denom = n[None, :] / (1.0 + o)
+        a0, a1 = ((nw[None, :] * share0).sum(axis=1) / np.maximum(denom.sum(axis=1), 1e-300),
+                  (nw[None, :] * (1 - share0)).sum(axis=1) / np.maximum((denom * f).sum(axis=1), 1e-300))
+    o = a0[:, None] + a1[:, None] * f
+    ll = (nw[None, :] * np.log(np.maximum(o, 1e-300)) - n[None, :] * np.log1p(o)).sum(axis=1)
+    i = int(np.argmax(ll))
+    return float(a0[i]), float(a1[i]), float(_K_GRID[i]), (a0, a1)
+
+
+def _bearer_bins(b: np.ndarray) -> np.ndarray:
+    """Bearer counts for fitting the prior: exact up to 32, then in steps of 1/16 of a
+    doubling — the prior is smooth in them and the fit costs the number of bins."""
+    b = np.asarray(b, np.float64)
+    binned = np.exp2(np.round(np.log2(np.maximum(b, 1.0)) * 16) / 16)
+    return np.where(b <= 32, b, np.round(binned))
 
 
 def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level: np.ndarray) -> np.ndarray:
@@ -545,8 +583,8 @@ def _rel_index(rel: np.ndarray) -> np.ndarray:
 
 
 def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: np.ndarray,
-               floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 300,
-               tol: float = 1e-7) -> Rates:
+               floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 1000,
+               tol: float = 1e-6) -> Rates:
     """EM over every person's best candidate: the person's own record, or someone else?
 
     A candidate shows an agreement cell (name, birth date) and an address relation. Own
@@ -572,11 +610,12 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     a0, a1, k = 0.03, 0.03, 0.01
     if not len(b_all):
         return Rates(floor[0], 0.0, floor[1], m_cell, m_rel, u_cell, u_rel, floor, 0.0, 0.0, absent)
-    b, bi = np.unique(b_all, return_inverse=True)
+    b, bi = np.unique(_bearer_bins(b_all), return_inverse=True)
     counts = np.zeros((len(b), N_CELLS, nr))
     np.add.at(counts, (bi, np.asarray(cell, np.int64), _rel_index(rel)), 1.0)
     n_b = counts.sum(axis=(1, 2))
     fb = -np.expm1(-floor[1] * b)
+    state = None
     for _ in range(iterations):
         prior = np.maximum(a0 + a1 * -np.expm1(-k * b), floor[0] * fb)
         lr = (u_cell[:, None] * u_rel[None, :]) / (m_cell[:, None] * m_rel[None, :])
@@ -591,10 +630,11 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
         new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
         new_u_rel[ROOM] = ROOM_SHARE
         new_m_cell, new_m_rel, new_u_cell = (x / x.sum() for x in (new_m_cell, new_m_rel, new_u_cell))
-        na0, na1, nk = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0))
+        na0, na1, nk, state = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0), state)
         change = max(np.abs(new_m_cell - m_cell).max(), np.abs(new_u_cell - u_cell).max(),
                      np.abs(new_m_rel - m_rel).max(), np.abs(new_u_rel - u_rel).max())
-        done = change < tol and abs(na0 - a0) <= 1e-6 * max(a0, 1e-12) and nk == k
+        done = change < tol and abs(na0 - a0) <= 1e-4 * max(a0, 1e-12) and abs(na1 - a1) <= 1e-4 * max(a1, 1e-12) \
+            and nk == k
         m_cell, m_rel, u_cell, u_rel, a0, a1, k = new_m_cell, new_m_rel, new_u_cell, new_u_rel, na0, na1, nk
         if done:
             break
@@ -645,5 +685,5 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 
 __all__ = ["BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME", "DUPLICATE_RECORD", "NAMESAKE_TWIN", "N_RELATIONS", "PairKeys", "Population", "PopulationInputs",
-           "RELATIONS", "Rates", "agreement_cell", "fit_others", "other_risk", "ResidentKeys", "count_keys", "duplicates", "prior_odds", "mix", "name_keys", 
+           "RELATIONS", "Rates", "agreement_cell", "fit_others", "other_risk", "ResidentKeys", "count_in", "count_keys", "duplicates", "first_seen", "prior_odds", "mix", "name_keys", 
            "pair_keys", "poisson_bounds", "population", "relation", "resident_keys"]
