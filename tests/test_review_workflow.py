@@ -8,9 +8,11 @@ import shutil
 import stat
 
 import httpx
+import hypothesis.strategies as st
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
 from review_support import count, make_desk, plain_cases, rank_of, shared_pair
 from test_service_support import live
 
@@ -304,3 +306,18 @@ def test_an_encrypted_run_loads_with_its_key(desk, tmp_path, capsys):
     assert "key file" in capsys.readouterr().err
     assert main(["review", "load", "--db", db, "--run", str(enc), "--key-file", str(key)]) == 0
     assert "cases" in capsys.readouterr().out
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_highlight_marks_only_and_escapes(a, b):
+    from html import unescape
+
+    from jukimatch.api.review.diff import highlight
+
+    for shown, original in zip(highlight(a, b), (a, b)):
+        text = str(shown)
+        assert "<" not in text.replace("<mark>", "").replace("</mark>", "")  # everything else escaped
+        assert unescape(text.replace("<mark>", "").replace("</mark>", "")) == original
+    if a == b:
+        assert "<mark>" not in str(highlight(a, b)[0])
