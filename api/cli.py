@@ -195,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_audit_parser(sub)
 
+    from jukimatch.api.review.commands import add_review_parser, add_users_parser
+
+    add_review_parser(sub)
+    add_users_parser(sub)
+
     from jukimatch.api.files_cli import add_files_parser
     from jukimatch.api.link_cli import add_link_parser
 

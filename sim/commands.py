@@ -75,8 +75,8 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
                         description="Simulate a year of provision requests from the requesters' profiles against "
                                     "1..N servers with calibrated service times; recommend the smallest count "
                                     "meeting the p99 target; estimate the go-live bulk reconciliation.")
-    pl.add_argument("--residents", type=int, required=True)
-    pl.add_argument("--year", type=int, required=True)
+    pl.add_argument("--residents", type=int, help="residents served (required unless --review-only)")
+    pl.add_argument("--year", type=int, help="the year to simulate (required unless --review-only)")
     pl.add_argument("--servers", default="1..8", help="counts to try: 1..8, 1,2,4 (default 1..8)")
     pl.add_argument("--target-p99-ms", type=float, default=200.0)
     pl.add_argument("--out", required=True, help="output folder (plan.json, plan.md, plan.png)")
@@ -85,6 +85,11 @@ def add_simulate_parser(subparsers: Any) -> argparse.ArgumentParser:
     pl.add_argument("--reconcile-summary", help="per-row cost from this summary.json instead of measuring it")
     pl.add_argument("--no-golive", action="store_true", help="skip the go-live estimate")
     pl.add_argument("--seed", type=int, default=0)
+    pl.add_argument("--review-queue", type=int, metavar="N", help="also plan clerks for N review cases")
+    pl.add_argument("--review-by", metavar="YYYY-MM-DD", help="the date the review queue must be cleared by")
+    pl.add_argument("--review-db", help="workbench store: measured seconds per decision by reason (median)")
+    pl.add_argument("--review-hours", type=float, default=6.0, help="hours of deciding per clerk-day (default 6)")
+    pl.add_argument("--review-only", action="store_true", help="only the review queue plan (no year, no go-live)")
     pl.set_defaults(func=_cmd_plan)
 
     ca = sub.add_parser("calibrate", help="measure the service's service times into a reusable file",
@@ -163,6 +168,19 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from .planner import golive_estimate, golive_rows, measure_reconcile_cost, plan, reconcile_cost_from_summary, \
         write_plan
 
+    review = _review_plan(args)
+    if args.review_only:
+        if review is None:
+            raise _usage("--review-only needs --review-queue and --review-by")
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "review_plan.json").write_text(json.dumps(review, indent=1), encoding="utf-8")
+        from .planner import review_lines
+
+        print("\n".join(review_lines(review)).strip())
+        return 0
+    if args.residents is None or args.year is None:
+        raise _usage("--residents and --year are required (or --review-only)")
     servers = parse_range(args.servers)
     workers = parse_range(args.golive_workers)
     if args.residents < 1:
@@ -185,10 +203,33 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             raise _usage(str(exc)) from None
         rows = golive_rows(args.residents)
         result["golive"] = {"rows": rows, "cost": cost, "estimates": golive_estimate(rows, cost, workers)}
+    if review is not None:
+        result["review"] = review
     paths = write_plan(result, out)
     print(paths["markdown"].read_text(encoding="utf-8"))
     print(f"plan: {paths['json']}  {paths['plot']}")
     return 0
+
+
+def _review_plan(args: argparse.Namespace) -> dict | None:
+    """The review queue's clerk plan, when asked for (``--review-queue`` and ``--review-by``)."""
+    import datetime as dt
+
+    from .planner import review_plan, review_seconds
+
+    if args.review_queue is None and args.review_by is None:
+        return None
+    if args.review_queue is None or args.review_by is None:
+        raise _usage("give --review-queue and --review-by together")
+    try:
+        by = dt.date.fromisoformat(args.review_by)
+    except ValueError:
+        raise _usage(f"--review-by must be a date YYYY-MM-DD, got {args.review_by!r}") from None
+    try:
+        seconds = review_seconds(args.review_db) if args.review_db else None
+        return review_plan(args.review_queue, by, seconds=seconds, hours_per_day=args.review_hours)
+    except ValueError as exc:
+        raise _usage(str(exc)) from None
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

@@ -21,7 +21,9 @@ from a ``summary.json``), K workers each reconciling a slice on its own core.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import platform
 import tempfile
@@ -165,6 +167,62 @@ def golive_estimate(rows: int, cost: dict[str, Any], workers: Sequence[int]) -> 
             for k in workers]
 
 
+# --- the review queue: clerk-days ------------------------------------------------------
+
+REVIEW_SECONDS_ASSUMED = 120.0  # per decision, when the store has measured none yet
+CLERK_HOURS_PER_DAY = 6.0  # hours of a clerk's day spent deciding cases
+
+
+def review_seconds(db: str | Path) -> dict[str, Any]:
+    """Measured seconds per decision (median, by the case's first reason, and ``all``) from a
+    workbench store, and the mix of reasons still open, to weight them."""
+    from jukimatch.api.review import decision_seconds, queue_counts
+    from jukimatch.api.service.store import Store
+
+    if not Path(db).is_file():
+        raise ValueError(f"{db}: no such store")
+    with Store(db) as store:
+        seconds = decision_seconds(store)
+        mix = queue_counts(store)["by_reason"]
+    return {"median_s": seconds, "open_by_reason": mix, "source": str(db)}
+
+
+def review_plan(queue: int, by: dt.date, *, seconds: dict[str, Any] | None = None, start: dt.date | None = None,
+                hours_per_day: float = CLERK_HOURS_PER_DAY) -> dict[str, Any]:
+    """Clerk-days to clear ``queue`` review cases, and clerks needed to finish by ``by``.
+
+    Seconds per decision: the measured medians by reason weighted by the open cases' reason
+    mix (a reason never measured takes the overall median); ``REVIEW_SECONDS_ASSUMED`` when
+    nothing was measured. Business days are Japanese business days from ``start`` (today).
+    """
+    if queue < 0:
+        raise ValueError(f"the queue must not be negative, got {queue}")
+    if hours_per_day <= 0:
+        raise ValueError("hours per day must be positive")
+    start = start or dt.date.today()
+    if by <= start:
+        raise ValueError(f"the date {by} must lie after {start}")
+    med = (seconds or {}).get("median_s") or {}
+    overall = med.get("all", REVIEW_SECONDS_ASSUMED)
+    mix = {r: n for r, n in ((seconds or {}).get("open_by_reason") or {}).items() if n}
+    per = (sum(n * med.get(r, overall) for r, n in mix.items()) / sum(mix.values())) if mix else overall
+    business = 0
+    for year in range(start.year, by.year + 1):
+        days, is_business, _ = calendar(year)
+        business += sum(1 for d, b in zip(days, is_business) if b and start <= d < by)
+    clerk_days = queue * per / (hours_per_day * 3600.0)
+    return {"queue": queue, "by": by.isoformat(), "start": start.isoformat(), "seconds_per_decision": round(per, 2),
+            "measured": bool(med), "hours_per_day": hours_per_day, "clerk_days": round(clerk_days, 1),
+            "business_days": business, "clerks_needed": math.ceil(clerk_days / business) if business else None}
+
+
+def review_lines(r: dict[str, Any]) -> list[str]:
+    return ["", f"## Review queue: {r['queue']:,} cases by {r['by']}",
+            f"{r['seconds_per_decision']:.1f} s per decision ({'measured' if r['measured'] else 'assumed'}),"
+            f" {r['hours_per_day']:g} h of deciding per clerk-day: **{r['clerk_days']:,} clerk-days**;"
+            f" {r['business_days']} business days from {r['start']}: **{r['clerks_needed']} clerk(s)**."]
+
+
 # --- the whole plan -------------------------------------------------------------------
 
 def plan(*, residents: int, year: int, servers: Sequence[int], target_p99_ms: float, calibration: Calibration,
@@ -282,6 +340,8 @@ def write_plan(result: dict[str, Any], out: Path) -> dict[str, Path]:
                   f"per-row cost {g['cost']['per_row_s'] * 1e6:.1f} µs, fixed {g['cost']['fixed_s']:.1f} s"
                   f" ({g['cost']['source']}; one thread per worker)", "", "| workers | minutes |", "|---|---|"]
         lines += [f"| {e['workers']} | {e['minutes']:.1f} |" for e in g["estimates"]]
+    if "review" in result:
+        lines += review_lines(result["review"])
     lines += ["", f"timings: {json.dumps(result['timings_s'])}"]
     paths["markdown"].write_text("\n".join(lines) + "\n", encoding="utf-8")
     return paths

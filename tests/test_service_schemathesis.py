@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, settings
 from test_service_support import auth, build_world, live
 
 from jukimatch.api.service import create_app, openapi
-from jukimatch.api.service.routes import ROUTES
+from jukimatch.api.service.app import all_routes
 
-SCHEMA = schemathesis.openapi.from_dict(openapi.build(ROUTES))
-ROLES = ("gateway", "staff", "operator", "auditor")
+SCHEMA = schemathesis.openapi.from_dict(openapi.build(all_routes()))  # the service's and the review workbench's
+ROLES = ("gateway", "staff", "operator", "auditor", "clerk", "supervisor")
 
 
 @pytest.fixture(scope="module")
@@ -46,4 +46,4 @@ def test_no_5xx_and_documented_responses(case, role, served, session):
 
 def test_the_document_is_served(served):
     srv, _ = served
-    assert httpx.get(srv.url + "/openapi.json").json() == openapi.build(ROUTES)
+    assert httpx.get(srv.url + "/openapi.json").json() == openapi.build(all_routes())

@@ -87,7 +87,8 @@ def build_world(path) -> World:
     from jukimatch.api.service import register_bulk
 
     register_bulk(store, [("P0001", numbers["P0001"])])
-    tokens = {role: add_user(store, f"{role}-1", role) for role in ("staff", "operator", "auditor")}
+    tokens = {role: add_user(store, f"{role}-1", role)
+              for role in ("staff", "operator", "auditor", "clerk", "supervisor")}
     gateways = {}
     import jukimatch.datasets.requesters as rq
 

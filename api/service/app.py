@@ -87,13 +87,23 @@ async def _read_json(request: Any, limit: int) -> Any:
     return value
 
 
+def all_routes() -> tuple[Route, ...]:
+    """The service's JSON routes and the review workbench's: what ``/openapi.json`` documents."""
+    from jukimatch.api.review.routes import ROUTES as REVIEW_ROUTES
+
+    return ROUTES + REVIEW_ROUTES
+
+
 def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               retry_interval_s: float | None = 60.0, retry_base_s: float = authenticity.RETRY_BASE_S) -> Any:
+               retry_interval_s: float | None = 60.0, retry_base_s: float = authenticity.RETRY_BASE_S,
+               review_four_eyes: bool = True, review_idle_s: float = 900.0) -> Any:
     """Build the ASGI app over ``store`` (a :class:`Store` or a path to one).
 
     ``jukinet`` answers authenticity checks' lookups (None: every lookup is unavailable, so
     checks stay provisional). ``retry_interval_s`` runs :func:`retry_provisional` in the
-    background that often (None: only the retry endpoint does).
+    background that often (None: only the retry endpoint does). The review workbench is
+    mounted at ``/review`` and ``/v1/review/...``: ``review_four_eyes`` makes a confirm a
+    proposal a second person approves; ``review_idle_s`` ends an idle page session.
     """
     try:
         from starlette.applications import Starlette
@@ -107,7 +117,10 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     logsafe.install()
     st = store if isinstance(store, Store) else Store(store)
-    settings = {"retry_base_s": retry_base_s}
+    settings = {"retry_base_s": retry_base_s, "review_four_eyes": review_four_eyes, "review_idle_s": review_idle_s}
+    from jukimatch.api.review.web import page_routes
+
+    routes_served = all_routes()
 
     def respond(status: int, payload: Any, headers: dict | None = None) -> Response:
         return Response(_json_bytes(payload), status_code=status, media_type="application/json", headers=headers)
@@ -178,7 +191,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         handle.__name__ = route.name
         return handle
 
-    spec = openapi.build(ROUTES)
+    spec = openapi.build(routes_served)
 
     async def openapi_json(request: Request) -> Response:
         return respond(200, spec)
@@ -190,9 +203,10 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return respond(exc.status_code, {"error": code, "message": str(exc.detail)}, exc.headers)  # 405: Allow
 
-    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in ROUTES]
+    routes = [StarletteRoute(r.path, endpoint(r), methods=[r.method], name=r.name) for r in routes_served]
     routes += [StarletteRoute("/openapi.json", openapi_json, methods=["GET"]),
                StarletteRoute("/health", health, methods=["GET"])]
+    routes += page_routes(st, settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any):
@@ -252,7 +266,8 @@ def app_from_env() -> Any:
     Reads ``JUKIMATCH_DB`` (required), ``JUKIMATCH_JUKINET_URL`` (a Juki-net responder; absent:
     checks stay provisional), ``JUKIMATCH_JUKINET_TOKEN_FILE``, ``JUKIMATCH_JUKINET_INSECURE``
     (1: allow plain http off loopback), ``JUKIMATCH_RETRY_INTERVAL`` (seconds; 0 disables),
-    ``JUKIMATCH_AUDIT_KEY_FILE``, ``JUKIMATCH_AUDIT_ANCHOR`` and ``JUKIMATCH_ANCHOR_EVERY``.
+    ``JUKIMATCH_AUDIT_KEY_FILE``, ``JUKIMATCH_AUDIT_ANCHOR`` and ``JUKIMATCH_ANCHOR_EVERY``, and the
+    review workbench's ``JUKIMATCH_REVIEW_FOUR_EYES`` (0: off) and ``JUKIMATCH_REVIEW_IDLE`` (seconds).
     """
     db = os.environ.get("JUKIMATCH_DB")
     if not db:
@@ -264,4 +279,6 @@ def app_from_env() -> Any:
                           allow_insecure=os.environ.get("JUKIMATCH_JUKINET_INSECURE") == "1") if url else None
     store = Store(db, anchor_file=os.environ.get("JUKIMATCH_AUDIT_ANCHOR") or None,
                   anchor_every=int(os.environ.get("JUKIMATCH_ANCHOR_EVERY", "100")))
-    return create_app(store, jukinet=jukinet, retry_interval_s=interval or None)
+    return create_app(store, jukinet=jukinet, retry_interval_s=interval or None,
+                      review_four_eyes=os.environ.get("JUKIMATCH_REVIEW_FOUR_EYES", "1") != "0",
+                      review_idle_s=float(os.environ.get("JUKIMATCH_REVIEW_IDLE", "900") or 900))

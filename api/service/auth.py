@@ -1,9 +1,11 @@
 """Users, roles and bearer tokens.
 
-Four roles, after the assessment's separation of duties: an information-provision
+Six roles, after the assessment's separation of duties: an information-provision
 ``gateway`` bound to one requester (it may ask only in that requester's name), ``staff`` who
 check numbers handed in and see them in clear, ``operator`` who release holds and retry
-Juki-net but see numbers masked, ``auditor`` who read the audit log and provision records.
+Juki-net but see numbers masked, ``auditor`` who read the audit log and provision records;
+and for the review workbench, ``clerk`` who work the review queue and propose registrations,
+``supervisor`` who approve others' proposals (four eyes). Tokens expire (default 90 days) and can be revoked or rotated.
 Only a SHA-256 of each token is stored: a copy of the store does not hand out access.
 """
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass
 from .store import Store, now_iso
 
 GATEWAY, STAFF, OPERATOR, AUDITOR = "gateway", "staff", "operator", "auditor"
-ROLES = (GATEWAY, STAFF, OPERATOR, AUDITOR)
+CLERK, SUPERVISOR = "clerk", "supervisor"
+ROLES = (GATEWAY, STAFF, OPERATOR, AUDITOR, CLERK, SUPERVISOR)
+TOKEN_DAYS = 90.0
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,11 @@ def hash_token(token: str) -> str:
 
 
 def add_user(store: Store, user_id: str, role: str, *, requester_code: str | None = None,
-             display_name: str | None = None) -> str:
+             display_name: str | None = None, expires_days: float | None = TOKEN_DAYS) -> str:
     """Create (or reuse) a user and issue a new token for it; returns the token in clear.
 
-    The token is shown once: the store keeps only its hash.
+    The token is shown once: the store keeps only its hash. It expires after
+    ``expires_days`` (None: never, for service accounts set up by hand).
     """
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -59,8 +64,49 @@ def add_user(store: Store, user_id: str, role: str, *, requester_code: str | Non
                          " VALUES (?, ?, ?, ?, ?)", (user_id, role, requester_code, display_name, now))
         elif (row["role"], row["requester_code"]) != (role, requester_code):
             raise ValueError(f"user {user_id!r} exists with another role or requester")
-        conn.execute("INSERT INTO tokens (token_hash, user_id, created_at) VALUES (?, ?, ?)",
-                     (hash_token(token), user_id, now))
+        _issue(conn, user_id, token, expires_days)
+    return token
+
+
+def _issue(conn: sqlite3.Connection, user_id: str, token: str, expires_days: float | None) -> None:
+    if expires_days is not None and expires_days <= 0:
+        raise ValueError(f"expiry must be a positive number of days, got {expires_days}")
+    expires = now_iso(expires_days * 86400) if expires_days is not None else None
+    conn.execute("INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                 (hash_token(token), user_id, now_iso(), expires))
+
+
+def list_users(store: Store) -> list[dict]:
+    """Every user with its role and its live tokens' count and nearest expiry (never a token)."""
+    rows = store.conn.execute(
+        "SELECT u.user_id, u.role, u.requester_code, u.created_at,"
+        " count(t.token_hash) AS live_tokens, min(t.expires_at) AS expires_at"
+        " FROM users u LEFT JOIN tokens t ON t.user_id = u.user_id AND t.revoked_at IS NULL"
+        " AND (t.expires_at IS NULL OR t.expires_at > ?) GROUP BY u.user_id ORDER BY u.user_id", (now_iso(),))
+    return [dict(r) for r in rows]
+
+
+def revoke_user(store: Store, user_id: str) -> int:
+    """Revoke every live token of a user (and end its review sessions); returns how many."""
+    with store.write() as conn:
+        if not conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone():
+            raise ValueError(f"no user {user_id!r}")
+        cur = conn.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                           (now_iso(), user_id))
+        conn.execute("DELETE FROM review_sessions WHERE user_id = ?", (user_id,))
+        return cur.rowcount
+
+
+def rotate_user(store: Store, user_id: str, *, expires_days: float | None = TOKEN_DAYS) -> str:
+    """Revoke a user's tokens and issue a new one, in one transaction; returns it in clear."""
+    token = secrets.token_urlsafe(32)
+    with store.write() as conn:
+        if not conn.execute("SELECT 1 FROM users WHERE user_id = ?", (user_id,)).fetchone():
+            raise ValueError(f"no user {user_id!r}")
+        conn.execute("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                     (now_iso(), user_id))
+        conn.execute("DELETE FROM review_sessions WHERE user_id = ?", (user_id,))
+        _issue(conn, user_id, token, expires_days)
     return token
 
 
@@ -77,10 +123,18 @@ def authenticate(conn: sqlite3.Connection, authorization: str | None) -> Princip
     if not authorization:
         return None
     scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return principal_of_token(conn, token)
+
+
+def principal_of_token(conn: sqlite3.Connection, token: str) -> Principal | None:
+    """The principal of a live (not revoked, not expired) token, or None."""
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 256:
+    if not token or len(token) > 256:
         return None
     row = conn.execute(
         "SELECT u.user_id, u.role, u.requester_code FROM tokens t JOIN users u USING (user_id)"
-        " WHERE t.token_hash = ? AND t.revoked_at IS NULL", (hash_token(token),)).fetchone()
+        " WHERE t.token_hash = ? AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)",
+        (hash_token(token), now_iso())).fetchone()
     return None if row is None else Principal(row[0], row[1], row[2])

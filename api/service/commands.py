@@ -40,6 +40,9 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--jukinet-file", help="serve Juki-net from this responses file with the in-process stand-in")
     p.add_argument("--retry-interval", type=float, default=60.0,
                    help="seconds between background retries of provisional registrations (0: off)")
+    p.add_argument("--no-four-eyes", action="store_true",
+                   help="review workbench: a confirm registers at once (default: a second person approves)")
+    p.add_argument("--review-idle", type=float, default=900.0, help="review page session idle expiry, seconds")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument("--no-access-log", action="store_true", help="do not log each request")
     p.add_argument("--audit-key-file", help="the audit chain's key (default: $JUKIMATCH_AUDIT_KEY_FILE, else "
@@ -301,7 +304,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.workers == 1:
         jukinet = (HttpJukinet(args.jukinet_url, token=token, allow_insecure=args.allow_insecure_jukinet)
                    if args.jukinet_url else _standin(jukinet_file) if jukinet_file else None)
-        app = create_app(Store(db, **store_options), jukinet=jukinet, retry_interval_s=interval)
+        app = create_app(Store(db, **store_options), jukinet=jukinet, retry_interval_s=interval,
+                         review_four_eyes=not args.no_four_eyes, review_idle_s=args.review_idle)
         uvicorn.run(app, host=args.host, port=args.port, log_config=log_config, access_log=not args.no_access_log,
                     **tls)
         return 0
@@ -311,6 +315,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         url, standin_server = _serve_standin_over_http(_standin(jukinet_file))
     os.environ["JUKIMATCH_DB"] = str(db.resolve())
     os.environ["JUKIMATCH_RETRY_INTERVAL"] = str(args.retry_interval or 0)
+    os.environ["JUKIMATCH_REVIEW_FOUR_EYES"] = "0" if args.no_four_eyes else "1"
+    os.environ["JUKIMATCH_REVIEW_IDLE"] = str(args.review_idle)
     os.environ["JUKIMATCH_ANCHOR_EVERY"] = str(args.anchor_every)
     for name, value in (("JUKIMATCH_JUKINET_URL", url), ("JUKIMATCH_AUDIT_KEY_FILE", args.audit_key_file),
                         ("JUKIMATCH_AUDIT_ANCHOR", args.audit_anchor),

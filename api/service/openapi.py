@@ -81,6 +81,7 @@ def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version
         op["responses"] = responses
         paths.setdefault(path, {})[r.method.lower()] = op
     schemas = {m.name: m.schema() for m in MODELS}
+    schemas.update({r.model.name: r.model.schema() for r in routes if r.model is not None})
     schemas.update(RESPONSE_SCHEMAS)
     return {
         "openapi": "3.1.0",

@@ -209,10 +209,123 @@ def _allow_error_status(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA writable_schema = OFF")
 
 
+# --- Review workbench (issue 13): token expiry, clerk/supervisor roles, the review queue. ---
+# Cases are keyed by (run, person): a later run's queue is added beside the earlier ones.
+# Full numbers of candidates live only here (the file is created 0600); pages mask them.
+# One open proposal per number, and the registrations table's unique indexes, keep a number
+# from being proposed or registered for two persons at once.
+_V3_REVIEW = (
+    "ALTER TABLE tokens ADD COLUMN expires_at TEXT",
+    "INSERT OR IGNORE INTO roles (role, description) VALUES ('clerk',"
+    " 'review clerk: works the review queue, proposes registrations; numbers masked unless revealed')",
+    "INSERT OR IGNORE INTO roles (role, description) VALUES ('supervisor',"
+    " 'review supervisor: approves or returns proposals of others, decides escalated cases')",
+    """CREATE TABLE review_runs (
+        run_id TEXT PRIMARY KEY,
+        run_dir TEXT NOT NULL,
+        loaded_at TEXT NOT NULL,
+        thresholds TEXT NOT NULL,
+        model TEXT,
+        cases INTEGER NOT NULL)""",
+    """CREATE TABLE review_cases (
+        case_id INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES review_runs(run_id),
+        person_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN
+            ('open', 'escalated', 'proposed', 'registered', 'no_match', 'reinquire', 'superseded')),
+        reasons TEXT NOT NULL,
+        related TEXT NOT NULL DEFAULT '[]',
+        municipality TEXT,
+        nationality TEXT,
+        resident TEXT NOT NULL,
+        candidates INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_at TEXT,
+        todo INTEGER GENERATED ALWAYS AS (status IN ('open', 'escalated')) VIRTUAL,
+        UNIQUE (run_id, person_id))""",
+    # The queue's hot reads (a page in queue order, counts, filter choices) run on these
+    # covering indexes, never on the wide rows: 100,000 cases page in milliseconds.
+    "CREATE INDEX review_cases_person ON review_cases(person_id, case_id)",
+    "CREATE INDEX review_cases_status ON review_cases(status, case_id)",
+    "CREATE INDEX review_cases_todo ON review_cases(todo, case_id)",
+    "CREATE INDEX review_cases_todo_run ON review_cases(todo, run_id)",
+    "CREATE INDEX review_cases_todo_nationality ON review_cases(todo, nationality)",
+    "CREATE INDEX review_cases_todo_municipality ON review_cases(todo, municipality)",
+    """CREATE TABLE review_case_reasons (
+        case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
+        reason TEXT NOT NULL,
+        todo INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (reason, case_id)) WITHOUT ROWID""",
+    "CREATE INDEX review_case_reasons_todo ON review_case_reasons(todo, reason)",
+    """CREATE TRIGGER review_case_reasons_todo AFTER UPDATE OF status ON review_cases
+        BEGIN UPDATE review_case_reasons SET todo = NEW.status IN ('open', 'escalated')
+              WHERE case_id = NEW.case_id; END""",
+    # Counts the queue page shows on every view, kept by triggers instead of counted each time.
+    """CREATE TABLE review_counts (
+        run_id TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL,
+        PRIMARY KEY (run_id, status)) WITHOUT ROWID""",
+    """CREATE TRIGGER review_counts_insert AFTER INSERT ON review_cases
+        BEGIN INSERT INTO review_counts (run_id, status, n) VALUES (NEW.run_id, NEW.status, 1)
+              ON CONFLICT (run_id, status) DO UPDATE SET n = n + 1; END""",
+    """CREATE TRIGGER review_counts_update AFTER UPDATE OF status ON review_cases WHEN OLD.status != NEW.status
+        BEGIN UPDATE review_counts SET n = n - 1 WHERE run_id = OLD.run_id AND status = OLD.status;
+              INSERT INTO review_counts (run_id, status, n) VALUES (NEW.run_id, NEW.status, 1)
+              ON CONFLICT (run_id, status) DO UPDATE SET n = n + 1; END""",
+    """CREATE TABLE review_reason_counts (
+        reason TEXT PRIMARY KEY, todo INTEGER NOT NULL) WITHOUT ROWID""",
+    """CREATE TRIGGER review_reason_counts_insert AFTER INSERT ON review_case_reasons
+        BEGIN INSERT INTO review_reason_counts (reason, todo) VALUES (NEW.reason, NEW.todo)
+              ON CONFLICT (reason) DO UPDATE SET todo = todo + NEW.todo; END""",
+    """CREATE TRIGGER review_reason_counts_update AFTER UPDATE OF todo ON review_case_reasons
+        WHEN OLD.todo != NEW.todo
+        BEGIN UPDATE review_reason_counts SET todo = todo + NEW.todo - OLD.todo WHERE reason = NEW.reason; END""",
+    """CREATE TABLE review_candidates (
+        case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
+        rank INTEGER NOT NULL,
+        my_number TEXT,
+        match_weight REAL,
+        match_probability REAL,
+        response TEXT NOT NULL,
+        levels TEXT NOT NULL,
+        weights TEXT NOT NULL,
+        PRIMARY KEY (case_id, rank)) WITHOUT ROWID""",
+    """CREATE TABLE review_leases (
+        case_id INTEGER PRIMARY KEY REFERENCES review_cases(case_id),
+        user_id TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL)""",
+    """CREATE TABLE review_decisions (
+        id INTEGER PRIMARY KEY,
+        case_id INTEGER NOT NULL REFERENCES review_cases(case_id),
+        person_id TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('confirm', 'no_match', 'reinquire', 'escalate')),
+        candidate INTEGER,
+        my_number TEXT,
+        note TEXT,
+        status TEXT NOT NULL CHECK (status IN ('proposed', 'approved', 'returned', 'final')),
+        decided_by TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        opened_at TEXT,
+        approved_by TEXT,
+        approved_at TEXT,
+        approval_note TEXT,
+        CHECK ((action = 'confirm') = (my_number IS NOT NULL)))""",
+    "CREATE UNIQUE INDEX review_one_proposal_per_number ON review_decisions(my_number) WHERE status = 'proposed'",
+    "CREATE INDEX review_decisions_case ON review_decisions(case_id, id)",
+    "CREATE INDEX review_decisions_status ON review_decisions(status, id)",
+    """CREATE TABLE review_sessions (
+        session_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(user_id),
+        csrf TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen REAL NOT NULL)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial store", _V1),
     Migration(2, "keyed audit and provision chains; bound and claimed requester", _V2_KEYED_CHAINS,
               _allow_error_status),
+    Migration(3, "review workbench, token expiry", _V3_REVIEW),
 )
 LATEST = MIGRATIONS[-1].version
 
