@@ -251,7 +251,7 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
                      for p in range(n_parts)]
             units = _open([client.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)],
                           client)
-            rates = rates_from(CandidateUnits.concat(units), model, pop_all)
+            rates = rates_from(CandidateUnits.concat(units), model, pop_all, given=opts.model)
             model = with_rates(model, rates)
             del units
         with timer.phase("decide"):

@@ -191,7 +191,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
     th = opts.thresholds
     with timer.phase("population"):
         pop = population(population_inputs(prep, comp))
-        rates = rates_from(candidate_units(prep, comp, model, th, pop), model, pop)
+        rates = rates_from(candidate_units(prep, comp, model, th, pop), model, pop, given=opts.model)
         model = with_rates(model, rates)
     with timer.phase("decide"):
         d, pairs = score_and_decide(prep, comp, model, th, pop=pop, rates=rates)

@@ -493,16 +493,18 @@ MIN_UNITS_TO_FIT = 2_000  # fewer answered persons: the mixture of the model giv
 RATES_KEY = "others"  # where a model keeps the mixture it was fitted with
 
 
-def rates_from(units: CandidateUnits, model: Model, pop: Population) -> Rates:
+def rates_from(units: CandidateUnits, model: Model, pop: Population, *, given: Model | None = None) -> Rates:
     """The run's mixture of own records and someone else among best candidates, started
     from the model's m for the address and floored at what the file's birth dates imply.
 
-    A run too small to fit one (a periodic run of a few new residents) uses the mixture the
-    model carries (``--model`` last month's ``model.json``, or the shipped one); the fitted
-    mixture goes into ``model.json`` (:func:`with_rates`) for the next run."""
+    A run too small to learn much (a periodic run of a few new residents) uses the mixture
+    of a ``given`` model (``--model`` last month's ``model.json``: the same population)
+    when it carries one; never a shipped one — a generator's idea of where namesakes live
+    is what this mixture exists to replace. The fitted mixture goes into ``model.json``
+    (:func:`with_rates`) for the next run."""
     absent = units.absent / units.answered if units.answered else 0.0
-    if len(units.rel) < MIN_UNITS_TO_FIT and RATES_KEY in model.info:
-        return Rates.from_json(model.info[RATES_KEY], absent=absent)
+    if len(units.rel) < MIN_UNITS_TO_FIT and given is not None and RATES_KEY in given.info:
+        return Rates.from_json(given.info[RATES_KEY], absent=absent)
     a = min(max(absent, 1e-9), 0.5)
     floor = (a / (1 - a), pop.rho * (1 + KAPPA))
     m0 = np.zeros(N_RELATIONS)
