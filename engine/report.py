@@ -107,6 +107,7 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
     parts = [
         _header(summary, decisions, review),
         _reasons_section(summary, {**REASONS, **(reasons or {})}),
+        *([_risk_section(summary)] if summary.get("expected_wrong_numbers") else []),
         _weights_section(new_fig, summary, weight, groups, codes),
         _levels_section(new_fig, fields, labels, levels, groups, codes, model),
         _model_section(new_fig, fields, labels, model, scoring_prior),
@@ -492,6 +493,33 @@ def _model_section(new_fig, fields: list[str], labels: dict, model: Model | None
     return (head + _table(["parameter", "value"], facts, numeric=(1,)) + warn + img
             + '<p class="muted">m: share of true matches at this level; u: share of random non-matching pairs. '
             "A null level (−1) weighs 0.</p>" + table + "</section>")
+
+
+def _risk_section(summary: dict) -> str:
+    """Expected wrong numbers among the matches, the budget, and what each budget costs."""
+    e = summary["expected_wrong_numbers"]
+    rates = summary.get("namesakes") or {}
+    head = ('<section id="risk"><h2>Expected wrong numbers</h2>'
+            f'<p>Among the {_n(e["matches"])} automatic matches the run expects <b>{e["mean"]:.3g}</b> numbers '
+            f'to belong to someone else (95 % interval {_n(e["low"])}–{_n(e["high"])}). Every match has a risk '
+            f'at most {e["max_risk"]:.0e} (<code>--max-risk</code>); riskier ones are in review with '
+            '<code>namesake_risk</code>.</p><p class="muted">The risk of each candidate comes from this run '
+            "alone: among every person's best candidate, how often it is someone else (a look-alike or a "
+            "namesake) — more often for a common name — and where such people live relative to the person, "
+            "as the look-alikes Juki-net returned show.</p>")
+    places = ""
+    if rates.get("m_relation") and rates.get("u_relation"):
+        rows = [[_e(k), _fmt_share(rates["m_relation"][k]), _fmt_share(rates["u_relation"].get(k, 0.0))]
+                for k in rates["m_relation"] if k != "unknown"]
+        places = ("<h3>Where the candidate lives, relative to the person</h3>"
+                  + _table(["relation", "own record", "someone else"], rows, numeric=(1, 2)))
+    curve = [c for c in summary.get("risk_curve", []) if c["max_risk"] >= 1e-9]
+    rows = [[f'{c["max_risk"]:.0e}', _n(c["matches"]), _n(c["review_added"]), f'{c["expected_wrong_numbers"]:.3g}']
+            for c in curve]
+    table = ("<h3>What each budget costs</h3><p class=\"muted\">Matches, the reviews a budget adds over the "
+             "loosest, and the wrong numbers to expect.</p>"
+             + _table(["max risk", "matches", "review added", "expected wrong"], rows, numeric=(1, 2, 3)))
+    return head + places + table + "</section>"
 
 
 def _timings_section(summary: dict) -> str:
