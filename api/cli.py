@@ -90,6 +90,10 @@ def _print_summary(summary: dict, out: Path) -> None:
     print("  " + "  ".join(f"{k} {v:,}" for k, v in d.items()))
     top = sorted(summary["reasons"].items(), key=lambda kv: -kv[1])[:8]
     print("  reasons: " + ", ".join(f"{k} {v:,}" for k, v in top))
+    e = summary.get("expected_wrong_numbers")
+    if e:
+        print(f"  expected wrong numbers among the matches: {e['mean']:.3g} (95 % interval {e['low']:g}-{e['high']:g}),"
+              f" each match at most {e['max_risk']:.0e} (--max-risk)")
     t = summary["timings_s"]
     print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in t.items()))
     written = summary.get("outputs") or {}  # name -> file (decisions.parquet or decisions.parquet.enc)

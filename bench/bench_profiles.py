@@ -5,10 +5,13 @@ cached in ``--data-dir``), runs ``jukimatch reconcile --no-report`` on it in a f
 (interpreter start included in the wall time, as a user pays it), scores the decisions
 against the truth and prints one row per profile, plus two comparison rows:
 
-- ``blunt``: the engine's own matches, but every match whose resident address and matched
-  answer's address differ after the engine's address normalisation (municipality, town and
-  block; buildings where both name one) goes to review — the rule "review everyone who
-  moved". Its wrong numbers and recall show what address alone buys;
+- ``no budget``: the engine with ``--max-risk 1``: its rules without the risk budget. Its
+  wrong numbers are many on clustered profiles, so its ``expected wrong`` is where the
+  forecast's calibration shows;
+- ``blunt``: the unbudgeted engine's matches, but every match whose resident address and
+  matched answer's address differ after the engine's address normalisation (municipality,
+  town and block; buildings where both name one) goes to review — the rule "review everyone
+  who moved". Its wrong numbers and recall show what address alone buys;
 - ``splink`` (with ``--splink``; needs ``make bench``'s extra): Splink on the same files
   (``bench/peer_splink.py``), in a process of its own.
 
@@ -58,10 +61,10 @@ def _data(profile: str, n: int, seed: int, data_dir: Path) -> Path:
     return folder
 
 
-def _reconcile(folder: Path, out: Path, workers: int | None) -> tuple[float, dict]:
+def _reconcile(folder: Path, out: Path, workers: int | None, extra: tuple[str, ...] = ()) -> tuple[float, dict]:
     """``jukimatch reconcile`` in a fresh process; (wall seconds, summary.json)."""
     cmd = [sys.executable, "-m", "jukimatch.api.cli", "reconcile", "--residents", str(folder / "residents.parquet"),
-           "--responses", str(folder / "responses.parquet"), "--out", str(out), "--no-report", "--quiet"]
+           "--responses", str(folder / "responses.parquet"), "--out", str(out), "--no-report", "--quiet", *extra]
     if workers:
         cmd += ["--workers", str(workers)]
     t0 = time.perf_counter()
@@ -133,13 +136,19 @@ def _row(profile: str, run: str, s: dict, expected, wall: float | None) -> dict:
 
 def run_profile(profile: str, n: int, seed: int, data_dir: Path, *, splink: bool = False,
                 workers: int | None = None, log=print) -> list[dict]:
-    """The engine's row, the blunt rule's row, and Splink's row if asked, for one profile."""
+    """The engine's row; the engine without a risk budget (``--max-risk 1``: its rules alone,
+    where the expected count can be checked against a true count of many); the blunt rule
+    on that engine; and Splink's row if asked, for one profile."""
     folder = _data(profile, n, seed, data_dir)
     truth = pq.read_table(folder / "truth.parquet")
     out = folder / "engine-out"
     wall, summary = _reconcile(folder, out, workers)
+    rows = [_row(profile, "engine", score(pq.read_table(out / "decisions.parquet"), truth),
+                 summary.get("expected_wrong_numbers"), wall)]
+    out = folder / "unbudgeted-out"
+    wall, summary = _reconcile(folder, out, workers, ("--max-risk", "1"))
     decisions = pq.read_table(out / "decisions.parquet")
-    rows = [_row(profile, "engine", score(decisions, truth), summary.get("expected_wrong_numbers"), wall)]
+    rows.append(_row(profile, "no budget", score(decisions, truth), summary.get("expected_wrong_numbers"), wall))
     changed = address_changed(pq.read_table(folder / "residents.parquet"), pq.read_table(folder / "responses.parquet"),
                               decisions)
     rows.append(_row(profile, "blunt", score(blunt(decisions, changed), truth), None, None))

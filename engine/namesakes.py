@@ -38,11 +38,14 @@ FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 
 # Address relation of a candidate to the person: the address comparison's levels (0 differs,
 # 1 prefecture, 2 municipality, 3 town, 4 block) with the block split by building and room.
-RELATIONS = ("elsewhere", "prefecture", "municipality", "town", "block", "room", "other_room")
+RELATIONS = ("elsewhere", "prefecture", "municipality", "town", "block", "room", "other_room", "block_answer_bare")
 N_RELATIONS = len(RELATIONS)
-BLOCK, ROOM, OTHER_ROOM = 4, 5, 6  # block: a side gives no building; room: building and room agree
+# block: the answer names a building the agency's record does not; block_answer_bare: the
+# agency's record names one the answer drops (a notation habit of the register); room:
+# building and room agree; other_room: both name one, and they differ
+BLOCK, ROOM, OTHER_ROOM, BLOCK_ANSWER_BARE = 4, 5, 6, 7
 # building code per pair: what the two sides' building-and-room parts say
-BUILDING_MISSING, BUILDING_SAME, BUILDING_DIFFERS = 0, 1, 2
+BUILDING_MISSING, BUILDING_SAME, BUILDING_DIFFERS, BUILDING_ANSWER_BARE = 0, 1, 2, 3
 
 KAPPA = 0.1  # bearers in the register outside the file, per bearer in the file
 RHO_PSEUDO_PAIRS = 1_000.0  # weight (in pairs) of the file's coincidence rate beside the names'
@@ -267,7 +270,7 @@ class PairKeys:
     alpha: np.ndarray
     kanji: np.ndarray
     kana: np.ndarray
-    room_same: np.ndarray  # int8 building code: BUILDING_MISSING / _SAME / _DIFFERS
+    room_same: np.ndarray  # int8 building code: BUILDING_MISSING / _SAME / _DIFFERS / _ANSWER_BARE
 
     @classmethod
     def empty(cls, n: int = 0) -> "PairKeys":
@@ -288,8 +291,8 @@ class PairKeys:
 def pair_keys(left, right, li: np.ndarray, ri: np.ndarray) -> PairKeys:
     """:class:`PairKeys` of pairs (left[li], right[ri]) of two Features."""
     lb, rb = left.address[4][li], right.address[4][ri]
-    code = np.where((lb == 0) | (rb == 0), BUILDING_MISSING, np.where(lb == rb, BUILDING_SAME, BUILDING_DIFFERS))
-    code[(lb == 0) & (rb == 0)] = BUILDING_SAME
+    code = np.where(lb == rb, BUILDING_SAME, np.where((lb != 0) & (rb != 0), BUILDING_DIFFERS, BUILDING_MISSING))
+    code[(lb != 0) & (rb == 0)] = BUILDING_ANSWER_BARE
     return PairKeys(name_keys(right.alpha, tokens=True)[ri], name_keys(right.kanji, tokens=False)[ri],
                     name_keys(right.kana, tokens=False)[ri], code.astype(np.int8))
 
@@ -676,8 +679,10 @@ def relation(address_level: np.ndarray, building: np.ndarray) -> np.ndarray:
     its block level split by the building code (same room / another room / not given)."""
     rel = np.asarray(address_level, np.int8).copy()
     building = np.asarray(building, np.int8)
-    rel[(rel == 4) & (building == BUILDING_SAME)] = ROOM
-    rel[(rel == 4) & (building == BUILDING_DIFFERS)] = OTHER_ROOM
+    block = rel == BLOCK
+    rel[block & (building == BUILDING_SAME)] = ROOM
+    rel[block & (building == BUILDING_DIFFERS)] = OTHER_ROOM
+    rel[block & (building == BUILDING_ANSWER_BARE)] = BLOCK_ANSWER_BARE
     return rel
 
 
@@ -701,6 +706,6 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
     return float(quantile(mean_low, tail)), float(quantile(mean_high, 1 - tail))
 
 
-__all__ = ["BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME", "DUPLICATE_RECORD", "NAMESAKE_TWIN", "N_RELATIONS", "PairKeys", "Population", "PopulationInputs",
+__all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME", "DUPLICATE_RECORD", "NAMESAKE_TWIN", "N_RELATIONS", "PairKeys", "Population", "PopulationInputs",
            "RELATIONS", "Rates", "agreement_cell", "fit_others", "other_risk", "ResidentKeys", "count_in", "count_keys", "duplicates", "first_seen", "prior_odds", "mix", "name_keys", 
            "pair_keys", "poisson_bounds", "population", "relation", "resident_keys"]

@@ -35,7 +35,7 @@ from .io import ROW_COLUMN
 from .masking import mask
 from .model import MAX_LEVEL, Model, pack_patterns
 from .namesakes import (
-    BLOCK, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, agreement_cell, fit_others, other_risk, Population, PopulationInputs, Rates, ResidentKeys, pair_keys, relation,
+    BLOCK, BLOCK_ANSWER_BARE, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, agreement_cell, fit_others, other_risk, Population, PopulationInputs, Rates, ResidentKeys, pair_keys, relation,
     resident_keys,
 )
 from .normalize import Dates
@@ -509,7 +509,7 @@ def rates_from(units: CandidateUnits, model: Model, pop: Population, *, given: M
     floor = (a / (1 - a), pop.rho * (1 + KAPPA))
     m0 = np.zeros(N_RELATIONS)
     m0[:5] = model.m[ADDRESS_FIELD][:5]
-    m0[ROOM], m0[OTHER_ROOM], m0[BLOCK] = m0[BLOCK] * 0.9, m0[BLOCK] * 0.05, m0[BLOCK] * 0.05
+    m0[ROOM], m0[OTHER_ROOM], m0[BLOCK_ANSWER_BARE], m0[BLOCK] = (m0[BLOCK] * x for x in (0.9, 0.03, 0.05, 0.02))
     return fit_others(units.bearers, units.cell, units.rel, m0, floor, absent=absent)
 
 

@@ -28,18 +28,19 @@ def test_bench_profiles_at_2k(tmp_path, capsys):
             "--json", str(out_json)]
     assert bench_profiles.main(args) == 0
     table = capsys.readouterr().out
-    assert table.count("| clustered |") == 2 and "| expected wrong |" in table
-    engine, rule = json.loads(out_json.read_text())["rows"]
-    assert (engine["run"], rule["run"]) == ("engine", "blunt")
-    for r in (engine, rule):
+    assert table.count("| clustered |") == 3 and "| expected wrong |" in table
+    engine, unbudgeted, rule = json.loads(out_json.read_text())["rows"]
+    assert (engine["run"], unbudgeted["run"], rule["run"]) == ("engine", "no budget", "blunt")
+    for r in (engine, unbudgeted, rule):
         assert r["residents"] == 2000 and 0 <= r["auto_recall"] <= 1 and 0 <= r["review_rate"] <= 1
         assert r["twins"][0] <= r["twins"][1] and r["duplicates"][0] <= r["duplicates"][1]
         assert sum(r["wrong_by_case"].values()) == r["wrong"]
     assert engine["twins"][1] == 4 and engine["wall_s"] > 0
     expected = engine["expected_wrong"]
     assert expected["low"] <= expected["high"] and expected["mean"] >= 0 and rule["expected_wrong"] is None
-    # the blunt rule only ever withdraws matches: never more wrong numbers, never more recall
-    assert rule["wrong"] <= engine["wrong"] and rule["auto_recall"] <= engine["auto_recall"]
+    # a budget and the blunt rule only ever withdraw matches: never more wrong numbers, never more recall
+    for r in (engine, rule):
+        assert r["wrong"] <= unbudgeted["wrong"] and r["auto_recall"] <= unbudgeted["auto_recall"]
     # a second run reuses the generated inputs
     (folder,) = (tmp_path / "data").iterdir()
     stamp = (folder / "truth.parquet").stat().st_mtime_ns

@@ -183,8 +183,9 @@ def test_other_risk_matches_twin(seed, units, scale):
 
 
 def test_relation_splits_the_block_by_building():
-    rel = relation(np.array([4, 4, 4, 3, -1], np.int8), np.array([1, 2, 0, 1, 1], np.int8))
-    assert [RELATIONS[x] if x >= 0 else None for x in rel] == ["room", "other_room", "block", "town", None]
+    rel = relation(np.array([4, 4, 4, 4, 3, -1], np.int8), np.array([1, 2, 0, 3, 1, 1], np.int8))
+    assert [RELATIONS[x] if x >= 0 else None for x in rel] == ["room", "other_room", "block", "block_answer_bare",
+                                                               "town", None]
 
 
 def _simulate(rng, n, alpha0, alpha, k, m_cell, m_rel, u_cell, u_rel):
@@ -203,8 +204,8 @@ def test_fit_others_recovers_how_many_are_someone_else():
     rng = np.random.default_rng(7)
     m_cell = np.full(N_CELLS, 0.02 / 8); m_cell[FULL_CELL] = 0.98
     u_cell = np.full(N_CELLS, 0.6 / 8); u_cell[FULL_CELL] = 0.4
-    m_rel = np.array([0.002, 0.002, 0.003, 0.008, 0.05, 0.93, 0.005, 0.0]); m_rel /= m_rel.sum()
-    u_rel = np.array([0.3, 0.05, 0.2, 0.35, 0.01, 1e-6, 0.09, 0.0]); u_rel /= u_rel.sum()
+    m_rel = np.array([0.002, 0.002, 0.003, 0.008, 0.01, 0.93, 0.005, 0.04, 0.0]); m_rel /= m_rel.sum()
+    u_rel = np.array([0.3, 0.05, 0.2, 0.35, 0.01, 1e-6, 0.09, 0.001, 0.0]); u_rel /= u_rel.sum()
     b, cell, rel, other = _simulate(rng, 200_000, 0.01, 0.03, 0.05, m_cell, m_rel, u_cell, u_rel)
     r = fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6))
     assert 0.8 < r.others / other.sum() < 1.25
