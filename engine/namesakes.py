@@ -546,6 +546,7 @@ def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level:
 
 N_CELLS = 9
 FULL_CELL = 8
+PARTIAL_CELLS = np.arange(N_CELLS) != FULL_CELL
 UNKNOWN = N_RELATIONS  # the relation index of a pair whose address is missing on a side  # name and birth date both agree: the person, or a namesake
 
 
@@ -607,7 +608,8 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     A candidate shows an agreement cell (name, birth date) and an address relation. Own
     records mostly agree fully in the person's own room; someone else — a look-alike
     (partly alike) or a namesake (fully alike) — lives wherever such people live, which the
-    look-alikes Juki-net returned show (they are plainly someone else, and they anchor u).
+    look-alikes Juki-net returned show (u is learnt from the cells short of full agreement,
+    where the two are told apart with confidence; a namesake lives where look-alikes do).
     The prior odds of someone else grow with the name's bearers (:func:`prior_odds`):
     rare names are seldom namesakes, which tells a local move from a namesake next door.
     Cell and relation are taken as independent within each class. The person's own room
@@ -644,7 +646,10 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
         new_m_rel = np.maximum(own.sum(axis=(0, 1)), 1e-9)
         new_m_rel[UNKNOWN] = 0.0
         new_u_cell = np.maximum(other.sum(axis=(0, 2)), 1e-9)
-        new_u_rel = np.maximum(other.sum(axis=(0, 1)), 1e-9)
+        # where someone else lives: learnt from the look-alikes (cells short of full agreement),
+        # where someone else is told from an own record with confidence; a full agreement's
+        # "someone else" is a namesake, and it lives where the look-alikes do
+        new_u_rel = np.maximum(other[:, PARTIAL_CELLS, :].sum(axis=(0, 1)), 1e-9)
         new_u_rel[ROOM] = new_u_rel[UNKNOWN] = 0.0
         new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
         new_u_rel[ROOM] = ROOM_SHARE

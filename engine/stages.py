@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .checkdigit import scan_numbers_trimmed
-from .decide import DATE_FULL, DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
+from .decide import DECISIONS, MATCH, PENDING, REASON_CODES, REVIEW, Decisions, Pairs, Persons, Thresholds, decide, \
     rank_candidates, reason_lists
 from .features import (
     ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, Features, compare_features, features, name_conflict, name_full,
