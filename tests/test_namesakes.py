@@ -46,7 +46,7 @@ names = st.one_of(st.none(), st.sampled_from(["NGUYEN VAN AN", "VAN NGUYEN AN", 
                   st.text(alphabet=st.sampled_from("AB 偉ア\u3000"), max_size=8))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(names, max_size=20), st.booleans())
 def test_name_keys_match_twin(values, tokens):
     keys = name_keys(to_codepoints(pa.array(values, pa.string())), tokens=tokens)
@@ -60,7 +60,7 @@ def test_name_keys_fold_order_and_spaces_only_where_asked():
     assert whole[2] == whole[3]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.integers(0, 5), max_size=60))
 def test_count_keys_match_counter(keys):
     counts = Counter(k for k in keys if k)

@@ -91,7 +91,7 @@ def _valid_number(rng):
 PLACES = ("same_room", "other_room", "same_town", "elsewhere")
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(0, 10**6), st.sampled_from(PLACES))
 def test_a_namesake_added_beside_a_person_is_never_matched(population, tmp_path, pick, place):
     tables, root, matched = population
