@@ -131,59 +131,56 @@ def mix(*keys: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(**JIT)
-def _table_size(n):  # pragma: no cover - compiled
+def _table(n):  # pragma: no cover - compiled
+    """An empty open-addressing table for ``n`` keys (twice as many slots, a power of two)."""
     size = 1
     while size < 2 * n + 2:
         size *= 2
-    return size
+    return np.zeros(size, dtype=np.uint64), np.uint64(size - 1)
+
+
+@nb.njit(**JIT)
+def _slot(slot_key, mask, k):  # pragma: no cover - compiled
+    """The slot holding ``k``, or the empty slot where it would go (linear probing)."""
+    s = _mix(k) & mask
+    while slot_key[s] != 0 and slot_key[s] != k:
+        s = (s + np.uint64(1)) & mask
+    return s
 
 
 @nb.njit(**JIT)
 def _count_in(values, queries):  # pragma: no cover - compiled
-    """For each query key, how many values carry it (0 for key 0): open addressing on the key."""
-    size = _table_size(len(values))
-    mask = np.uint64(size - 1)
-    slot_key = np.zeros(size, dtype=np.uint64)
-    slot_count = np.zeros(size, dtype=np.int64)
+    """For each query key, how many values carry it (0 for key 0)."""
+    slot_key, mask = _table(len(values))
+    slot_count = np.zeros(len(slot_key), dtype=np.int64)
     for i in range(len(values)):
         k = values[i]
-        if k == 0:
-            continue
-        s = _mix(k) & mask
-        while slot_key[s] != 0 and slot_key[s] != k:
-            s = (s + np.uint64(1)) & mask
-        slot_key[s] = k
-        slot_count[s] += 1
+        if k != 0:
+            s = _slot(slot_key, mask, k)
+            slot_key[s] = k
+            slot_count[s] += 1
     out = np.zeros(len(queries), dtype=np.int64)
     for i in range(len(queries)):
         k = queries[i]
-        if k == 0:
-            continue
-        s = _mix(k) & mask
-        while slot_key[s] != 0 and slot_key[s] != k:
-            s = (s + np.uint64(1)) & mask
-        if slot_key[s] == k:
-            out[i] = slot_count[s]
+        if k != 0:
+            s = _slot(slot_key, mask, k)
+            if slot_key[s] == k:
+                out[i] = slot_count[s]
     return out
 
 
 @nb.njit(**JIT)
 def _first_seen(keys):  # pragma: no cover - compiled
     """True at the first row carrying each non-zero key."""
-    size = _table_size(len(keys))
-    mask = np.uint64(size - 1)
-    slot_key = np.zeros(size, dtype=np.uint64)
+    slot_key, mask = _table(len(keys))
     out = np.zeros(len(keys), dtype=np.bool_)
     for i in range(len(keys)):
         k = keys[i]
-        if k == 0:
-            continue
-        s = _mix(k) & mask
-        while slot_key[s] != 0 and slot_key[s] != k:
-            s = (s + np.uint64(1)) & mask
-        if slot_key[s] == 0:
-            slot_key[s] = k
-            out[i] = True
+        if k != 0:
+            s = _slot(slot_key, mask, k)
+            if slot_key[s] == 0:
+                slot_key[s] = k
+                out[i] = True
     return out
 
 
