@@ -26,6 +26,7 @@ found here too: ``duplicate_record`` (one human twice) or ``namesake_twin`` (two
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba as nb
@@ -53,6 +54,7 @@ DAYS_PER_YEAR = 365.25
 
 
 NONE, DUPLICATE_RECORD, NAMESAKE_TWIN = 0, 1, 2
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-namesakes")  # the kernels release the GIL
 ROOM_SHARE = 1e-6  # a namesake outside the file in the person's own room (see lookalike_places)
 
 
@@ -373,12 +375,14 @@ def population(inp: PopulationInputs) -> Population:
     bearers = np.full(n, np.inf)
     ok = inp.answer_numbers >= 0
     numbers = np.where(ok, inp.answer_numbers, -1).astype(np.int64).astype(np.uint64) + np.uint64(1)
-    for j, nk in enumerate(names):
-        count = count_keys(nk).astype(np.float64)
+
+    def bearers_of(j: int) -> np.ndarray:
         # each distinct (name, number) Juki-net returned is one register person bearing the name
         answers = np.where(ok, np.asarray(inp.answer_names[j], np.uint64), 0)
         distinct = answers[first_seen(mix(answers, numbers))]
-        count = np.maximum(count, count_in(distinct, nk))
+        return np.maximum(count_keys(names[j]), count_in(distinct, names[j])).astype(np.float64)
+
+    for nk, count in zip(names, _POOL.map(bearers_of, range(3))):
         bearers = np.where(nk != 0, np.minimum(bearers, count), bearers)
     bearers[~np.isfinite(bearers)] = 1.0
     bearers = np.maximum(bearers, 1.0)
@@ -392,10 +396,10 @@ def population(inp: PopulationInputs) -> Population:
     # pairs that share a year, not the few that share a day: those are mostly one human
     # twice), times the chance of one day of the year; shrunk to the whole file's rate.
     cohort = k(keys.cohort)
-    pairs_name = _pairs_within(count_keys(primary))
-    pairs_cohort = _pairs_within(count_keys(mix(primary, cohort)))
+    pairs_name, pairs_cohort, pairs_file = (_pairs_within(c) for c in _POOL.map(
+        count_keys, (primary, mix(primary, cohort), cohort)))
     n_dated = max(int((cohort != 0).sum()), 2)
-    share_file = _pairs_within(count_keys(cohort)) / (n_dated * (n_dated - 1) / 2)
+    share_file = pairs_file / (n_dated * (n_dated - 1) / 2)
     denom = pairs_name + RHO_PSEUDO_PAIRS
     rho = (pairs_cohort + RHO_PSEUDO_PAIRS * share_file) / denom / DAYS_PER_YEAR
     spread = 1.96 * math.sqrt(pairs_cohort + 1.0)
@@ -426,9 +430,11 @@ def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, 
     number, the same address to the room), else ``namesake_twin``.
     """
     n = len(birth)
+    held_key = np.where(held >= 0, held.astype(np.int64) + 1, 0).astype(np.uint64)
+    keys = [mix(nk, birth) for nk in names] + [held_key, np.asarray(card, np.uint64)]
+    found = list(_POOL.map(_edges, keys))
     edges, human = [], []
-    for nk in names:
-        a, b = _edges(mix(nk, birth))
+    for nk, (a, b) in zip(names, found[:3]):
         agree = np.ones(len(a), bool)
         for other in names:
             both = (other[a] != 0) & (other[b] != 0)
@@ -436,9 +442,7 @@ def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, 
         a, b = a[agree], b[agree]
         edges.append((a, b))
         human.append((room[a] != 0) & (room[a] == room[b]))
-    held_key = np.where(held >= 0, held.astype(np.int64) + 1, 0).astype(np.uint64)
-    for key in (held_key, np.asarray(card, np.uint64)):
-        a, b = _edges(key)
+    for a, b in found[3:]:
         edges.append((a, b))
         human.append(np.ones(len(a), bool))
     a = np.concatenate([e[0] for e in edges])
