@@ -9,8 +9,13 @@ Dask backend); the stages below run the same way on both:
    :class:`~jukimatch.engine.checkpoint.WorkDir`; the random pairs that estimate u are
    planned globally (:func:`plan_u_sample`) so that every backend draws the same ones;
 3. the model is fitted once, globally, on summed pattern counts (:func:`pattern_counts`);
-4. :func:`score_and_decide` — score pairs and decide, with optional stand-ins for persons of
-   other parts (see :mod:`jukimatch.engine.partition`) for the rules that need every number;
+   then the run's population (:func:`population_inputs` of every part, names' bearers and
+   duplicate records across parts) and its mixture of own records and someone else
+   (:func:`candidate_units` of every part, :func:`rates_from`), see
+   :mod:`jukimatch.engine.namesakes`;
+4. :func:`score_and_decide` — score pairs, their risk of being someone else, and decide,
+   with optional stand-ins for persons of other parts (see
+   :mod:`jukimatch.engine.partition`) for the rules that need every number;
 5. :func:`part_outputs` — the output rows of the part, with sort keys to merge parts back
    into input order.
 """
