@@ -19,12 +19,8 @@ from pathlib import Path
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
     from jukimatch.engine.crypt import key_id, load_key, write_key_file
-    from jukimatch.engine.io import InputError
 
-    path = Path(args.out)
-    if path.exists():
-        raise InputError(f"{path}: exists; a key is never overwritten")
-    write_key_file(path)
+    path = write_key_file(args.out)
     print(f"wrote key {path} (id {key_id(load_key(path)).hex()}, readable by its owner only)")
     return 0
 

@@ -79,10 +79,14 @@ def new_key() -> bytes:
 
 
 def write_key_file(path: str | Path, key: bytes | None = None) -> Path:
-    """Write a new (or the given) key as 64 hex digits to a file readable by its owner only."""
+    """Write a new (or the given) key as 64 hex digits to a file readable by its owner only;
+    an existing file is never overwritten (:class:`~jukimatch.engine.io.InputError`)."""
     path = Path(path)
     key = key or new_key()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path}: exists; a key is never overwritten") from None
     with os.fdopen(fd, "w") as f:
         f.write(key.hex() + "\n")
     return path

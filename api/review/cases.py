@@ -29,7 +29,7 @@ from jukimatch.api.service.store import Store, now_iso
 
 LEASE_S = 600.0
 ACTIONS = ("confirm", "no_match", "reinquire", "escalate")
-TODO = ("open", "escalated")
+OPEN_STATUSES = ("open", "escalated")
 STATUSES = ("open", "escalated", "proposed", "registered", "no_match", "reinquire", "superseded")
 _CLOSED_BY = {"no_match": "no_match", "reinquire": "reinquire", "escalate": "escalated"}
 MAX_PAGE = 200
@@ -95,8 +95,8 @@ def queue_counts(store: Store) -> dict:
                                      " GROUP BY run_id"))
     runs = [dict(r) | {"remaining": remaining_of.get(r["run_id"], 0)} for r in conn.execute(
         "SELECT run_id, loaded_at, cases FROM review_runs ORDER BY loaded_at")]
-    remaining = sum(by_status.get(s, 0) for s in TODO)
-    decided = sum(n for s, n in by_status.items() if s not in TODO and s != "superseded")
+    remaining = sum(by_status.get(s, 0) for s in OPEN_STATUSES)
+    decided = sum(n for s, n in by_status.items() if s not in OPEN_STATUSES and s != "superseded")
     return {"by_status": by_status, "by_reason": by_reason, "runs": runs,
             "progress": {"decided": decided, "remaining": remaining, "proposed": by_status.get("proposed", 0)}}
 

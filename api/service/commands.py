@@ -102,10 +102,7 @@ def _cmd_audit_keygen(args: argparse.Namespace) -> int:
 
     from .chain import key_id, load_key
 
-    path = Path(args.out)
-    if path.exists():
-        raise _usage(f"{path}: exists; a key is never overwritten")
-    write_key_file(path)
+    path = write_key_file(args.out)
     print(f"wrote audit key {path} (id {key_id(load_key(path))}, readable by its owner only)")
     return 0
 
