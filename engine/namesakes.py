@@ -1,27 +1,26 @@
 """Namesake risk and duplicate records, estimated from the two files themselves.
 
 Juki-net answers an inquiry about a person it has no record of with the closest record it
-has, and a *namesake* — same name, birth date and sex — is as close as the person. Foreign
-residents cluster by nationality, so that namesake often lives in the same town or the same
+has: a look-alike, or a *namesake* — same name, birth date and sex — as close as the person.
+Foreign residents cluster by nationality, so that namesake often lives in the same town or
 dormitory: address agreement that proves a rare name proves little for NGUYEN VAN AN in
-川口. Nothing here is assumed about where namesakes live; every rate comes from the inputs:
+川口. Nothing here is assumed about where such people live; every rate comes from the run:
 
 - how many people bear each name (per notation, after normalisation): among the agency's
-  residents, and the distinct numbers Juki-net returned with it;
-- how often two bearers of one name also share birth date and sex (``rho``), from the
-  residents themselves, shrunk towards the file's birth-date coincidence rate;
-- how often an inquiry has no record of its own (``absent``: not_found or only weak answers);
-- where the other bearers of the name live relative to this person (same room, block, town,
-  municipality, elsewhere), shrunk towards where the person's nationality lives.
+  residents, and the distinct numbers Juki-net returned with it (:func:`population`);
+- a two-class mixture over every person's best candidate, fitted by EM
+  (:func:`fit_others`): the person's own record, or someone else, told apart by the
+  candidate's agreement cell (name × birth date), its address relation (room, block,
+  town, ...; :func:`relation`) and the prior odds of someone else, which grow with the
+  name's bearers (:func:`prior_odds`). Where someone else lives is learnt from the
+  look-alikes Juki-net returned; the odds never fall below what the file's birth-date
+  coincidences (``rho``) and its rate of unanswered inquiries imply.
 
-The risk that a candidate is a namesake is then, by Bayes,
-``odds = absent/(1-absent) · P(a namesake exists) · u(address relation)/m(address relation)``
-with ``P(a namesake exists) = 1 - exp(-λ)``, ``λ = (bearers - 1 + κ·bearers)·rho``; ``κ``
-stands for the bearers in the register that the file does not hold.
+:func:`other_risk` is then each candidate's probability of being someone else's record.
 
 Residents who share name, birth date and sex (or a held number, or a card number) are
-found here too: ``duplicate_record`` (one human twice) or ``namesake_twin`` (two humans the
-4 information cannot tell apart); both rows go to review.
+found here too (:func:`duplicates`): ``duplicate_record`` (one human twice) or
+``namesake_twin`` (two humans the 4 information cannot tell apart); both rows go to review.
 """
 from __future__ import annotations
 
@@ -48,7 +47,7 @@ BLOCK, ROOM, OTHER_ROOM, BLOCK_ANSWER_BARE = 4, 5, 6, 7
 # building code per pair: what the two sides' building-and-room parts say
 BUILDING_MISSING, BUILDING_SAME, BUILDING_DIFFERS, BUILDING_ANSWER_BARE = 0, 1, 2, 3
 
-KAPPA = 0.1  # bearers in the register outside the file, per bearer in the file
+KAPPA = 0.1  # bearers in the register outside the file, per bearer in the file (the floor's k)
 RHO_PSEUDO_PAIRS = 1_000.0  # weight (in pairs) of the file's coincidence rate beside the names'
 DAYS_PER_YEAR = 365.25
 
@@ -548,7 +547,7 @@ def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level:
 N_CELLS = 9
 FULL_CELL = 8
 PARTIAL_CELLS = np.arange(N_CELLS) != FULL_CELL
-UNKNOWN = N_RELATIONS  # the relation index of a pair whose address is missing on a side  # name and birth date both agree: the person, or a namesake
+UNKNOWN = N_RELATIONS  # the relation index of a pair whose address is missing on a side
 
 
 @dataclass(frozen=True)
@@ -712,6 +711,8 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
     return float(quantile(mean_low, tail)), float(quantile(mean_high, 1 - tail))
 
 
-__all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME", "DUPLICATE_RECORD", "NAMESAKE_TWIN", "N_RELATIONS", "PairKeys", "Population", "PopulationInputs",
-           "RELATIONS", "Rates", "agreement_cell", "fit_others", "other_risk", "ResidentKeys", "count_in", "count_keys", "duplicates", "first_seen", "prior_odds", "mix", "name_keys", 
-           "pair_keys", "poisson_bounds", "population", "relation", "resident_keys"]
+__all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
+           "DUPLICATE_RECORD", "N_RELATIONS", "NAMESAKE_TWIN", "RELATIONS", "agreement_cell", "count_in",
+           "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys", "other_risk",
+           "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
+           "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

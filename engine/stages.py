@@ -40,7 +40,8 @@ from .io import ROW_COLUMN
 from .masking import mask
 from .model import MAX_LEVEL, Model, pack_patterns
 from .namesakes import (
-    BLOCK, BLOCK_ANSWER_BARE, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, agreement_cell, fit_others, other_risk, Population, PopulationInputs, Rates, ResidentKeys, pair_keys, relation,
+    BLOCK, BLOCK_ANSWER_BARE, KAPPA, N_RELATIONS, OTHER_ROOM, RELATIONS, ROOM, PairKeys, Population,
+    PopulationInputs, Rates, ResidentKeys, agreement_cell, fit_others, other_risk, pair_keys, relation,
     resident_keys,
 )
 from .normalize import Dates
@@ -843,8 +844,8 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
     return t.drop_columns([k for k in keys if k.startswith("__") and k in t.column_names])
 
 
-__all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats", "compare",
-           "decide_with_phantoms", "decisions_table", "candidate_units", "population_inputs", "rates_from", "risk_stats", "with_rates",
-           "with_related", "malformed_decisions", "merge_sorted", "number_report", "part_outputs", "pattern_counts",
-           "plan_u_sample", "prepare", "sample_persons", "score_and_decide", "side_by_side",
-           "u_levels_from_exports"]
+__all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats",
+           "candidate_units", "compare", "decide_with_phantoms", "decisions_table", "malformed_decisions",
+           "merge_sorted", "number_report", "part_outputs", "pattern_counts", "plan_u_sample",
+           "population_inputs", "prepare", "rates_from", "risk_stats", "sample_persons", "score_and_decide",
+           "side_by_side", "u_levels_from_exports", "with_rates", "with_related"]
