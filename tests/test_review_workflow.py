@@ -205,6 +205,9 @@ def test_users_commands_tokens_expire_rotate_revoke(desk, capsys):
     assert main(["users", "revoke", "--db", db, "--name", "clerk9"]) == 0
     assert "1 token(s) revoked" in capsys.readouterr().out
     assert main(["users", "add", "--db", db, "--name", "x", "--role", "gateway"]) == 2  # a gateway needs a requester
+    capsys.readouterr()
+    assert main(["users", "rotate", "--db", db, "--name", "nobody"]) == 2
+    assert capsys.readouterr().err.strip().endswith("no user 'nobody'")
     assert main(["review", "load", "--db", db, "--run", str(desk.run_dir / "nope")]) == 2
 
 

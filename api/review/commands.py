@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from jukimatch.engine.io import InputError
 
@@ -20,6 +21,17 @@ def _store(path: str, *, must_exist: bool = True) -> Any:
     if must_exist and not p.is_file():
         raise InputError(f"{p}: no such store")
     return Store(p)
+
+
+@contextmanager
+def _users(path: str, *, must_exist: bool = True) -> Iterator[Any]:
+    """The store, for a users command: a refusal of the user functions (unknown user, bad
+    role) is bad usage, one line naming the store."""
+    with _store(path, must_exist=must_exist) as store:
+        try:
+            yield store
+        except ValueError as exc:
+            raise InputError(f"{path}: {exc}") from None
 
 
 def _key(path: str | None) -> bytes | None:
@@ -111,11 +123,8 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _cmd_add(args: argparse.Namespace) -> int:
     from jukimatch.api.service.auth import add_user
 
-    with _store(args.db, must_exist=False) as store:
-        try:
-            token = add_user(store, args.name, args.role, requester_code=args.requester, expires_days=args.expires)
-        except ValueError as exc:
-            raise InputError(f"{args.db}: {exc}") from None
+    with _users(args.db, must_exist=False) as store:
+        token = add_user(store, args.name, args.role, requester_code=args.requester, expires_days=args.expires)
     print(f"user {args.name} (role {args.role}) token, expires in {args.expires:g} days, shown once: {token}")
     return 0
 
@@ -123,7 +132,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
 def _cmd_list(args: argparse.Namespace) -> int:
     from jukimatch.api.service.auth import list_users
 
-    with _store(args.db) as store:
+    with _users(args.db) as store:
         users = list_users(store)
     if args.json:
         print(json.dumps(users, indent=2))
@@ -137,11 +146,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_revoke(args: argparse.Namespace) -> int:
     from jukimatch.api.service.auth import revoke_user
 
-    with _store(args.db) as store:
-        try:
-            n = revoke_user(store, args.name)
-        except ValueError as exc:
-            raise InputError(f"{args.db}: {exc}") from None
+    with _users(args.db) as store:
+        n = revoke_user(store, args.name)
     print(f"user {args.name}: {n} token(s) revoked")
     return 0
 
@@ -149,10 +155,7 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
 def _cmd_rotate(args: argparse.Namespace) -> int:
     from jukimatch.api.service.auth import rotate_user
 
-    with _store(args.db) as store:
-        try:
-            token = rotate_user(store, args.name, expires_days=args.expires)
-        except ValueError as exc:
-            raise InputError(f"{args.db}: {exc}") from None
+    with _users(args.db) as store:
+        token = rotate_user(store, args.name, expires_days=args.expires)
     print(f"user {args.name}: old tokens revoked; new token, shown once: {token}")
     return 0
