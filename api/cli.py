@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import warnings
 
-    from jukimatch.engine.crypt import KeyFileWarning
+    from jukimatch.engine.files.crypt import KeyFileWarning
 
     def one_line(message, category, *rest, **kw) -> None:
         print(f"jukimatch: warning: {message}", file=sys.stderr)

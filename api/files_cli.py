@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
-    from jukimatch.engine.crypt import key_id, load_key, write_key_file
+    from jukimatch.engine.files.crypt import key_id, load_key, write_key_file
 
     path = write_key_file(args.out)
     print(f"wrote key {path} (id {key_id(load_key(path)).hex()}, readable by its owner only)")
@@ -26,8 +26,8 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def _cmd_encrypt(args: argparse.Namespace) -> int:
-    from jukimatch.engine.crypt import SUFFIX, encrypt_file, load_key
-    from jukimatch.engine.exchange import record
+    from jukimatch.engine.files.crypt import SUFFIX, encrypt_file, load_key
+    from jukimatch.engine.files.exchange import record
     from jukimatch.engine.io import InputError
 
     key = load_key(args.key_file)
@@ -42,8 +42,8 @@ def _cmd_encrypt(args: argparse.Namespace) -> int:
 
 
 def _cmd_decrypt(args: argparse.Namespace) -> int:
-    from jukimatch.engine.crypt import SUFFIX, decrypt_file, load_key
-    from jukimatch.engine.exchange import record
+    from jukimatch.engine.files.crypt import SUFFIX, decrypt_file, load_key
+    from jukimatch.engine.files.exchange import record
     from jukimatch.engine.io import InputError
 
     key = load_key(args.key_file)
@@ -66,7 +66,7 @@ def _cmd_decrypt(args: argparse.Namespace) -> int:
 
 
 def _cmd_mark_sent(args: argparse.Namespace) -> int:
-    from jukimatch.engine.exchange import record
+    from jukimatch.engine.files.exchange import record
     from jukimatch.engine.io import InputError
 
     for f in args.files:
@@ -79,7 +79,7 @@ def _cmd_mark_sent(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify_log(args: argparse.Namespace) -> int:
-    from jukimatch.engine.exchange import verify_log
+    from jukimatch.engine.files.exchange import verify_log
     from jukimatch.engine.io import InputError
 
     if not Path(args.dir).is_dir():
@@ -90,7 +90,7 @@ def _cmd_verify_log(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from jukimatch.engine.exchange import BACKUP_DAYS, sweep
+    from jukimatch.engine.files.exchange import BACKUP_DAYS, sweep
     from jukimatch.engine.io import InputError
 
     if not 0 < args.days <= BACKUP_DAYS:

@@ -4,11 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-from jukimatch.engine.checkdigit import my_number_errors
+from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
-from jukimatch.engine.decide import Thresholds
+from jukimatch.engine.reconcile.decide import Thresholds
 from jukimatch.engine.model import Model
-from jukimatch.engine.reconcile import Options, run
+from jukimatch.engine.reconcile.local import Options, run
 
 
 def reconcile(

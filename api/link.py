@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from jukimatch.engine.blocking import RuleCount
-from jukimatch.engine.link import LinkOptions, run
-from jukimatch.engine.link_config import LinkConfig, load_config
+from jukimatch.engine.link.blocking import RuleCount
+from jukimatch.engine.link.pipeline import LinkOptions, run
+from jukimatch.engine.link.config import LinkConfig, load_config
 
 __all__ = ["link"]
 
@@ -27,7 +27,7 @@ def link(
 ) -> dict:
     """Link ``left`` with ``right`` — or, without ``right``, find duplicates within ``left``.
 
-    ``config`` is a TOML file (see :mod:`jukimatch.engine.link_config`) or a parsed
+    ``config`` is a TOML file (see :mod:`jukimatch.engine.link.config`) or a parsed
     :class:`LinkConfig`; by default the contract's person columns (names in three notations,
     birth date, sex, address, My Number). ``threshold`` (a match probability) overrides the
     configuration's, ``review_threshold`` the lower end of the review band (pairs from it up to
@@ -41,7 +41,7 @@ def link(
     deduplicating, ``model.json``, ``summary.json`` and ``report.html`` under ``out``;
     returns the summary. Raises :class:`jukimatch.engine.io.InputError` (a subclass of
     ``ValueError``) for an unusable input or configuration, and
-    :class:`jukimatch.engine.blocking.BlockingLimitError` when a blocking rule would yield
+    :class:`jukimatch.engine.link.blocking.BlockingLimitError` when a blocking rule would yield
     more pairs than ``[link] max_pairs_per_rule``.
     """
     cfg = config if isinstance(config, LinkConfig) else load_config(config)

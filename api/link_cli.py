@@ -24,7 +24,7 @@ def _print_counts(counts) -> None:
 def _cmd_link(args: argparse.Namespace) -> int:
     from jukimatch.api.cli import UsageError, _progress_bar, _threads
     from jukimatch.api.link import link
-    from jukimatch.engine.blocking import BlockingLimitError
+    from jukimatch.engine.link.blocking import BlockingLimitError
 
     for flag, v in (("--threshold", args.threshold), ("--review-threshold", args.review_threshold)):
         if v is not None and not 0.0 < v < 1.0:

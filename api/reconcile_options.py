@@ -56,7 +56,7 @@ def reconcile_kwargs(args: argparse.Namespace) -> dict:
     if max_risk is not None:
         if not 0.0 < max_risk <= 1.0:
             error(f"--max-risk must be a probability in (0, 1], got {max_risk}")
-        from jukimatch.engine.decide import Thresholds
+        from jukimatch.engine.reconcile.decide import Thresholds
 
         kw["thresholds"] = Thresholds(max_risk=max_risk)
     if backend == "dask":

@@ -22,7 +22,7 @@ import time
 import numba
 import numpy as np
 
-from jukimatch.engine.compare import (
+from jukimatch.engine.compare.person import (
     compare_address,
     compare_dates,
     compare_names,

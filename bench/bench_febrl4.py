@@ -51,7 +51,7 @@ def _scores(left_ids, right_ids, n_true: int = 5000) -> dict:
 
 def run_jukimatch(a_path: Path, b_path: Path, out: Path) -> dict:
     from jukimatch.api.link import link
-    from jukimatch.engine.link_config import load_config
+    from jukimatch.engine.link.config import load_config
 
     cfg = load_config(str(resources.files("jukimatch.bench").joinpath("configs/febrl4.toml")))
     t = time.perf_counter()

@@ -43,7 +43,7 @@ import pyarrow.parquet as pq
 from jukimatch.datasets import generate, load_profile
 from jukimatch.datasets.profile import profile_names
 from jukimatch.datasets.score import score
-from jukimatch.engine.address import address_hashes
+from jukimatch.engine.normalize.address import address_hashes
 
 from .machine import describe
 

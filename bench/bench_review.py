@@ -30,7 +30,7 @@ from jukimatch.api import generate, reconcile
 from jukimatch.api.review import load_run
 from jukimatch.api.service import Store, add_user, create_app
 from jukimatch.bench.machine import banner
-from jukimatch.engine.checkdigit import numbers_from_bodies
+from jukimatch.engine.validate.checkdigit import numbers_from_bodies
 
 SEED = 18
 

@@ -7,7 +7,7 @@ import pytest
 
 from jukimatch.bench import samples
 from jukimatch.bench.micro import per_million
-from jukimatch.engine.checkdigit import valid_my_numbers
+from jukimatch.engine.validate.checkdigit import valid_my_numbers
 
 
 @pytest.fixture(scope="module")

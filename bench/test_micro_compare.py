@@ -7,7 +7,7 @@ import pytest
 
 from jukimatch.bench import samples
 from jukimatch.bench.micro import numba_threads, per_million
-from jukimatch.engine.compare import compare_names, jaro_winkler
+from jukimatch.engine.compare.person import compare_names, jaro_winkler
 from jukimatch.engine.normalize import normalize_alpha
 from jukimatch.engine.text import to_codepoints
 

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.checkdigit import check_digit_of_ints, numbers_from_bodies
+from jukimatch.engine.validate.checkdigit import check_digit_of_ints, numbers_from_bodies
 
 from .textops import from_matrix
 

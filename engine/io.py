@@ -2,7 +2,7 @@
 
 Every column stays text: ids and numbers keep their leading zeros, dates stay as written.
 A file that cannot be used at all raises :class:`InputError` with one line naming the file
-and the column; row-level problems are found later by :mod:`jukimatch.engine.validate`.
+and the column; row-level problems are found later by :mod:`jukimatch.engine.validate.rows`.
 """
 from __future__ import annotations
 

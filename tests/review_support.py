@@ -8,7 +8,7 @@ from pathlib import Path
 from jukimatch.api import generate, reconcile
 from jukimatch.api.review import load_run
 from jukimatch.api.service import Store, add_user
-from jukimatch.engine.checkdigit import my_number_errors
+from jukimatch.engine.validate.checkdigit import my_number_errors
 
 SHARED_OUT = ("check_digit", "number_format", "number_shared", "held_by_other", "held_number_differs")
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from stdnum.jp import in_ as stdnum_in
 
-from jukimatch.engine.checkdigit import (
+from jukimatch.engine.validate.checkdigit import (
     check_digit_of_ints, my_number_errors, numbers_from_bodies, valid_card_numbers,
     valid_my_numbers,
 )
@@ -73,7 +73,7 @@ def test_trimmed_scans_equal_scanning_trimmed_values(values):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from jukimatch.engine.checkdigit import scan_numbers, scan_numbers_trimmed, valid_card_numbers
+    from jukimatch.engine.validate.checkdigit import scan_numbers, scan_numbers_trimmed, valid_card_numbers
 
     col = pa.array(values, pa.string())
     trimmed = pc.utf8_trim_whitespace(col)

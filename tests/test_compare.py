@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import naive_compare as naive
-from jukimatch.engine import compare
-from jukimatch.engine.compare import (
+from jukimatch.engine.compare import person as compare
+from jukimatch.engine.compare.person import (
     KERNELS,
     LEVEL_LABELS,
     compare_address,

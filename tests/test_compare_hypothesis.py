@@ -13,14 +13,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
 import naive_compare as naive
-from jukimatch.engine.compare import (
+from jukimatch.engine.compare.person import (
     compare_address,
     compare_dates,
     compare_names,
     compare_sex,
     jaro_winkler,
 )
-from jukimatch.engine.similarity import _token_set_ratio_pairs
+from jukimatch.engine.compare.similarity import _token_set_ratio_pairs
 from jukimatch.engine.text import to_codepoints
 
 SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,7 @@ import pytest
 from jukimatch.datasets import CASE_KINDS, DISCREPANCY_KINDS, load_profile, make_population
 from jukimatch.datasets.corrupt import corrupt_true_records
 from jukimatch.datasets.people import sample_people
-from jukimatch.engine.checkdigit import valid_my_numbers
+from jukimatch.engine.validate.checkdigit import valid_my_numbers
 
 N = 20_000
 FIELD = {"alpha": "name_alpha", "kanji": "name_kanji", "kana": "name_kana", "date": "birth_date",

@@ -6,7 +6,7 @@ from stdnum.jp import in_ as stdnum_in
 
 from jukimatch.datasets import make_population
 from jukimatch.datasets.numbers import card_strings, corrupt_check_digit, unique_my_numbers, zero_padded
-from jukimatch.engine.checkdigit import valid_my_numbers
+from jukimatch.engine.validate.checkdigit import valid_my_numbers
 
 VALID = ["123456789018", "023456789013", "621498320257", "548836529885"]
 INVALID = ["123456789019", "123456789010", "621498320258"]

@@ -12,7 +12,7 @@ from jukimatch.datasets import load_profile, make_population
 from jukimatch.datasets.namesakes import namesake_chance
 from jukimatch.datasets.vocab import _rows
 from jukimatch.datasets.profile import profile_names
-from jukimatch.engine.address import normalize_address
+from jukimatch.engine.normalize.address import normalize_address
 
 N = 6_000
 COMMUNITY_NATIONALITIES = ("BRA", "PER", "VNM", "NPL", "CHN", "KOR")

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from jukimatch.engine.decide import Pairs, Persons, Thresholds, decide, reason_lists
+from jukimatch.engine.reconcile.decide import Pairs, Persons, Thresholds, decide, reason_lists
 
 STRONG, WEAK, MIDDLE = 30.0, -25.0, 3.0
 

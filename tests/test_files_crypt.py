@@ -9,8 +9,8 @@ import pytest
 
 from jukimatch.api import reconcile
 from jukimatch.api.files_cli import main as files_main
-from jukimatch.engine import crypt
-from jukimatch.engine.exchange import read_log
+from jukimatch.engine.files import crypt
+from jukimatch.engine.files.exchange import read_log
 
 
 @pytest.fixture

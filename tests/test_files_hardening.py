@@ -11,8 +11,8 @@ import time
 import pytest
 
 from jukimatch.api.files_cli import main as files_main
-from jukimatch.engine import crypt
-from jukimatch.engine.exchange import LOG, read_log, record, sweep, verify_log
+from jukimatch.engine.files import crypt
+from jukimatch.engine.files.exchange import LOG, read_log, record, sweep, verify_log
 
 DAY = 86400
 
@@ -20,7 +20,7 @@ DAY = 86400
 def test_the_log_names_the_process_uid_not_the_environment(tmp_path):
     f = tmp_path / "batch.csv.enc"
     f.write_text("x")
-    code = "import sys; from jukimatch.engine.exchange import record; record(sys.argv[1], 'sent')"
+    code = "import sys; from jukimatch.engine.files.exchange import record; record(sys.argv[1], 'sent')"
     env = {**os.environ, "USER": "anyone", "LOGNAME": "anyone", "LNAME": "anyone", "USERNAME": "anyone"}
     subprocess.run([sys.executable, "-c", code, str(f)], env=env, check=True)
     (entry,) = read_log(tmp_path)

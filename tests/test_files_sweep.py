@@ -8,7 +8,7 @@ import time
 import pytest
 
 from jukimatch.api.files_cli import main as files_main
-from jukimatch.engine.exchange import LOG, read_log, record, sweep
+from jukimatch.engine.files.exchange import LOG, read_log, record, sweep
 
 DAY = 86400
 
@@ -103,7 +103,7 @@ def test_two_sweeps_at_once(tmp_path):
     d.mkdir()
     for i in range(60):
         record(_file(d, f"f{i:03d}.enc", str(i)), "sent")
-    code = ("import sys; from jukimatch.engine.exchange import sweep; "
+    code = ("import sys; from jukimatch.engine.files.exchange import sweep; "
             "print('\\n'.join(sweep(sys.argv[1], sys.argv[2])))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(d), str(b)], stdout=subprocess.PIPE, text=True)
              for _ in range(3)]

@@ -2,7 +2,7 @@
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.keys import index_keys
+from jukimatch.engine.validate.keys import index_keys
 
 ids = st.one_of(st.none(), st.sampled_from(["", "0001", "0002", "00010", "ｱ", "名前", "a b", "0001 "]),
                 st.text(max_size=6))

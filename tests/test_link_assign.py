@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine.link_assign import cluster_pairs, one_to_one
+from jukimatch.engine.link.assign import cluster_pairs, one_to_one
 
 SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 

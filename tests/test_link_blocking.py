@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine.blocking import BlockingLimitError, block, combine_keys, count_rule_pairs
-from jukimatch.engine.link_features import token_keys
+from jukimatch.engine.link.blocking import BlockingLimitError, block, combine_keys, count_rule_pairs
+from jukimatch.engine.link.features import token_keys
 from jukimatch.engine.text import to_codepoints
 
 SETTINGS = settings(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine.link_compare import (
+from jukimatch.engine.link.comparisons import (
     LINK_COMPARISONS,
     compare_edit_distance,
     compare_exact,
@@ -14,7 +14,7 @@ from jukimatch.engine.link_compare import (
     edit_distance,
     make_comparison,
 )
-from jukimatch.engine.compare import KERNELS
+from jukimatch.engine.compare.person import KERNELS
 from jukimatch.engine.text import to_codepoints
 
 SETTINGS = settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])

@@ -7,7 +7,7 @@ from importlib import resources
 import pytest
 
 from jukimatch.engine.io import InputError
-from jukimatch.engine.link_config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
+from jukimatch.engine.link.config import DEFAULT_CONFIG, ConfigError, load_config, parse_config
 
 BASE = """
 [link]

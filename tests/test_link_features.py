@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.link_features import key_part, normalise
+from jukimatch.engine.link.features import key_part, normalise
 
 
 def test_my_number_normaliser_keeps_valid_numbers_only():

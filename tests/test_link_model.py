@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine.link import REVIEW_REASONS, decide
-from jukimatch.engine.link_config import parse_config
-from jukimatch.engine.link_model import (
+from jukimatch.engine.link.pipeline import REVIEW_REASONS, decide
+from jukimatch.engine.link.config import parse_config
+from jukimatch.engine.link.model import (
     TermFreq,
     WeightTables,
     em_step,

@@ -105,7 +105,8 @@ def test_service_log_filter_uses_it(caplog):
 def test_report_and_review_use_it():
     import pyarrow as pa
 
-    from jukimatch.engine import report, stages
+    from jukimatch.engine.report import page as report
+    from jukimatch.engine.reconcile import stages
 
     assert report._e("see 0088 1547 1475") == "see **** **** 1475"
     assert stages._mask(pa.array([" 123456789018 ", None])).to_pylist() == ["********9018", None]

@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.namesakes import (
+from jukimatch.engine.reconcile.namesakes import (
     DUPLICATE_RECORD, FULL_CELL, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, RELATIONS, ROOM, Rates, count_in, count_keys, duplicates, first_seen,
     fit_others, mix, name_keys, other_risk, prior_odds, relation,
 )

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine.address import DESIGNATED_CITIES, IRREGULAR_CITIES, PREFECTURES
+from jukimatch.engine.normalize.address import DESIGNATED_CITIES, IRREGULAR_CITIES, PREFECTURES
 from jukimatch.engine.normalize import AddressParts, normalize_address
 
 import naive_normalize as naive

@@ -79,7 +79,7 @@ def test_sex_matches_naive(values):
 def test_sex_fast_path_equals_normalising_everything(values):
     import pyarrow as pa
 
-    from jukimatch.engine.dates import _normalize_sex_spelled
+    from jukimatch.engine.normalize.dates import _normalize_sex_spelled
 
     got = normalize_sex(pa.array(values, pa.string()))
     want = _normalize_sex_spelled(pa.array(values, pa.string()))

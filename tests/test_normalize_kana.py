@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine import kana
+from jukimatch.engine.normalize import kana
 from jukimatch.engine.normalize import normalize_kana
 
 import naive_normalize as naive

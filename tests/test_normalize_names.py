@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine import fold, names
+from jukimatch.engine.normalize import fold, names
 from jukimatch.engine.normalize import normalize_alpha, normalize_kanji
 
 import naive_normalize as naive

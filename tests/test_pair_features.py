@@ -3,7 +3,7 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.features import features, pair_features
+from jukimatch.engine.reconcile.features import features, pair_features
 from jukimatch.engine.normalize import normalize_sex, parse_dates
 from jukimatch.engine.text import same_text
 
@@ -50,7 +50,7 @@ def test_pair_features_equal_normalising_both(left_rows, data):
 
 
 def test_split_address_job_gives_the_same(monkeypatch):
-    import jukimatch.engine.features as F
+    import jukimatch.engine.reconcile.features as F
 
     rows = [("A B", "髙橋", "ｶﾞｯﾂ", "1990-01-02", "1", a) for a in
             ("東京都新宿区西新宿2-8-1", "西新宿二丁目8番1号", None, "大阪市北区梅田1-1", "〒100-0001 千代田区千代田1-1", "")]

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from jukimatch.api import reconcile
 from jukimatch.datasets import make_population
 from jukimatch.datasets.score import score
-from jukimatch.engine.checkdigit import check_digits
+from jukimatch.engine.validate.checkdigit import check_digits
 
 N = 2_000
 

@@ -10,9 +10,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jukimatch.engine.decide import REASONS, Thresholds
+from jukimatch.engine.reconcile.decide import REASONS, Thresholds
 from jukimatch.engine.model import estimate_u, fit, probability
-from jukimatch.engine.report import write_report
+from jukimatch.engine.report.page import write_report
 
 # The comparison layout of engine.features (FIELDS, N_LEVELS), written out so that this test does
 # not depend on the comparison kernels being importable.
@@ -220,13 +220,13 @@ def test_lost_rows_are_loud(tmp_path, run_inputs):
 
 
 def test_level_labels_from_compare_when_present(tmp_path, run_inputs, monkeypatch):
-    fake = types.ModuleType("jukimatch.engine.compare")
+    fake = types.ModuleType("jukimatch.engine.compare.person")
     fake.LEVEL_LABELS = {"date": {3: "year and month equal"}, "sex": {0: "differ", 1: "equal"}}
-    monkeypatch.setitem(sys.modules, "jukimatch.engine.compare", fake)
+    monkeypatch.setitem(sys.modules, "jukimatch.engine.compare.person", fake)
     doc = _write(tmp_path, **run_inputs)
     assert "year and month equal" in doc and "<td>equal</td>" in doc
 
 
 def test_import_stays_light():
-    code = "import sys, jukimatch.engine.report; assert 'matplotlib' not in sys.modules"
+    code = "import sys, jukimatch.engine.report.page; assert 'matplotlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

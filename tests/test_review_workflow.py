@@ -22,7 +22,7 @@ from jukimatch.api.review import (approve, decide, decision_seconds, export, loa
 from jukimatch.api.service import Principal, create_app, verify
 from jukimatch.api.service.auth import principal_of_token
 from jukimatch.api.service.errors import Conflict, Forbidden, Unprocessable
-from jukimatch.engine.crypt import load_key, read_parquet, write_key_file
+from jukimatch.engine.files.crypt import load_key, read_parquet, write_key_file
 
 FULL_NUMBER = re.compile(r"(?<![\d.])\d{12}(?!\d)")  # not the digits of a probability
 CLERK1, CLERK2 = Principal("clerk1", "clerk"), Principal("clerk2", "clerk")
@@ -294,7 +294,7 @@ def test_counts_kept_by_triggers_equal_a_recount(desk):
 
 
 def test_an_encrypted_run_loads_with_its_key(desk, tmp_path, capsys):
-    from jukimatch.engine.crypt import encrypt_file
+    from jukimatch.engine.files.crypt import encrypt_file
 
     enc = tmp_path / "enc"
     shutil.copytree(desk.run_dir, enc)

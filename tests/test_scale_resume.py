@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jukimatch.api import generate, reconcile
-from jukimatch.engine.checkpoint import FAULT_ENV, WORK_DIR, ResumeError
+from jukimatch.engine.reconcile.checkpoint import FAULT_ENV, WORK_DIR, ResumeError
 from jukimatch.engine.io import InputError
 
 N = 3_000

@@ -184,7 +184,7 @@ def test_a_wrong_or_missing_key_is_refused(tmp_path, capsys):
 
 
 def test_key_files_open_to_others_warn_or_are_refused(tmp_path):
-    from jukimatch.engine.crypt import CryptError, KeyFileWarning
+    from jukimatch.engine.files.crypt import CryptError, KeyFileWarning
 
     key = tmp_path / "k"
     assert _cli(["audit", "keygen", "--out", str(key)]) == 0

@@ -1,6 +1,6 @@
 """Authenticity checks: the flow's own rules (unit, with the comparison stubbed) and end to end.
 
-The unit tests replace ``jukimatch.engine.single.compare_records`` to pin the decision the
+The unit tests replace ``jukimatch.engine.reconcile.single.compare_records`` to pin the decision the
 engine would give, so that they test this service's logic (conflicts, provisional state,
 retries) and nothing else. The end-to-end tests at the bottom use the real comparison over
 real HTTP.
@@ -39,7 +39,7 @@ def pin(monkeypatch):
     seen = []
 
     def set_decision(decision):
-        import jukimatch.engine.single as single
+        import jukimatch.engine.reconcile.single as single
 
         def fake(ours, theirs, **kw):
             seen.append((ours, theirs))

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jukimatch.engine import single
-from jukimatch.engine.dates import normalize_sex
-from jukimatch.engine.features import FIELDS, compare_features, features
+from jukimatch.engine.reconcile import single
+from jukimatch.engine.normalize.dates import normalize_sex
+from jukimatch.engine.reconcile.features import FIELDS, compare_features, features
 
 EDGE = [
     ({}, {}),

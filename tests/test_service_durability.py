@@ -22,7 +22,7 @@ from jukimatch.sim.jukinet_online import OnlineJukinet
 CHILD = """
 import os, sys
 from jukimatch.api.service import FourInfo, Store, check_authenticity
-import jukimatch.engine.single as single
+import jukimatch.engine.reconcile.single as single
 
 class Pinned:
     decision, match_probability, match_weight = "confirmed", 0.9999, 9.0
@@ -87,7 +87,7 @@ def test_crash_while_asking_jukinet_leaves_a_due_provisional_registration(world,
     assert ops == [("register_provisional",)]
     assert verify(path).ok
     # the retry finishes the job
-    import jukimatch.engine.single as single
+    import jukimatch.engine.reconcile.single as single
 
     monkeypatch.setattr(single, "compare_records", lambda ours, theirs, **kw: Pinned(), raising=False)
     store = Store(path)
@@ -101,7 +101,7 @@ def test_crash_while_asking_jukinet_leaves_a_due_provisional_registration(world,
 
 
 def test_a_new_number_check_writes_two_chained_audit_entries(world, monkeypatch):
-    import jukimatch.engine.single as single
+    import jukimatch.engine.reconcile.single as single
 
     monkeypatch.setattr(single, "compare_records", lambda ours, theirs, **kw: Pinned(), raising=False)
     before = verify(world.store.path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jukimatch.api.service import FourInfo, Store, add_user, load_copies, load_persons, seed_requesters
-from jukimatch.engine.checkdigit import check_digit_of_ints
+from jukimatch.engine.validate.checkdigit import check_digit_of_ints
 
 NUMBER_RE = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 LOGGERS = ("uvicorn", "jukimatch.service", "httpx")
@@ -167,7 +167,7 @@ def auth(token: str) -> dict[str, str]:
 
 def test_support_numbers_are_valid():
     """The helpers' numbers pass the official check digit, their bad twins fail it."""
-    from jukimatch.engine.checkdigit import my_number_errors
+    from jukimatch.engine.validate.checkdigit import my_number_errors
 
     assert my_number_errors([my_number(12345678901), bad_number(12345678901)]) == [None, "check_digit"]
 

@@ -1,7 +1,7 @@
 """One pair of 4-information records, as the authenticity check compares them."""
 import pytest
 
-from jukimatch.engine.single import compare_records
+from jukimatch.engine.reconcile.single import compare_records
 
 OURS = {"name_alpha": "NGUYEN VAN AN", "name_kana": "グエン ヴァン アン", "birth_date": "1990-01-02", "sex": "1",
         "address": "東京都新宿区大久保1-2-3"}

@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.checkdigit import scan_numbers, valid_card_numbers
+from jukimatch.engine.validate.checkdigit import scan_numbers, valid_card_numbers
 from jukimatch.engine.text import Codepoints, from_codepoints, hash_strings, to_codepoints
 
 texts = st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=25)

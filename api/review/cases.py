@@ -17,8 +17,8 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
-from jukimatch.engine.checkdigit import my_number_errors
-from jukimatch.engine.features import FIELDS
+from jukimatch.engine.validate.checkdigit import my_number_errors
+from jukimatch.engine.reconcile.features import FIELDS
 from jukimatch.engine.masking import mask
 
 from jukimatch.api.service import audit

@@ -37,7 +37,7 @@ def _users(path: str, *, must_exist: bool = True) -> Iterator[Any]:
 def _key(path: str | None) -> bytes | None:
     if not path:
         return None
-    from jukimatch.engine.crypt import load_key
+    from jukimatch.engine.files.crypt import load_key
 
     return load_key(path)
 

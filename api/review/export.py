@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jukimatch.engine.crypt import write_parquet
+from jukimatch.engine.files.crypt import write_parquet
 from jukimatch.engine.io import RESIDENT_COLUMNS
 
 from jukimatch.api.service import audit

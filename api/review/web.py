@@ -17,7 +17,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from jukimatch.api.service.errors import ServiceError
-from jukimatch.engine.features import FIELDS
+from jukimatch.engine.reconcile.features import FIELDS
 
 from . import cases, diff, sessions
 from .i18n import LANGS, level_text, reason_text, refusal_text, text

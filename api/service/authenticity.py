@@ -23,7 +23,7 @@ import logging
 import sqlite3
 from dataclasses import dataclass, field
 
-from jukimatch.engine.checkdigit import my_number_errors
+from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
 
 from . import audit
@@ -167,7 +167,7 @@ class Outcome:
 
 def _compare(ours: dict, theirs: dict):
     """The engine's single-pair comparison, looked up at call time (it imports the kernels)."""
-    from jukimatch.engine import single
+    from jukimatch.engine.reconcile import single
 
     return single.compare_records(ours, theirs)
 

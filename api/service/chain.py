@@ -72,13 +72,13 @@ def key_file_for(db: str | Path, key_file: str | Path | None = None) -> Path:
 
 def load_key(path: str | Path) -> bytes:
     """The 32-byte key in ``path`` (mode checked: group/world-readable warns, world-writable refused)."""
-    from jukimatch.engine.crypt import load_key as load
+    from jukimatch.engine.files.crypt import load_key as load
 
     return load(path)
 
 
 def key_id(key: bytes) -> str:
-    from jukimatch.engine.crypt import key_id as kid
+    from jukimatch.engine.files.crypt import key_id as kid
 
     return kid(key).hex()
 
@@ -136,7 +136,7 @@ def bind(conn: sqlite3.Connection, key: bytes | None, key_path: Path) -> bytes:
                 raise AuditKeyError("this store's audit log and provision records predate the keyed chain: run "
                                     "`jukimatch audit migrate --db STORE --audit-key-file FILE` once")
             if key is None:
-                from jukimatch.engine.crypt import write_key_file
+                from jukimatch.engine.files.crypt import write_key_file
 
                 write_key_file(key_path)
                 key = load_key(key_path)

@@ -98,7 +98,7 @@ def _store_path(db: str) -> Path:
 
 
 def _cmd_audit_keygen(args: argparse.Namespace) -> int:
-    from jukimatch.engine.crypt import write_key_file
+    from jukimatch.engine.files.crypt import write_key_file
 
     from .chain import key_id, load_key
 
@@ -156,7 +156,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit_migrate(args: argparse.Namespace) -> int:
-    from jukimatch.engine.crypt import write_key_file
+    from jukimatch.engine.files.crypt import write_key_file
 
     from .chain import key_file_for, load_key, seal_legacy, write_anchor
     from .store import Store
@@ -190,7 +190,7 @@ def tls_options(cert: str | None, key: str | None) -> dict[str, str]:
     for f in (cert, key):
         if not Path(f).is_file():
             raise _usage(f"{f}: no such file")
-    from jukimatch.engine.crypt import check_secret_file
+    from jukimatch.engine.files.crypt import check_secret_file
 
     check_secret_file(key)
     return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}

@@ -80,7 +80,7 @@ def check_url(base_url: str, *, allow_insecure: bool = False) -> None:
 
 def read_token(path: str | Path) -> str:
     """The Juki-net bearer token in ``path`` (one line; a file, so it never shows in ``ps``)."""
-    from jukimatch.engine.crypt import check_secret_file
+    from jukimatch.engine.files.crypt import check_secret_file
 
     check_secret_file(path)
     token = Path(path).read_text(encoding="utf-8").strip()

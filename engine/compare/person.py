@@ -1,0 +1,570 @@
+"""Comparison levels for pairs of records: the ``int8`` evidence a Fellegi-Sunter model reads.
+
+Pairs are two ``int64`` index arrays ``li, ri``: pair k compares left row ``li[k]`` with
+right row ``ri[k]``, so the same kernels serve reconciliation (each resident against the
+Juki-net rows answering it) and linking (blocked candidate pairs). Inputs are already
+normalised (see ``engine.normalize``); every function here only relies on these formats:
+
+- names: :class:`~jukimatch.engine.text.Codepoints`; tokens separated by ASCII spaces
+  (alphabet ``A-Z`` tokens in passport order, kanji with variants folded, kana folded keys);
+- dates: ``year int16, month int8, day int8`` with 0 = unknown part, year 0 = null date;
+- sex: ``int8`` codes 1, 2 (known) and 0, 9 (unknown);
+- addresses: five ``uint64`` hash arrays (pref, city, town, block, building), 0 = absent.
+
+**-1 means null on either side** — the level a Fellegi-Sunter model treats as "no
+evidence". Higher is stronger agreement; each comparison returns the *highest* level
+whose condition holds. "JW" is Jaro-Winkler (``engine.similarity``), "token set" the
+token-set ratio (rapidfuzz's ``token_set_ratio / 100``, see ``engine.similarity``).
+
+``compare_names(kind="alpha")`` — passport names (order swaps, dropped middle names,
+truncation, typos):
+
+=====  ===========================================================================
+level  condition
+=====  ===========================================================================
+5      exact
+4      same tokens in another order (as multisets), or same once spaces are removed
+       (``DELA CRUZ`` / ``DELACRUZ``)
+3      the shorter side has >= 2 tokens and either all of them occur in the other
+       side (dropped middle name), or each can be given its *own* token of the other
+       side with JW >= 0.95, order ignored (typos, truncation of a long token)
+2      JW of the whole strings >= 0.92, or token set >= 0.88 — except when the only
+       agreement is one shared token that makes one side a subset of the other
+       (``MARIA`` / ``MARIA SANTOS``: rapidfuzz scores that 1.0; here it falls to 1/0)
+1      JW >= 0.80
+0      otherwise
+=====  ===========================================================================
+
+``compare_names(kind="kanji")`` and ``compare_names(kind="kana")``:
+
+=====  ===========================================================================
+level  condition
+=====  ===========================================================================
+4      exact
+3      same once spaces are removed, or same tokens in another order
+2      kanji: same length once spaces are removed and exactly one code point differs
+       (an unfolded variant, a private-use gaiji for a standard character, a typo);
+       kana: JW >= 0.90
+1      JW >= 0.80, or one token (surname or given name) identical
+0      otherwise
+=====  ===========================================================================
+
+Refinements of the first brief, each pinned by a case in ``tests/test_compare.py``:
+both level-3 routes of alphabet names need two tokens on the shorter side (otherwise a
+bare ``NGUYEN`` would reach level 3 against every ``NGUYEN ...``), the JW >= 0.95 route
+pairs tokens one-to-one (``AN AN`` is not covered by a single ``AN``), and the token-set
+route to level 2 ignores rapidfuzz's "one side is a subset" shortcut when that subset
+is a single token, for the same reason.
+
+``compare_dates`` — each part (year, month, day) *agrees* (both known, equal), is
+*unknown* (0 on a side) or *differs* (both known, unequal):
+
+=====  ===========================================================================
+level  condition
+=====  ===========================================================================
+5      all three parts known on both sides and equal
+4      no part differs and some part is unknown on a side (1980-00-00 / 1980-07-15)
+3      day and month swapped: all parts known, same year, month <-> day, the two
+       values different and both <= 12
+2      exactly one part differs, by one (1989 / 1990, 07 / 08) or in one decimal digit
+       of its zero-padded form (1985 / 1958 is two digits: no; 07 / 01 yes); the
+       other parts agree or are unknown
+0      otherwise (level 1 is not used)
+=====  ===========================================================================
+
+``compare_sex``: -1 either side unknown (0 or 9); 1 equal; 0 differ.
+
+``compare_address`` — "equal" means present on both sides and equal. A prefecture
+present on both sides and different makes the level 0 (府中市 is in Tokyo and in
+Hiroshima: the same city name in another prefecture is another city). The building and
+room part never changes the level: a different building or room in the same block is
+still level 4, and a missing one costs nothing (people move rooms; the block is what
+the registers agree on).
+
+=====  ===========================================================================
+level  condition
+=====  ===========================================================================
+4      city, town and block equal
+3      city and town equal, block differs or is absent on a side
+2      city equal only
+1      prefecture equal, city differs or is absent on a side
+0      otherwise
+-1     all five parts absent on a side
+=====  ===========================================================================
+"""
+from __future__ import annotations
+
+from functools import partial
+
+import numba as nb
+import numpy as np
+
+from jukimatch.engine.runtime import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
+from jukimatch.engine.compare.similarity import (
+    GATHER,
+    _equal_ignoring_spaces,
+    _gather,
+    _jaro_winkler,
+    _jaro_winkler_pairs,
+    _multiset_common,
+    _one_substitution_ignoring_spaces,
+    _range_equal,
+    _token_scratch,
+    _token_set_ratio,
+    _tokenize,
+    _tokens_have_jw_partners,
+)
+from jukimatch.engine.text import Codepoints
+
+__all__ = [
+    "ALPHA_JW_HIGH",
+    "ALPHA_JW_LOW",
+    "ALPHA_TOKEN_JW",
+    "ALPHA_TOKEN_SET",
+    "JAPANESE_JW_HIGH",
+    "JAPANESE_JW_LOW",
+    "KERNELS",
+    "LEVEL_LABELS",
+    "NAME_KINDS",
+    "compare_address",
+    "compare_dates",
+    "compare_names",
+    "compare_sex",
+    "jaro_winkler",
+]
+
+#: alphabet names: per-token JW of the level-3 route
+ALPHA_TOKEN_JW = 0.95
+#: alphabet names: whole-string JW for level 2, and for level 1
+ALPHA_JW_HIGH = 0.92
+ALPHA_JW_LOW = 0.80
+#: alphabet names: token-set ratio for level 2
+ALPHA_TOKEN_SET = 0.88
+#: kana names: JW for level 2 (kana); JW for level 1 (kanji and kana)
+JAPANESE_JW_HIGH = 0.90
+JAPANESE_JW_LOW = 0.80
+
+NAME_KINDS = {"alpha": 0, "kanji": 1, "kana": 2}
+_ALPHA, _KANJI, _KANA = 0, 1, 2
+ADDRESS_PARTS = ("pref", "city", "town", "block", "building")
+
+LEVEL_LABELS: dict[str, dict[int, str]] = {
+    "name_alpha": {
+        -1: "null",
+        0: "different",
+        1: "JW ≥ 0.80",
+        2: "JW ≥ 0.92 or token set ≥ 0.88",
+        3: "middle name dropped / token typos",
+        4: "tokens reordered / spacing",
+        5: "exact",
+    },
+    "name_kanji": {
+        -1: "null",
+        0: "different",
+        1: "JW ≥ 0.80 or one token identical",
+        2: "one character substituted",
+        3: "tokens reordered / spacing",
+        4: "exact",
+    },
+    "name_kana": {
+        -1: "null",
+        0: "different",
+        1: "JW ≥ 0.80 or one token identical",
+        2: "JW ≥ 0.90",
+        3: "tokens reordered / spacing",
+        4: "exact",
+    },
+    "date": {
+        -1: "null",
+        0: "different",
+        2: "one part off by one / one digit",
+        3: "day and month swapped",
+        4: "agrees where known",
+        5: "exact",
+    },
+    "sex": {-1: "unknown", 0: "different", 1: "equal"},
+    "address": {
+        -1: "null",
+        0: "different",
+        1: "same prefecture",
+        2: "same city",
+        3: "same town",
+        4: "same block",
+    },
+}
+
+
+# --- names ---------------------------------------------------------------------------
+
+@nb.njit(**JIT)
+def _name_scratch(max_len):
+    t = max_len // 2 + 2
+    return (
+        _token_scratch(max_len),
+        np.empty(max_len + 1, np.uint32), np.empty(max_len + 1, np.uint32),  # JW scratch
+        np.empty(t, np.bool_),  # used tokens (multiset intersection)
+        np.empty(t * t, np.bool_),  # token JW graph
+        np.empty(t, np.int64), np.empty(t, np.bool_),  # matching: partner of each long token, visited
+        np.empty(t + 1, np.int64), np.empty(t + 1, np.int64), np.empty(t + 1, np.int64),  # DFS stack
+    )
+
+
+@nb.njit(**JIT)
+def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
+    tok, flag_a, flag_b, used, adj, match_of, visited, stack_i, stack_next, via = sc
+    sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = tok
+    top = 5 if kind == _ALPHA else 4
+    na = _tokenize(ca, a0, a1, sa, ea, ma)
+    if _range_equal(ca, a0, a1, cb, b0, b1):  # most true pairs: one side's tokens say it all
+        return top if na > 0 else -1
+    nb_ = _tokenize(cb, b0, b1, sb, eb, mb)
+    if na == 0 or nb_ == 0:
+        return -1
+    if _equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
+        return top - 1
+    common = _multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used)
+    if na == nb_ and common == na:
+        return top - 1
+    if kind == _ALPHA:
+        short = na if na < nb_ else nb_
+        if short >= 2:
+            if common == short:
+                return 3
+            if na <= nb_:
+                covered = _tokens_have_jw_partners(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_JW, adj,
+                                                   match_of, visited, stack_i, stack_next, via, table, flag_a,
+                                                   flag_b)
+            else:
+                covered = _tokens_have_jw_partners(cb, sb, eb, mb, nb_, ca, sa, ea, ma, na, ALPHA_TOKEN_JW, adj,
+                                                   match_of, visited, stack_i, stack_next, via, table, flag_a,
+                                                   flag_b)
+            if covered:
+                return 3
+        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
+        if jw >= ALPHA_JW_HIGH:
+            return 2
+        ts = _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_SET,
+                              fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats, table)
+        single_shared_subset = stats[0] == 1 and (stats[1] == 0 or stats[2] == 0)
+        if ts >= ALPHA_TOKEN_SET and not single_shared_subset:
+            return 2
+        if jw >= ALPHA_JW_LOW:
+            return 1
+        return 0
+    if kind == _KANJI:
+        if _one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
+            return 2
+        if common >= 1:
+            return 1
+        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
+        return 1 if jw >= JAPANESE_JW_LOW else 0
+    jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
+    if jw >= JAPANESE_JW_HIGH:
+        return 2
+    if common >= 1 or jw >= JAPANESE_JW_LOW:
+        return 1
+    return 0
+
+
+@nb.njit(**JIT_PARALLEL)
+def _compare_names_pairs(lcp, loff, rcp, roff, li, ri, kind, max_len):
+    n = len(li)
+    out = np.empty(n, dtype=np.int8)
+    n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
+    checksums = np.zeros(n_blocks, dtype=np.uint32)
+    for blk in nb.prange(n_blocks):
+        sc = _name_scratch(max_len)
+        bounds = np.empty((4, GATHER), dtype=np.int64)
+        stop = min(n, (blk + 1) * PAIR_BLOCK)
+        touched = np.uint32(0)
+        for k0 in range(blk * PAIR_BLOCK, stop, GATHER):
+            k1 = min(stop, k0 + GATHER)
+            touched ^= _gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
+            for k in range(k0, k1):
+                x = k - k0
+                out[k] = _name_level(lcp, bounds[0, x], bounds[1, x], rcp, bounds[2, x], bounds[3, x], kind, sc)
+        checksums[blk] = touched
+    return out
+
+
+# --- dates, sex, addresses -----------------------------------------------------------
+
+@nb.njit(**JIT)
+def _near(a, b, width):
+    """Off by one, or exactly one differing digit among ``width`` zero-padded digits."""
+    if a - b == 1 or b - a == 1:
+        return True
+    differ = 0
+    for _ in range(width):
+        if a % 10 != b % 10:
+            differ += 1
+        a //= 10
+        b //= 10
+    return differ == 1 and a == b
+
+
+@nb.njit(**JIT)
+def _date_level(ly, lm, ld, ry, rm, rd):
+    if ly == 0 or ry == 0:
+        return -1
+    unknown_m = lm == 0 or rm == 0
+    unknown_d = ld == 0 or rd == 0
+    differ_y = ly != ry
+    differ_m = not unknown_m and lm != rm
+    differ_d = not unknown_d and ld != rd
+    n_differ = int(differ_y) + int(differ_m) + int(differ_d)
+    if n_differ == 0:
+        return 4 if unknown_m or unknown_d else 5
+    if (not unknown_m and not unknown_d and not differ_y and lm == rd and ld == rm and lm != ld
+            and lm <= 12 and ld <= 12):
+        return 3
+    if n_differ == 1:
+        if differ_y:
+            near = _near(ly, ry, 4)
+        elif differ_m:
+            near = _near(lm, rm, 2)
+        else:
+            near = _near(ld, rd, 2)
+        if near:
+            return 2
+    return 0
+
+
+@nb.njit(**JIT_PARALLEL)
+def _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri):
+    n = len(li)
+    out = np.empty(n, dtype=np.int8)
+    for k in nb.prange(n):
+        a = li[k]
+        b = ri[k]
+        out[k] = _date_level(np.int64(ly[a]), np.int64(lm[a]), np.int64(ld[a]),
+                             np.int64(ry[b]), np.int64(rm[b]), np.int64(rd[b]))
+    return out
+
+
+@nb.njit(**JIT_PARALLEL)
+def _compare_sex_pairs(lsex, rsex, li, ri):
+    n = len(li)
+    out = np.empty(n, dtype=np.int8)
+    for k in nb.prange(n):
+        a = lsex[li[k]]
+        b = rsex[ri[k]]
+        if (a != 1 and a != 2) or (b != 1 and b != 2):
+            out[k] = -1
+        elif a == b:
+            out[k] = 1
+        else:
+            out[k] = 0
+    return out
+
+
+@nb.njit(**JIT)
+def _address_level(lp, lc, lt, lb, lbd, rp, rc, rt, rb, rbd):
+    zero = np.uint64(0)
+    if (lp == zero and lc == zero and lt == zero and lb == zero and lbd == zero) or (
+            rp == zero and rc == zero and rt == zero and rb == zero and rbd == zero):
+        return -1
+    if lp != zero and rp != zero and lp != rp:
+        return 0
+    if lc != zero and lc == rc:
+        if lt != zero and lt == rt:
+            if lb != zero and lb == rb:
+                return 4
+            return 3
+        return 2
+    if lp != zero and lp == rp:
+        return 1
+    return 0
+
+
+@nb.njit(**JIT_PARALLEL)
+def _compare_address_pairs(lp, lc, lt, lb, lbd, rp, rc, rt, rb, rbd, li, ri):
+    n = len(li)
+    out = np.empty(n, dtype=np.int8)
+    for k in nb.prange(n):
+        a = li[k]
+        b = ri[k]
+        out[k] = _address_level(lp[a], lc[a], lt[a], lb[a], lbd[a], rp[b], rc[b], rt[b], rb[b], rbd[b])
+    return out
+
+
+# --- public wrappers: check, then call the kernel ------------------------------------
+
+def _array(x, name: str, dtype) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name} must be a numpy array of {np.dtype(dtype)}, got {type(x).__name__}")
+    if x.dtype != dtype:
+        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
+    # Kernels only ever see read-only contiguous views: one compiled signature whether the
+    # caller's array is writable or an np.frombuffer view, and a kernel that wrote to an
+    # input would not compile.
+    view = np.ascontiguousarray(x).view()
+    view.flags.writeable = False
+    return view
+
+
+def _pairs(li, ri, n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
+    li = _array(li, "li", np.int64)
+    ri = _array(ri, "ri", np.int64)
+    if len(li) != len(ri):
+        raise ValueError(f"li and ri must have the same length, got {len(li)} and {len(ri)}")
+    for idx, name, n in ((li, "li", n_left), (ri, "ri", n_right)):
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(f"{name} must index rows 0..{n - 1} of its side, got values in "
+                             f"[{idx.min()}, {idx.max()}]")
+    return li, ri
+
+
+def _codepoints(c, name: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(c, Codepoints):
+        raise ValueError(f"{name} must be a Codepoints (engine.text.to_codepoints), got {type(c).__name__}")
+    cp = _array(c.cp, f"{name}.cp", np.uint32)
+    off = _array(c.off, f"{name}.off", np.int64)
+    if len(off) == 0:
+        raise ValueError(f"{name}.off must hold n + 1 offsets, got an empty array")
+    if off[0] < 0 or off[-1] > len(cp) or (len(off) > 1 and np.any(off[1:] < off[:-1])):
+        raise ValueError(f"{name}.off must be non-decreasing offsets into {name}.cp (length {len(cp)})")
+    return cp, off
+
+
+def _max_len(*offs: np.ndarray) -> int:
+    return max((int(np.max(o[1:] - o[:-1])) if len(o) > 1 else 0) for o in offs)
+
+
+def jaro_winkler(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Jaro-Winkler similarity (``float32``) of ``left[li[k]]`` and ``right[ri[k]]``.
+
+    Prefix scale 0.1, prefix up to 4, boost above Jaro 0.7 (as rapidfuzz's
+    ``JaroWinkler.similarity``); 0.0 when either string is null.
+    """
+    lcp, loff = _codepoints(left, "left")
+    rcp, roff = _codepoints(right, "right")
+    li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
+    with threads_for(len(li)):
+        return _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, _max_len(loff, roff))
+
+
+def compare_names(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray, *,
+                  kind: str) -> np.ndarray:
+    """Name comparison levels (``int8``) for ``kind`` in ``"alpha"``, ``"kanji"``, ``"kana"``.
+
+    See the level tables in the module docstring; -1 when either name is null.
+    """
+    if kind not in NAME_KINDS:
+        raise ValueError(f"kind must be one of {sorted(NAME_KINDS)}, got {kind!r}")
+    lcp, loff = _codepoints(left, "left")
+    rcp, roff = _codepoints(right, "right")
+    li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
+    with threads_for(len(li)):
+        return _compare_names_pairs(lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], _max_len(loff, roff))
+
+
+def _check_range(x: np.ndarray, name: str, lo: int, hi: int) -> None:
+    if len(x) and (x.min() < lo or x.max() > hi):
+        bad = int(np.flatnonzero((x < lo) | (x > hi))[0])
+        raise ValueError(f"{name} must lie in [{lo}, {hi}] (0 = unknown), row {bad} holds {x[bad]}")
+
+
+def compare_dates(ly: np.ndarray, lm: np.ndarray, ld: np.ndarray, ry: np.ndarray, rm: np.ndarray,
+                  rd: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Birth-date comparison levels (``int8``); see the module docstring.
+
+    Year ``int16`` in [0, 9999], month ``int8`` in [0, 12], day ``int8`` in [0, 31]; 0 is
+    unknown and year 0 a null date. Non-calendar dates (2/30) are legitimate records.
+    """
+    sides = []
+    for side, (y, m, d) in (("left", (ly, lm, ld)), ("right", (ry, rm, rd))):
+        y = _array(y, f"{side} year", np.int16)
+        m = _array(m, f"{side} month", np.int8)
+        d = _array(d, f"{side} day", np.int8)
+        if not len(y) == len(m) == len(d):
+            raise ValueError(f"{side} year, month and day must have the same length, "
+                             f"got {len(y)}, {len(m)}, {len(d)}")
+        _check_range(y, f"{side} year", 0, 9999)
+        _check_range(m, f"{side} month", 0, 12)
+        _check_range(d, f"{side} day", 0, 31)
+        sides.append((y, m, d))
+    (ly, lm, ld), (ry, rm, rd) = sides
+    li, ri = _pairs(li, ri, len(ly), len(ry))
+    with threads_for(len(li)):
+        return _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri)
+
+
+def compare_sex(left: np.ndarray, right: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Sex comparison levels (``int8``): -1 either unknown (0 or 9), 1 equal, 0 differ."""
+    checked = []
+    for side, x in (("left", left), ("right", right)):
+        x = _array(x, f"{side} sex", np.int8)
+        if len(x) and not np.isin(x, (0, 1, 2, 9)).all():
+            bad = int(np.flatnonzero(~np.isin(x, (0, 1, 2, 9)))[0])
+            raise ValueError(f"{side} sex codes must be 0, 1, 2 or 9, row {bad} holds {x[bad]}")
+        checked.append(x)
+    li, ri = _pairs(li, ri, len(checked[0]), len(checked[1]))
+    with threads_for(len(li)):
+        return _compare_sex_pairs(checked[0], checked[1], li, ri)
+
+
+def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """Address comparison levels (``int8``) from (pref, city, town, block, building) hashes.
+
+    Each side is a tuple of five ``uint64`` arrays of one length (0 = part absent), as
+    ``engine.text.hash_strings`` makes them. See the module docstring for the levels.
+    """
+    sides = []
+    for side, parts in (("lparts", lparts), ("rparts", rparts)):
+        if not isinstance(parts, (tuple, list)) or len(parts) != len(ADDRESS_PARTS):
+            raise ValueError(f"{side} must be a tuple of 5 arrays {ADDRESS_PARTS}, got "
+                             f"{type(parts).__name__} of length {len(parts) if hasattr(parts, '__len__') else '?'}")
+        arrays = [_array(p, f"{side} {name}", np.uint64) for p, name in zip(parts, ADDRESS_PARTS)]
+        if len({len(a) for a in arrays}) != 1:
+            raise ValueError(f"{side} parts must have one length, got {[len(a) for a in arrays]}")
+        sides.append(arrays)
+    li, ri = _pairs(li, ri, len(sides[0][0]), len(sides[1][0]))
+    with threads_for(len(li)):
+        return _compare_address_pairs(*sides[0], *sides[1], li, ri)
+
+
+#: comparison kernels by the names a link configuration uses (STYLE.md item 7)
+def _ro(x: np.ndarray) -> np.ndarray:
+    """A read-only contiguous view: the signature the kernels were compiled (and cached) for."""
+    view = np.ascontiguousarray(x).view()
+    view.flags.writeable = False
+    return view
+
+
+_ROW0, _ROW1 = _ro(np.zeros(1, dtype=np.int64)), _ro(np.ones(1, dtype=np.int64))
+
+
+def one_pair_levels(names: tuple[Codepoints, Codepoints, Codepoints], year: np.ndarray, month: np.ndarray,
+                    day: np.ndarray, sex: np.ndarray, address: tuple) -> np.ndarray:
+    """Levels (alpha, kanji, kana, date, sex, address) of the pair (row 0, row 1) of two-row
+    fields that the engine's own normalisers built, for the single-pair check of the service.
+
+    The kernels of the functions above, without their input checks: on one pair the checks
+    cost three times the comparison, and what the normalisers built cannot fail them.
+    """
+    out = np.empty(6, dtype=np.int8)
+    with threads_for(1):
+        for col, (c, kind) in enumerate(zip(names, ("alpha", "kanji", "kana"))):
+            cp, off = _ro(c.cp), _ro(c.off)
+            out[col] = _compare_names_pairs(cp, off, cp, off, _ROW0, _ROW1, NAME_KINDS[kind], _max_len(off))[0]
+        y, m, d = _ro(year), _ro(month), _ro(day)
+        out[3] = _compare_dates_pairs(y, m, d, y, m, d, _ROW0, _ROW1)[0]
+        x = _ro(sex)
+        out[4] = _compare_sex_pairs(x, x, _ROW0, _ROW1)[0]
+        parts = [_ro(p) for p in address]
+        out[5] = _compare_address_pairs(*parts, *parts, _ROW0, _ROW1)[0]
+    return out
+
+
+KERNELS = {
+    "jaro_winkler": jaro_winkler,
+    "name_alpha": partial(compare_names, kind="alpha"),
+    "name_kanji": partial(compare_names, kind="kanji"),
+    "name_kana": partial(compare_names, kind="kana"),
+    "date": compare_dates,
+    "sex": compare_sex,
+    "address": compare_address,
+}

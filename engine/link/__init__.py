@@ -1,0 +1,1 @@
+"""jukimatch.engine.link."""

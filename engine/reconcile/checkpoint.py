@@ -1,0 +1,196 @@
+"""The crash-safe work folder of a bulk run: a manifest and per-chunk results, resumable.
+
+A run keeps its expensive intermediate results — the comparison levels of each chunk of
+resident rows — in ``OUT/.jukimatch-work/``. Every file there is written to a temporary name,
+flushed to disk and renamed into place (``os.replace`` is atomic), so a run killed at any
+moment leaves either a whole chunk file or none. The manifest names the inputs by content
+hash (SHA-256) and the settings that shape the results; ``resume`` reuses the chunk files of
+a run with the same inputs and settings and refuses, in one line, inputs that changed.
+The folder is removed once every output is written.
+
+Nothing here holds a My Number: chunk files carry comparison levels (and, for a partitioned
+run, the normalised names, dates and address hashes of the random pairs that estimate u).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from jukimatch.engine.io import InputError
+
+WORK_DIR = ".jukimatch-work"
+MANIFEST = "manifest.json"
+FORMAT = 1
+#: Test hook: ``JUKIMATCH_FAULT=<point>`` kills the process with SIGKILL when the run reaches
+#: ``<point>`` (``chunk:<k>`` after chunk k of the first partition is saved, ``compared``,
+#: ``fitted``, ``decided``, ``write:<output file>`` after that output is in place).
+FAULT_ENV = "JUKIMATCH_FAULT"
+
+
+class ResumeError(InputError):
+    """A resume that cannot continue the interrupted run (exit 2, one line)."""
+
+
+def fault_point(name: str) -> None:
+    """Die here, abruptly, if the test hook names this point (see :data:`FAULT_ENV`)."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def digests_in_background(paths: dict[str, Path]) -> dict[str, Future]:
+    """Start hashing input files on a thread (hashlib releases the GIL), one future per file."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-hash")
+    futures = {k: pool.submit(file_digest, p) for k, p in paths.items()}
+    pool.shutdown(wait=False)
+    return futures
+
+
+@contextmanager
+def atomic_file(path: str | Path, mode: str = "wb"):
+    """Write to a temporary file beside ``path``; fsync; rename over ``path`` on success only.
+
+    The file is created 0600 (mkstemp's mode, kept): outputs may hold My Numbers, and a
+    file others could read once cannot be taken back.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_file(path) as f:
+        f.write(data)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class WorkDir:
+    """``OUT/.jukimatch-work``: the manifest and the chunk files of one run.
+
+    ``settings`` are the values that shape chunk results (chunk size, sample size, model,
+    partitions); ``digests`` the inputs' content hashes by role (``residents``, ``responses``).
+    """
+
+    def __init__(self, out: str | Path, *, inputs: dict[str, Path], digests: dict[str, str],
+                 settings: dict, resume: bool):
+        self.root = Path(out) / WORK_DIR
+        self.inputs = {k: str(v) for k, v in inputs.items()}
+        self.digests = dict(digests)
+        self.settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
+        self.resumed = False
+        self.reused_chunks = 0
+        manifest = self.root / MANIFEST
+        if resume and manifest.exists():
+            self._check(json.loads(manifest.read_text()))
+            self.resumed = True
+            self._write_manifest(resumes=self._manifest.get("resumes", 0) + 1)
+        else:
+            if self.root.exists():
+                shutil.rmtree(self.root)
+            self.root.mkdir(parents=True)
+            self._manifest = {}
+            self._write_manifest(resumes=0)
+
+    def _check(self, old: dict) -> None:
+        if old.get("format") != FORMAT:
+            raise ResumeError(f"{self.root}: work folder of another jukimatch version; run without --resume")
+        for role, digest in self.digests.items():
+            if old.get("digests", {}).get(role) != digest:
+                raise ResumeError(f"{self.inputs[role]}: {role} changed since the interrupted run "
+                                  f"(content hash differs); run without --resume to start afresh")
+        if old.get("settings") != self.settings:
+            diff = sorted(k for k in set(old.get("settings", {})) | set(self.settings)
+                          if old.get("settings", {}).get(k) != self.settings.get(k))
+            raise ResumeError(f"{self.root}: the interrupted run used other settings ({', '.join(diff)}); "
+                              f"resume with the same options or run without --resume")
+        self._manifest = old
+
+    def _write_manifest(self, **extra) -> None:
+        self._manifest.update({
+            "format": FORMAT,
+            "inputs": self.inputs,
+            "digests": self.digests,
+            "settings": self.settings,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **extra,
+        })
+        atomic_write_bytes(self.root / MANIFEST, json.dumps(self._manifest, indent=2).encode())
+
+    def chunk_path(self, part: int, chunk: int) -> Path:
+        return self.root / f"part{part:04d}" / f"chunk{chunk:06d}.npz"
+
+    def load_chunk(self, part: int, chunk: int) -> dict[str, np.ndarray] | None:
+        """The saved arrays of a finished chunk, or None (never saved, or unreadable)."""
+        path = self.chunk_path(part, chunk)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError):
+            return None
+        self.reused_chunks += 1
+        return arrays
+
+    def save_chunk(self, part: int, chunk: int, arrays: dict[str, np.ndarray]) -> None:
+        path = self.chunk_path(part, chunk)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _fsync_dir(self.root)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write_bytes(path, buf.getbuffer())
+        if part == 0:
+            fault_point(f"chunk:{chunk}")
+
+    def mark(self, phase: str) -> None:
+        """Record a finished phase in the manifest (for people reading it; resume re-derives)."""
+        self._write_manifest(phase=phase)
+        fault_point(phase)
+
+    def finish(self) -> None:
+        """Every output is in place: the work folder has served."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+__all__ = ["FAULT_ENV", "ResumeError", "WORK_DIR", "WorkDir", "atomic_file", "atomic_write_bytes",
+           "digests_in_background", "fault_point", "file_digest"]

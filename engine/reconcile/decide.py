@@ -1,0 +1,382 @@
+"""Per inquiry: best candidate, margin to the runner-up, hard rules, decision and reason codes.
+
+Precision first: a number is registered (``match``) only when the best candidate is strong,
+the runner-up weak, and no hard rule fires. Everything doubtful goes to ``review`` — never
+silently dropped. All of it is vectorised over persons and pairs.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numba as nb
+import numpy as np
+
+from jukimatch.engine.runtime import JIT
+
+MATCH, REVIEW, NO_MATCH, PENDING, REJECTED = "match", "review", "no_match", "pending", "rejected"
+DECISIONS = (MATCH, REVIEW, NO_MATCH, PENDING, REJECTED)
+
+# Reason codes (short, machine-readable); the report explains each.
+REASONS = {
+    "strong_unique": "best candidate strong, runner-up weak, no rule fired",
+    "held_number_confirmed": "Juki-net returned the number the agency already holds for this person",
+    "unanswered": "no answer received; inquire again",
+    "not_found": "Juki-net has no record for this person",
+    "weak_candidates": "only records of other people came back",
+    "uncertain": "best candidate neither strong nor weak",
+    "ambiguous": "two or more candidates are plausible",
+    "check_digit": "the returned number fails its check digit",
+    "number_format": "the returned number is not 12 digits",
+    "number_shared": "the same number would go to two or more persons",
+    "held_by_other": "the returned number is already held by another person",
+    "held_number_differs": "the person already holds a different number",
+    "sex_mismatch": "sex contradicts on an otherwise strong candidate",
+    "birth_date_mismatch": "birth date contradicts on an otherwise strong candidate",
+    "gaiji": "a name holds characters outside Unicode (private use); a person must compare",
+    "name_conflict": "one name notation agrees, another contradicts outright",
+    "address_elsewhere": "the address is in another municipality: a moved person or a namesake",
+    "weak_corroboration": "two of name, birth date and address fall short of full agreement",
+    "response_invalid": "a response row for this person was malformed and quarantined",
+    "namesake_risk": "the chance that the record is someone else's (a namesake or look-alike) exceeds the risk "
+                     "budget (--max-risk): the name is common, or the address does not settle it",
+    "duplicate_record": "the same human seems to stand twice in the agency's file (name, birth date and sex, or a "
+                        "held or card number, shared with another row); the other row is named",
+    "namesake_twin": "another resident shares name, birth date and sex: the 4 information cannot tell them apart",
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds; saved in summary.json so a run can be explained later."""
+
+    # The prior for scoring, in bits. Not EM's λ: Juki-net returns candidates *because* they
+    # resemble the inquiry, so among compared pairs EM's λ runs to 1 and would let any
+    # look-alike through. -16 bits (~1 in 65,000) is set on generated data with ground truth
+    # so that names, birth date and sex agreeing need the address's support, or more names.
+    prior_bits: float = -16.0
+    match_probability: float = 0.999  # best candidate at least this → may match
+    review_probability: float = 0.05  # best candidate below this → no_match (weak only)
+    runner_up_probability: float = 0.5  # runner-up at or above this → ambiguous (besides the margin)
+    min_margin_bits: float = 10.0  # best minus runner-up weight, in bits
+    # The largest probability, per automatic match, that the number belongs to someone else
+    # (the model's doubt plus the namesake risk). The risks of most matches lie far below it;
+    # summary.json's expected_wrong_numbers adds them up for the run.
+    max_risk: float = 1e-5
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Pairs:
+    """Compared pairs (one per found response row), aligned arrays."""
+
+    person: np.ndarray  # int64 resident index
+    weight: np.ndarray  # float64 match weight (bits)
+    number: np.ndarray  # int64 returned number, -1 when missing or not 12 digits
+    number_ok: np.ndarray  # bool: 12 digits with a valid check digit
+    sex_level: np.ndarray  # int8 (-1 null, 0 differ, 1 equal)
+    date_level: np.ndarray  # int8 (-1 null, 0 differ, ...)
+    gaiji: np.ndarray  # bool: private-use characters in a name on either side
+    name_full: np.ndarray | None = None  # bool: some name notation agrees fully
+    name_conflict: np.ndarray | None = None  # bool: some name notation differs outright
+    address_level: np.ndarray | None = None  # int8 (-1 null, 0 differ, 1 pref, 2 city, 3 town, 4 block)
+    risk: np.ndarray | None = None  # float64: P(the candidate is someone else), from the run's mixture
+    room_same: np.ndarray | None = None  # int8 building code (namesakes.BUILDING_*)
+
+
+@dataclass
+class Persons:
+    """Per resident row (valid or not), aligned arrays."""
+
+    rejected: np.ndarray  # bool
+    answered: np.ndarray  # bool: any response row (found or not_found or quarantined)
+    response_invalid: np.ndarray  # bool: a response row of theirs was quarantined
+    held_number: np.ndarray  # int64, -1 when none
+    twin: np.ndarray | None = None  # int8: 0, or namesakes.DUPLICATE_RECORD / NAMESAKE_TWIN
+
+
+@dataclass
+class Decisions:
+    decision: np.ndarray  # object array of decision strings
+    best: np.ndarray  # int64 pair index of the chosen/best candidate, -1 if none
+    runner_up: np.ndarray  # int64 pair index, -1 if none
+    weight: np.ndarray  # float64, NaN without candidates
+    probability: np.ndarray
+    candidates: np.ndarray  # int32 number of found rows
+    reason_mask: np.ndarray  # bool (persons × len(REASON_CODES))
+    code: np.ndarray | None = None  # int8 index into DECISIONS (the same as ``decision``)
+    risk: np.ndarray | None = None  # float64: P(the chosen candidate's number is someone else's), NaN without one
+
+    def codes(self) -> np.ndarray:
+        """Decision as int8 index into DECISIONS: cheap to count and to turn into Arrow."""
+        if self.code is not None:
+            return self.code
+        out = np.zeros(len(self.decision), dtype=np.int8)
+        for i, k in enumerate(DECISIONS):
+            out[self.decision == k] = i
+        return out
+
+    def take(self, rows) -> "Decisions":
+        return Decisions(self.decision[rows], self.best[rows], self.runner_up[rows], self.weight[rows],
+                         self.probability[rows], self.candidates[rows], self.reason_mask[rows],
+                         None if self.code is None else self.code[rows], None if self.risk is None else self.risk[rows])
+
+
+DATE_FULL = 4  # birth date agrees wherever known
+ADDRESS_SAME_BLOCK = 4
+ADDRESS_OTHER_MUNICIPALITY = 1  # level 1: same prefecture only; 0: differs
+
+
+def corroboration(pairs: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pair: a name notation contradicts; the address is in another municipality; two
+    of name, birth date and address fall short of full agreement.
+
+    Look-alikes (other people Juki-net returns because they resemble the inquiry) differ
+    in at least one of name and birth date *and* live elsewhere; a true record rarely has
+    two independent discrepancies. A namesake born the same day differs only in address,
+    exactly like a person who moved: in another municipality, a person must look.
+    """
+    k = len(pairs.person)
+    conflict = pairs.name_conflict if pairs.name_conflict is not None else np.zeros(k, bool)
+    addr = pairs.address_level if pairs.address_level is not None else np.full(k, -1, np.int8)
+    name_full = pairs.name_full if pairs.name_full is not None else np.ones(k, bool)
+    elsewhere = (addr >= 0) & (addr <= ADDRESS_OTHER_MUNICIPALITY)
+    short = (~name_full).astype(np.int8) + (pairs.date_level < DATE_FULL) + ((addr >= 0) & (addr < ADDRESS_SAME_BLOCK))
+    return conflict, elsewhere, short >= 2
+
+
+def _probability(w: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
+
+
+@nb.njit(**JIT)
+def _rank_sorted(person, weight, best, runner):  # pragma: no cover - compiled
+    """Best and runner-up per person over pairs sorted by person: first of the highest
+    weight wins a tie, as a stable sort by (person, -weight) would have it."""
+    for i in range(len(person)):
+        p = person[i]
+        b = best[p]
+        if b < 0:
+            best[p] = i
+        elif weight[i] > weight[b]:
+            runner[p] = b
+            best[p] = i
+        else:
+            r = runner[p]
+            if r < 0 or weight[i] > weight[r]:
+                runner[p] = i
+
+
+def rank_candidates(person: np.ndarray, weight: np.ndarray, n_persons: int):
+    """Best and runner-up pair index per person (-1 where absent), and candidate counts."""
+    counts = np.bincount(person, minlength=n_persons).astype(np.int32)
+    if len(person) and not np.isnan(weight).any() and (np.diff(person) >= 0).all():
+        # Pairs come sorted by person: one pass instead of an n log n sort.
+        best = np.full(n_persons, -1, dtype=np.int64)
+        runner = np.full(n_persons, -1, dtype=np.int64)
+        _rank_sorted(np.ascontiguousarray(person, dtype=np.int64), np.ascontiguousarray(weight, dtype=np.float64),
+                     best, runner)
+        return best, runner, counts
+    return rank_candidates_sorting(person, weight, n_persons, counts)
+
+
+def rank_candidates_sorting(person: np.ndarray, weight: np.ndarray, n_persons: int, counts: np.ndarray | None = None):
+    """:func:`rank_candidates` by a stable sort on (person, -weight): any order of pairs."""
+    if counts is None:
+        counts = np.bincount(person, minlength=n_persons).astype(np.int32)
+    order = np.lexsort((-weight, person))
+    p_sorted = person[order]
+    starts = np.zeros(n_persons, dtype=np.int64)
+    np.cumsum(counts[:-1], out=starts[1:])
+    best = np.full(n_persons, -1, dtype=np.int64)
+    runner = np.full(n_persons, -1, dtype=np.int64)
+    has1 = counts >= 1
+    has2 = counts >= 2
+    best[has1] = order[starts[has1]]
+    runner[has2] = order[starts[has2] + 1]
+    assert len(p_sorted) == 0 or (p_sorted[starts[has1]] == np.flatnonzero(has1)).all()
+    return best, runner, counts
+
+
+_ROW_BITS = 24  # rows below 2**24 travel in the low bits of a sorted number
+_NUMBER_BITS = 40  # My Numbers are below 10**12 < 2**40
+
+
+def _sort_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(order, sorted values) of non-negative int64 numbers. Number and row are packed into
+    one int64 and sorted as plain integers: a third of the time of an argsort at 10M."""
+    n = len(values)
+    if n < (1 << _ROW_BITS) and (n == 0 or int(values.max()) < (1 << _NUMBER_BITS)):
+        packed = np.sort((values.astype(np.uint64) << np.uint64(_ROW_BITS)) | np.arange(n, dtype=np.uint64))
+        return ((packed & np.uint64((1 << _ROW_BITS) - 1)).astype(np.int64),
+                (packed >> np.uint64(_ROW_BITS)).astype(np.int64))
+    order = np.argsort(values, kind="stable")
+    return order, values[order]
+
+
+def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Decisions:
+    """Decision and reasons for every resident row."""
+    n = len(persons.rejected)
+    best, runner, counts = rank_candidates(pairs.person, pairs.weight, n)
+    held = persons.held_number
+    # A person already holding a number that one of their candidates returned: that
+    # candidate is the one to judge (confirmation), whatever its rank.
+    confirmed_pair = np.full(n, -1, dtype=np.int64)
+    cand_held = held[pairs.person]
+    hit = (cand_held >= 0) & (pairs.number == cand_held) & pairs.number_ok
+    if hit.any():
+        hp = np.flatnonzero(hit)
+        # highest weight hit per person
+        o = hp[np.lexsort((-pairs.weight[hp], pairs.person[hp]))]
+        first = np.r_[True, pairs.person[o][1:] != pairs.person[o][:-1]]
+        confirmed_pair[pairs.person[o[first]]] = o[first]
+    chosen = np.where(confirmed_pair >= 0, confirmed_pair, best)
+
+    w = np.full(n, np.nan)
+    has = chosen >= 0
+    w[has] = pairs.weight[chosen[has]]
+    p = np.where(has, _probability(np.nan_to_num(w, nan=-60.0)), np.nan)
+    w_run = np.full(n, -np.inf)
+    # runner-up relative to the chosen one: if the chosen is not the best, the best is the rival
+    rival = np.where(chosen == best, runner, best)
+    rival = np.where(has, rival, -1)
+    w_run[rival >= 0] = pairs.weight[rival[rival >= 0]]
+    p_run = np.where(rival >= 0, _probability(np.where(np.isfinite(w_run), w_run, -60.0)), 0.0)
+
+    strong = has & (p >= th.match_probability)
+    plausible = has & (p >= th.review_probability)
+    confirmed = confirmed_pair >= 0
+
+    # Numbers that would be registered: the chosen candidate of every plausible person.
+    num = np.where(plausible, pairs.number[np.where(has, chosen, 0)], -1)
+    num = np.where(plausible & pairs.number_ok[np.where(has, chosen, 0)], num, -1)
+    shared = np.zeros(n, dtype=bool)
+    held_by_other = np.zeros(n, dtype=bool)
+    valid_nums = num >= 0
+    idx = np.flatnonzero(valid_nums)
+    if len(idx):
+        # One sort of the numbers serves both the repeats and the (sorted, so cache-friendly)
+        # look-up among held numbers below.
+        order, sv = _sort_numbers(num[idx])
+        repeat = np.zeros(len(sv), dtype=bool)
+        eq = sv[1:] == sv[:-1]
+        repeat[1:] |= eq
+        repeat[:-1] |= eq
+        shared[idx[order[repeat]]] = True
+    # Held numbers: unique per holder; a chosen number held by someone else is a conflict.
+    hv = held >= 0
+    if hv.any():
+        hvals, hinv, hcnt = np.unique(held[hv], return_inverse=True, return_counts=True)
+        # two persons holding the same number: both need a look
+        shared[np.flatnonzero(hv)[hcnt[hinv] > 1]] = True
+        if len(idx):
+            pos = np.minimum(np.searchsorted(hvals, sv), len(hvals) - 1)
+            in_held = np.empty(len(idx), dtype=bool)
+            in_held[order] = hvals[pos] == sv
+            # held by someone: other than this person?
+            held_by_other[idx] = in_held & (held[idx] != num[valid_nums])
+            # flag the holders too
+            holders = np.flatnonzero(hv)
+            taken = set(num[idx][in_held & (held[idx] != num[valid_nums])].tolist())
+            if taken:
+                flag = np.isin(held[holders], np.fromiter(taken, dtype=np.int64))
+                shared[holders[flag]] = True
+
+    ch = np.where(has, chosen, 0)
+    conflict, elsewhere, thin = corroboration(pairs)
+    # P(the chosen candidate is someone else); a number the person already holds confirms itself.
+    r = pairs.risk[ch] if pairs.risk is not None and len(pairs.person) else 1.0 - p
+    risk = np.where(has, np.where(confirmed, 0.0, r), np.nan)
+    twin = persons.twin if persons.twin is not None else np.zeros(n, np.int8)
+    twin = np.where(persons.rejected, 0, twin)
+    rules = {
+        "response_invalid": persons.response_invalid & ~persons.rejected,
+        "check_digit": plausible & ~pairs.number_ok[ch] & (pairs.number[ch] >= 0),
+        "number_format": plausible & (pairs.number[ch] < 0),
+        "number_shared": plausible & shared,
+        "held_by_other": plausible & held_by_other,
+        "held_number_differs": plausible & (held >= 0) & ~confirmed,
+        "sex_mismatch": strong & (pairs.sex_level[ch] == 0) & ~confirmed,
+        "birth_date_mismatch": strong & (pairs.date_level[ch] == 0) & ~confirmed,
+        "gaiji": has & pairs.gaiji[ch],
+        "name_conflict": strong & ~confirmed & conflict[ch],
+        "address_elsewhere": strong & ~confirmed & elsewhere[ch],
+        "weak_corroboration": strong & ~confirmed & thin[ch],
+        # A rival counts when it is close in weight, or when it would pass on its own.
+        "ambiguous": plausible & ~confirmed & (rival >= 0) & (
+            (w - w_run < th.min_margin_bits)
+            | ((p_run >= th.runner_up_probability) & ~(conflict | elsewhere | thin)[np.maximum(rival, 0)])
+        ),
+        # only with the run's population: a lone pair has no namesake statistics to go by
+        "namesake_risk": strong & ~confirmed & (risk > th.max_risk) if pairs.risk is not None
+        else np.zeros(n, bool),
+        "duplicate_record": twin == 1,
+        "namesake_twin": twin == 2,
+    }
+    fired = np.zeros(n, dtype=bool)
+    for mask in rules.values():
+        fired |= mask
+    unanswered = ~persons.answered & ~persons.rejected
+    pending = unanswered & (twin == 0)  # a row with a twin goes to a person, answered or not
+    live = ~unanswered & ~persons.rejected
+    auto = live & (strong | (confirmed & plausible)) & ~fired
+    # A number the person holds, returned for a record that does not resemble them, or a
+    # middling candidate: a person must look.
+    uncertain = live & has & ~auto & ~fired & (plausible | confirmed)
+    weak = live & has & ~plausible & ~confirmed & ~fired
+    not_found = live & (counts == 0) & ~persons.response_invalid
+    flags = dict(rules)
+    flags.update(
+        strong_unique=auto & ~confirmed,
+        held_number_confirmed=auto & confirmed,
+        uncertain=uncertain,
+        weak_candidates=weak,
+        not_found=not_found,
+        unanswered=unanswered,
+    )
+    for code in flags:
+        flags[code] = flags[code] & ~persons.rejected
+        if code not in ("unanswered", "duplicate_record", "namesake_twin"):
+            flags[code] &= ~unanswered
+    code = np.full(n, DECISIONS.index(NO_MATCH), dtype=np.int8)
+    code[uncertain | (fired & live)] = DECISIONS.index(REVIEW)
+    code[auto] = DECISIONS.index(MATCH)
+    code[twin > 0] = DECISIONS.index(REVIEW)
+    code[pending] = DECISIONS.index(PENDING)
+    code[persons.rejected] = DECISIONS.index(REJECTED)
+    mask = np.empty((n, len(REASON_CODES)), dtype=bool, order="F")  # column writes, no stacking copy
+    for j, c in enumerate(REASON_CODES):
+        mask[:, j] = flags[c]
+    decision = np.asarray(DECISIONS, dtype=object)[code]
+    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask, code, risk)
+
+
+REASON_CODES = tuple(REASONS)
+
+
+def reason_lists(mask: np.ndarray, extra: dict[int, list[str]] | None = None) -> "pa.ListArray":
+    """Arrow list<string> of reason codes per person from a (persons × codes) mask.
+
+    ``extra`` adds per-row codes (the field errors of rejected rows), placed first.
+    """
+    import pyarrow as pa
+
+    rows, codes = np.nonzero(mask)  # codes: index into the vocabulary below
+    vocab = list(REASON_CODES)
+    if extra:
+        extra_vocab = sorted({code for c in extra.values() for code in c} - set(vocab))
+        vocab += extra_vocab
+        at = {c: i for i, c in enumerate(vocab)}
+        x_rows = np.fromiter((r for r, c in extra.items() for _ in c), dtype=np.int64)
+        x_codes = np.fromiter((at[code] for c in extra.values() for code in c), dtype=np.int64)
+        all_rows = np.concatenate([x_rows, rows])
+        first = np.concatenate([np.zeros(len(x_rows), np.int8), np.ones(len(rows), np.int8)])
+        order = np.lexsort((first, all_rows))  # stable: extras first, each in given order
+        rows, codes = all_rows[order], np.concatenate([x_codes, codes])[order]
+    per_row = np.bincount(rows, minlength=mask.shape[0]).astype(np.int64)
+    offsets = np.zeros(mask.shape[0] + 1, dtype=np.int32)
+    np.cumsum(per_row, out=offsets[1:])
+    # Codes as indices into a small vocabulary: no Python string per row.
+    values = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string()))
+    return pa.ListArray.from_arrays(pa.array(offsets), values.cast(pa.string()))

@@ -1,0 +1,169 @@
+"""Both sides of a comparison prepared the same way: normalised fields in the kernels' layout.
+
+One function turns a residents or responses table into :class:`Features`; one function
+compares two feature sets over index pairs into the ``int8`` level matrix the model reads.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from jukimatch.engine.compare.person import compare_address, compare_dates, compare_names, compare_sex
+from jukimatch.engine.normalize.address import address_hashes
+from jukimatch.engine.normalize.kana import kana_codepoints
+from jukimatch.engine.normalize.names import alpha_codepoints, kanji_codepoints
+from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
+from jukimatch.engine.text import Codepoints, concat_codepoints, same_text, take_codepoints
+
+FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
+N_LEVELS = (6, 5, 5, 6, 2, 5)  # levels 0..n-1 per field; -1 is null
+DATE_FIELD = FIELDS.index("birth_date")
+SEX_FIELD = FIELDS.index("sex")
+ADDRESS_FIELD = FIELDS.index("address")
+NAME_FIELDS = (0, 1, 2)
+# Levels at which a name notation counts as fully agreeing: alphabet "tokens reordered /
+# spacing" and up; kanji and kana "tokens reordered / spacing" and up.
+NAME_FULL_LEVEL = (4, 3, 3)
+
+
+def name_full(levels: np.ndarray) -> np.ndarray:
+    """True where at least one name notation agrees fully."""
+    out = np.zeros(len(levels), dtype=bool)
+    for f, top in zip(NAME_FIELDS, NAME_FULL_LEVEL):
+        out |= levels[:, f] >= top
+    return out
+
+
+def name_conflict(levels: np.ndarray) -> np.ndarray:
+    """True where some name notation is present on both sides and differs outright (level 0)."""
+    out = np.zeros(len(levels), dtype=bool)
+    for f in NAME_FIELDS:
+        out |= levels[:, f] == 0
+    return out
+
+
+@dataclass
+class Features:
+    alpha: Codepoints
+    kanji: Codepoints
+    kana: Codepoints
+    gaiji: np.ndarray  # bool: private-use code points in the kanji name
+    year: np.ndarray
+    month: np.ndarray
+    day: np.ndarray
+    sex: np.ndarray
+    address: tuple[np.ndarray, ...]  # pref, city, town, block, building hashes (0 = absent)
+
+    def __len__(self) -> int:
+        return len(self.sex)
+
+
+def features(table: pa.Table, *, dates: Dates | None = None, sex: np.ndarray | None = None) -> Features:
+    """Normalise the person columns of a residents or responses table.
+
+    ``dates`` and ``sex`` may be passed when validation has parsed them already.
+    """
+    kanji, gaiji = kanji_codepoints(table.column("name_kanji"))
+    if dates is None:
+        dates = parse_dates(table.column("birth_date"))
+    if sex is None:
+        sex, _ = normalize_sex(table.column("sex"))
+    return Features(
+        alpha=alpha_codepoints(table.column("name_alpha")),
+        kanji=kanji,
+        kana=kana_codepoints(table.column("name_kana")),
+        gaiji=np.asarray(gaiji, dtype=bool),
+        year=np.ascontiguousarray(dates.year),
+        month=np.ascontiguousarray(dates.month),
+        day=np.ascontiguousarray(dates.day),
+        sex=np.ascontiguousarray(sex),
+        address=address_hashes(table.column("address")),
+    )
+
+
+# The text fields: column, normaliser. Dates and sex are parsed once by validation.
+# Costliest first, so that two threads finish together.
+TEXT_FIELDS = {
+    "address": ("address", address_hashes),  # five hash arrays
+    "kanji": ("name_kanji", kanji_codepoints),  # (code points, gaiji)
+    "alpha": ("name_alpha", alpha_codepoints),
+    "kana": ("name_kana", kana_codepoints),
+}
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-normalise")
+
+
+def _reuse(field: str, left_value, li: np.ndarray, new_value, same: np.ndarray):
+    """One field of the right side: the left's value where the text is the same, else new."""
+    diff = np.flatnonzero(~same)
+    if field == "address":
+        out = tuple(a[li] for a in left_value)
+        for o, x in zip(out, new_value):
+            o[diff] = x
+        return out
+    if field == "kanji":
+        (cps, gaiji), (new_cps, new_gaiji) = left_value, new_value
+        g = gaiji[li]
+        g[diff] = new_gaiji
+        return _reuse("alpha", cps, li, new_cps, same), g
+    # row j: left row li[j] where same, else the (rank of j among the different rows)-th new one
+    src = np.where(same, li, len(left_value) + np.cumsum(~same) - 1)
+    return take_codepoints(concat_codepoints([left_value, new_value]), src)
+
+
+_SPLIT_ROWS = 50_000
+
+
+def _joined(field: str, parts: list):
+    """One field's value from the values of consecutive row ranges."""
+    if len(parts) == 1:
+        return parts[0]
+    if field == "address":
+        return tuple(np.concatenate(xs) for xs in zip(*parts))
+    raise ValueError(f"field {field!r} is not split")
+
+
+def _assemble(values: dict, dates: Dates, sex: np.ndarray) -> Features:
+    kanji, gaiji = values["kanji"]
+    return Features(alpha=values["alpha"], kanji=kanji, kana=values["kana"], gaiji=np.asarray(gaiji, dtype=bool),
+                    year=np.ascontiguousarray(dates.year), month=np.ascontiguousarray(dates.month),
+                    day=np.ascontiguousarray(dates.day), sex=np.ascontiguousarray(sex), address=values["address"])
+
+
+def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *, left_dates: Dates,
+                  left_sex: np.ndarray, right_dates: Dates, right_sex: np.ndarray) -> tuple[Features, Features]:
+    """Features of both sides of pairs (left row ``li[j]``, right row ``j``), each text
+    normalised once: where the right's text is the left's byte for byte, the left's result
+    is reused. The eight normalisations (four fields, two sides) run on two threads."""
+    li = np.ascontiguousarray(li, dtype=np.int64)
+    jobs = {}
+    for field, (col, fn) in TEXT_FIELDS.items():
+        same = same_text(left_table.column(col), li, right_table.column(col))
+        diff = pa.array(np.flatnonzero(~same))
+        left_col = left_table.column(col)
+        if field == "address" and len(left_col) >= _SPLIT_ROWS:
+            # the costliest job, in two halves, so that neither thread waits for the other
+            half = len(left_col) // 2
+            left_job = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
+        else:
+            left_job = [_POOL.submit(fn, left_col)]
+        jobs[field] = (same, left_job, _POOL.submit(fn, right_table.column(col).take(diff)))
+    left_values = {f: _joined(f, [x.result() for x in job[1]]) for f, job in jobs.items()}
+    right_values = {f: _reuse(f, left_values[f], li, job[2].result(), job[0]) for f, job in jobs.items()}
+    return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)
+
+
+def compare_features(left: Features, right: Features, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """The (pairs × FIELDS) int8 level matrix for pairs (left[li[k]], right[ri[k]])."""
+    li = np.ascontiguousarray(li, dtype=np.int64)
+    ri = np.ascontiguousarray(ri, dtype=np.int64)
+    out = np.empty((len(li), len(FIELDS)), dtype=np.int8)
+    out[:, 0] = compare_names(left.alpha, right.alpha, li, ri, kind="alpha")
+    out[:, 1] = compare_names(left.kanji, right.kanji, li, ri, kind="kanji")
+    out[:, 2] = compare_names(left.kana, right.kana, li, ri, kind="kana")
+    out[:, 3] = compare_dates(left.year, left.month, left.day, right.year, right.month, right.day, li, ri)
+    out[:, 4] = compare_sex(left.sex, right.sex, li, ri)
+    out[:, 5] = compare_address(left.address, right.address, li, ri)
+    return out

@@ -1,0 +1,140 @@
+"""Hash partitions of a reconciliation, and the global passes that keep them exact.
+
+Residents and responses are split by a hash of ``person_id``: every row of one person_id
+(duplicates included) and every answer to it land in one partition, so validation,
+linking, comparison and the per-person decision need nothing from other partitions.
+Three things do, and each has a global pass here:
+
+- **u**: the random pairs are planned over the whole input (``stages.plan_u_sample``);
+  :func:`localize_plan` tells each partition which sides of which sample pairs it holds;
+- **the model**: partitions return pattern counts; one EM runs on their sum;
+- **number rules** (a number given to two persons; a number held by another person): each
+  partition reports the numbers its plausible persons would be given and the numbers its
+  persons hold; :func:`resolve_numbers` finds, per partition, what the others contribute
+  and expresses it as a few stand-in persons (:class:`~jukimatch.engine.reconcile.stages.Phantoms`)
+  that the partition adds to its own ``decide`` — so the rules stay written once, in
+  ``decide``, and fire exactly as they would on the whole table.
+
+Why stand-ins are exact (for a number X a real person of partition p chooses or holds,
+with c_nh remote persons choosing X without holding it, c_h remote persons choosing and
+holding it, and h remote holders): ``decide`` only asks whether more than one person
+chooses X, whether more than one holds X, whether anybody holds X, and whether somebody
+choosing X does not hold it. One stand-in choosing X and holding nothing (if c_nh > 0),
+plus one stand-in holding X (if h > 0) that also chooses X (if c_h > 0), answer all four
+questions for p's persons as the whole table would. Stand-ins of different numbers do
+not interact, and their own decisions are discarded.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from jukimatch.engine.reconcile.stages import Phantoms, PartPlan, USamplePlan
+from jukimatch.engine.text import hash_strings, to_codepoints
+
+
+def partition_of(person_id: pa.ChunkedArray | pa.Array, n_parts: int) -> np.ndarray:
+    """Partition (0..n_parts-1) of each row from a stable 64-bit hash of its person_id."""
+    if n_parts < 1:
+        raise ValueError(f"n_parts must be at least 1, got {n_parts}")
+    if n_parts == 1 or len(person_id) == 0:
+        return np.zeros(len(person_id), dtype=np.int64)
+    h = hash_strings(to_codepoints(person_id)).astype(np.uint64)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    return (h % np.uint64(n_parts)).astype(np.int64)
+
+
+def split_rows(part: np.ndarray, n_parts: int) -> list[np.ndarray]:
+    """Row indices of each partition, ascending (input order kept within a partition)."""
+    order = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+    return [order[bounds[p]:bounds[p + 1]] for p in range(n_parts)]
+
+
+def localize_plan(plan: USamplePlan, counts: np.ndarray, res_part: np.ndarray,
+                  rows: list[np.ndarray]) -> list[PartPlan]:
+    """Each partition's share of the global u plan, in its own row and pair numbering.
+
+    ``counts`` are compared pairs per global resident row, ``res_part`` the partition of
+    each global resident row, ``rows[p]`` the global resident rows of partition p (sorted).
+    """
+    n_parts = len(rows)
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    k = np.arange(len(plan.res), dtype=np.int64)
+    owner = np.searchsorted(ends, plan.pair, side="right")  # resident row of each sampled pair
+    offset = plan.pair - starts[owner] if len(owner) else np.zeros(0, np.int64)
+    rp, pp = res_part[plan.res], res_part[owner]
+    out = []
+    for p in range(n_parts):
+        local_counts = counts[rows[p]]
+        local_starts = np.cumsum(local_counts) - local_counts
+        sel_r = np.flatnonzero(rp == p)
+        res_row = np.searchsorted(rows[p], plan.res[sel_r])
+        sel_p = np.flatnonzero(pp == p)
+        pair_idx = local_starts[np.searchsorted(rows[p], owner[sel_p])] + offset[sel_p]
+        o1, o2 = np.argsort(res_row, kind="stable"), np.argsort(pair_idx, kind="stable")
+        out.append(PartPlan(k[sel_r][o1], res_row[o1], k[sel_p][o2], pair_idx[o2]))
+    return out
+
+
+def resolve_numbers(reports: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[Phantoms]:
+    """Stand-ins per partition from every partition's number report.
+
+    ``reports[p]`` is (numbers chosen by p's plausible persons, whether each chooser holds
+    that number, numbers held by p's persons), as ``stages.number_report`` returns it.
+    """
+    n_parts = len(reports)
+    empty = [Phantoms.none() for _ in range(n_parts)]
+    if n_parts < 2:
+        return empty
+    c_num = np.concatenate([r[0] for r in reports]).astype(np.int64)
+    c_hold = np.concatenate([r[1] for r in reports]).astype(bool)
+    c_part = np.concatenate([np.full(len(r[0]), p, np.int64) for p, r in enumerate(reports)])
+    h_num = np.concatenate([r[2] for r in reports]).astype(np.int64)
+    h_part = np.concatenate([np.full(len(r[2]), p, np.int64) for p, r in enumerate(reports)])
+    if not (len(c_num) + len(h_num)):
+        return empty
+    # Keys (number, partition) of every number a partition chooses or holds.
+    keys = np.unique(np.concatenate([c_num * n_parts + c_part, h_num * n_parts + h_part]))
+    key_num = keys // n_parts
+    nums = np.unique(key_num)
+
+    def total(vals, weights=None):
+        return np.bincount(np.searchsorted(nums, vals), weights=weights, minlength=len(nums)).astype(np.int64)
+
+    def local(vals_keys, weights=None):
+        return np.bincount(np.searchsorted(keys, vals_keys), weights=weights, minlength=len(keys)).astype(np.int64)
+
+    ck = c_num * n_parts + c_part
+    hk = h_num * n_parts + h_part
+    ni = np.searchsorted(nums, key_num)
+    c_nh = total(c_num, ~c_hold)[ni] - local(ck, ~c_hold)
+    c_h = total(c_num, c_hold)[ni] - local(ck, c_hold)
+    h = total(h_num)[ni] - local(hk)
+    part = keys % n_parts
+    a = c_nh > 0
+    b = h > 0
+    out = []
+    for p in range(n_parts):
+        ap = np.flatnonzero(a & (part == p))
+        bp = np.flatnonzero(b & (part == p))
+        out.append(Phantoms(
+            number=np.concatenate([key_num[ap], key_num[bp]]),
+            held=np.concatenate([np.full(len(ap), -1, np.int64), key_num[bp]]),
+            chooses=np.concatenate([np.ones(len(ap), bool), c_h[bp] > 0]),
+        ))
+    return out
+
+
+def bucket_report(report: tuple[np.ndarray, np.ndarray, np.ndarray], n_buckets: int) -> list[tuple]:
+    """Split a number report by number into buckets that :func:`resolve_numbers` can treat apart."""
+    chosen, holds, held = report
+    cb, hb = chosen % n_buckets, held % n_buckets
+    return [(chosen[cb == i], holds[cb == i], held[hb == i]) for i in range(n_buckets)]
+
+
+__all__ = ["bucket_report", "localize_plan", "partition_of", "resolve_numbers", "split_rows"]
