@@ -7,7 +7,9 @@ Runs: ``generate`` 1M (seed 3); ``reconcile`` of it (local) and of its first 100
 Dask (2 worker processes); ``link`` of FEBRL4 with ``bench/configs/febrl4.toml``; ``link`` of the
 1M residents alone (dedupe). Only the command line is used, so the same script drives old and
 new code. Parquet tables must be ``Table.equals`` (schema metadata included); JSON files must be
-equal once their timing keys are dropped.
+equal once their timing keys are dropped. The run folders differ, so each run's own folder in
+any text (the ``source`` column of rejected rows, the input paths in summary.json) is read as
+``<OUT>``.
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-_TIMING_KEYS = {"time", "times", "timings", "seconds", "elapsed", "started", "finished", "created",
-                "wall_seconds", "peak_rss", "peak_memory"}
+_TIMING_KEYS = {"timings_s"}
 
 
 def _cli(*args: str) -> None:
@@ -68,12 +71,20 @@ def run(out: Path) -> None:
     _cli("link", "--left", str(gen / "residents.parquet"), "--out", str(out / "dedupe1m"))
 
 
-def _strip(obj):
+def _strip(obj, root: str):
     if isinstance(obj, dict):
-        return {k: _strip(v) for k, v in obj.items() if k not in _TIMING_KEYS}
+        return {k: _strip(v, root) for k, v in obj.items() if k not in _TIMING_KEYS}
     if isinstance(obj, list):
-        return [_strip(v) for v in obj]
-    return obj
+        return [_strip(v, root) for v in obj]
+    return obj.replace(root, "<OUT>") if isinstance(obj, str) else obj
+
+
+def _table(path: Path, root: str) -> pa.Table:
+    t = pq.read_table(path)
+    for i, f in enumerate(t.schema):
+        if pa.types.is_string(f.type):
+            t = t.set_column(i, f, pc.replace_substring(t.column(i), root, "<OUT>"))
+    return t
 
 
 def compare(base: Path, new: Path) -> int:
@@ -86,11 +97,11 @@ def compare(base: Path, new: Path) -> int:
             bad += 1
             continue
         if rel.suffix == ".parquet":
-            t0, t1 = pq.read_table(base / rel), pq.read_table(other)
+            t0, t1 = _table(base / rel, str(base)), _table(other, str(new))
             same = t0.equals(t1, check_metadata=True)
             detail = f"{t0.num_rows} rows x {t0.num_columns} cols"
         else:
-            same = _strip(json.loads((base / rel).read_text())) == _strip(json.loads(other.read_text()))
+            same = _strip(json.loads((base / rel).read_text()), str(base)) == _strip(json.loads(other.read_text()), str(new))
             detail = "json minus timings"
         print(f"{'same' if same else 'DIFFER':8} {rel}  ({detail})")
         bad += not same

@@ -1,0 +1,66 @@
+"""Reusing one side's normalised text for the other gives what normalising both would."""
+import numpy as np
+import pyarrow as pa
+from hypothesis import given, settings, strategies as st
+
+from jukimatch.engine.reconcile.features import features, pair_features
+from jukimatch.engine.normalize import normalize_sex, parse_dates
+from jukimatch.engine.text import same_text
+
+texts = st.one_of(st.none(), st.sampled_from(["", "ＡＢＣ", "ABC", "髙橋", "高橋", "ｶﾞｯﾂ", "ガッツ", "東京都新宿区西新宿2-8-1",
+                                             "西新宿二丁目8番1号", "\ue001田"]), st.text(max_size=5))
+
+
+@settings(max_examples=300)
+@given(st.lists(texts, min_size=1, max_size=20), st.data())
+def test_same_text_matches_python(a, data):
+    rows = data.draw(st.lists(st.integers(0, len(a) - 1), max_size=20))
+    b = data.draw(st.lists(texts, min_size=len(rows), max_size=len(rows)))
+    got = same_text(pa.array(a, pa.string()), np.array(rows, np.int64), pa.array(b, pa.string()))
+    assert got.tolist() == [(a[i] or "") == (x or "") for i, x in zip(rows, b)]
+
+
+def _table(rows):
+    cols = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
+    return pa.table({c: pa.array([r[k] for r in rows], pa.string()) for k, c in enumerate(cols)})
+
+
+def _parsed(t):
+    return parse_dates(t.column("birth_date")), normalize_sex(t.column("sex"))[0]
+
+
+@settings(max_examples=60)
+@given(st.lists(st.tuples(texts, texts, texts, st.just("1990-01-02"), st.just("1"), texts), min_size=1, max_size=12),
+       st.data())
+def test_pair_features_equal_normalising_both(left_rows, data):
+    li = data.draw(st.lists(st.integers(0, len(left_rows) - 1), max_size=15))
+    # the right side: mostly copies of its left row, some fields replaced
+    right_rows = [tuple(data.draw(st.one_of(st.just(v), texts)) for v in left_rows[i]) for i in li]
+    right_rows = [r[:3] + ("1990-01-02", "1") + r[5:] for r in right_rows]
+    L, R = _table(left_rows), _table(right_rows) if right_rows else _table([]).cast(_table(left_rows).schema)
+    (ld, ls), (rd, rs) = _parsed(L), _parsed(R)
+    left, right = pair_features(L, R, np.array(li, np.int64), left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    want_l, want_r = features(L, dates=ld, sex=ls), features(R, dates=rd, sex=rs)
+    for got, want in ((left, want_l), (right, want_r)):
+        for n in ("alpha", "kanji", "kana"):
+            assert [getattr(got, n).get(i) for i in range(len(got))] == [getattr(want, n).get(i) for i in range(len(want))]
+        assert got.gaiji.tolist() == want.gaiji.tolist()
+        for a, b in zip(got.address, want.address):
+            assert a.tolist() == b.tolist()
+
+
+def test_split_address_job_gives_the_same(monkeypatch):
+    import jukimatch.engine.reconcile.features as F
+
+    rows = [("A B", "髙橋", "ｶﾞｯﾂ", "1990-01-02", "1", a) for a in
+            ("東京都新宿区西新宿2-8-1", "西新宿二丁目8番1号", None, "大阪市北区梅田1-1", "〒100-0001 千代田区千代田1-1", "")]
+    L = _table(rows * 3)
+    li = np.array([0, 3, 5, 7, 2, 17, 11], np.int64)
+    R = _table([rows[i % len(rows)] for i in li])
+    (ld, ls), (rd, rs) = _parsed(L), _parsed(R)
+    whole = pair_features(L, R, li, left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    monkeypatch.setattr(F, "_SPLIT_ROWS", 3)
+    split = pair_features(L, R, li, left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    for a, b in zip(whole, split):
+        for x, y in zip(a.address, b.address):
+            assert x.tolist() == y.tolist()

@@ -1,0 +1,218 @@
+"""Namesake risk and duplicate records (engine/namesakes.py) against plain twins and
+constructed cases."""
+import math
+from collections import Counter
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from jukimatch.engine.reconcile.namesakes import (
+    DUPLICATE_RECORD, FULL_CELL, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, RELATIONS, ROOM, Rates, count_in, count_keys, duplicates, first_seen,
+    fit_others, mix, name_keys, other_risk, prior_odds, relation,
+)
+from jukimatch.engine.text import to_codepoints
+
+import pyarrow as pa
+
+M64 = (1 << 64) - 1
+FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
+
+
+def naive_mix(h):
+    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & M64
+    return h ^ (h >> 31)
+
+
+def naive_fnv(text):
+    h = FNV_OFFSET
+    for ch in text:
+        h = ((h ^ ord(ch)) * FNV_PRIME) & M64
+    return h
+
+
+def naive_name_key(text, tokens):
+    if text is None:
+        return 0
+    parts = [t for t in text.replace("\u3000", " ").split(" ") if t]
+    if not parts:
+        return 0
+    key = sum(naive_mix(naive_fnv(t)) for t in parts) & M64 if tokens else naive_mix(naive_fnv("".join(parts)))
+    return key or 1
+
+
+names = st.one_of(st.none(), st.sampled_from(["NGUYEN VAN AN", "VAN NGUYEN AN", "NGUYEN  VAN AN", "张 伟", "張\u3000偉",
+                                              "グエン ヴァン アン", "", " "]),
+                  st.text(alphabet=st.sampled_from("AB 偉ア\u3000"), max_size=8))
+
+
+@settings(max_examples=150)
+@given(st.lists(names, max_size=20), st.booleans())
+def test_name_keys_match_twin(values, tokens):
+    keys = name_keys(to_codepoints(pa.array(values, pa.string())), tokens=tokens)
+    assert keys.tolist() == [naive_name_key(v, tokens) for v in values]
+
+
+def test_name_keys_fold_order_and_spaces_only_where_asked():
+    cps = to_codepoints(pa.array(["NGUYEN VAN AN", "AN NGUYEN VAN", "張 偉", "張偉"]))
+    alpha, whole = name_keys(cps, tokens=True), name_keys(cps, tokens=False)
+    assert alpha[0] == alpha[1] and whole[0] != whole[1]
+    assert whole[2] == whole[3]
+
+
+@settings(max_examples=150)
+@given(st.lists(st.integers(0, 5), max_size=60))
+def test_count_keys_match_counter(keys):
+    counts = Counter(k for k in keys if k)
+    assert count_keys(np.array(keys, np.uint64)).tolist() == [counts[k] if k else 0 for k in keys]
+
+
+def naive_mix_keys(*keys):
+    out, absent = [0] * len(keys[0]), [False] * len(keys[0])
+    for k in keys:
+        for i, x in enumerate(int(v) for v in k):
+            absent[i] |= x == 0
+            out[i] = naive_mix((((out[i] ^ x) * 0x9E3779B97F4A7C15) + 0x632BE59BD9B4E019) & M64)
+    return [0 if a else (o or 1) for o, a in zip(out, absent)]
+
+
+@given(st.lists(st.tuples(st.integers(0, M64), st.integers(0, 3)), max_size=30))
+def test_mix_matches_twin(rows):
+    a = np.array([r[0] for r in rows], np.uint64)
+    b = np.array([r[1] for r in rows], np.uint64)
+    assert mix(a, b).tolist() == naive_mix_keys(a, b)
+    assert mix(a).tolist() == naive_mix_keys(a)
+
+
+@given(st.lists(st.integers(0, 5), max_size=40), st.lists(st.integers(0, 7), max_size=40))
+def test_count_in_and_first_seen_match_twins(values, queries):
+    counts = Counter(v for v in values if v)
+    assert count_in(np.array(values, np.uint64), np.array(queries, np.uint64)).tolist() == \
+        [counts[q] if q else 0 for q in queries]
+    seen, first = set(), []
+    for v in values:
+        first.append(bool(v) and v not in seen)
+        seen.add(v)
+    assert first_seen(np.array(values, np.uint64)).tolist() == first
+
+
+def test_mix_is_zero_when_a_part_is_absent():
+    out = mix(np.array([1, 0, 3], np.uint64), np.array([5, 5, 0], np.uint64))
+    assert out[0] != 0 and out[1] == 0 and out[2] == 0
+
+
+# -- duplicate records on constructed rows ----------------------------------------------
+
+def _dups(rows):
+    """rows: (alpha, kanji, kana, birth, room, held, card) per resident; 0 = absent."""
+    cols = list(zip(*rows))
+    arr = [np.array(c, np.uint64) for c in cols[:5]]
+    return duplicates(arr[:3], arr[3], arr[4], held=np.array(cols[5], np.int64), card=np.array(cols[6], np.uint64))
+
+
+def test_same_human_twice_is_a_duplicate_record():
+    kind, root = _dups([
+        (1, 0, 7, 100, 50, -1, 0),   # a
+        (1, 0, 7, 100, 50, -1, 0),   # a again, same room
+        (2, 0, 0, 200, 60, 42, 0),   # b, holds 42
+        (3, 0, 0, 300, 61, 42, 0),   # another name holding 42: same number, one human or a wrong holding
+        (4, 0, 0, 400, 62, -1, 9),   # c, card 9
+        (5, 0, 0, 500, 63, -1, 9),   # card 9 again
+    ])
+    assert kind.tolist() == [DUPLICATE_RECORD] * 6
+    assert root.tolist() == [0, 0, 2, 2, 4, 4]
+
+
+def test_namesake_twins_are_two_people():
+    kind, root = _dups([
+        (1, 0, 7, 100, 50, -1, 0),
+        (1, 0, 7, 100, 51, -1, 0),   # same name, birth date and sex, another room
+        (1, 0, 0, 100, 0, -1, 0),    # no kana on this row: agrees where both carry one
+    ])
+    assert kind.tolist() == [NAMESAKE_TWIN] * 3 and len(set(root.tolist())) == 1
+
+
+def test_near_misses_are_not_flagged():
+    kind, root = _dups([
+        (1, 0, 7, 100, 50, -1, 0),
+        (1, 0, 7, 101, 50, -1, 0),   # another birth date (or sex: part of the birth key)
+        (2, 0, 7, 100, 50, -1, 0),   # another alphabet name, same kana: alphabet contradicts
+        (1, 8, 0, 100, 52, -1, 0),   # kanji only here: nothing contradicts...
+        (1, 9, 0, 100, 53, -1, 0),   # ...but two kanji that differ do
+        (0, 0, 0, 100, 50, -1, 0),   # no name at all
+    ])
+    # rows 0 and 3 share alpha/birth with nothing contradicting; so do 0 and 4; 3 and 4 contradict
+    # each other on kanji yet join through row 0: one group, two people
+    assert kind[[1, 2, 5]].tolist() == [0, 0, 0] and root[[1, 2, 5]].tolist() == [-1, -1, -1]
+
+
+# -- the mixture: plain twins ---------------------------------------------------------------
+
+def _rates(rng):
+    def dist(k):
+        x = rng.random(k) + 0.01
+        return x / x.sum()
+    u_rel = dist(N_RELATIONS + 1)
+    return Rates(alpha0=float(rng.random() * 0.05), alpha=float(rng.random() * 0.05), k=float(10 ** rng.uniform(-5, 0)),
+                 m_cell=dist(N_CELLS), m_rel=dist(N_RELATIONS + 1), u_cell=dist(N_CELLS), u_rel=u_rel,
+                 floor=(float(rng.random() * 0.05), float(10 ** rng.uniform(-6, -2))))
+
+
+def naive_risk(b, cell, rel, r, scale=1.0):
+    prior = max(scale * (r.alpha0 + r.alpha * (1 - math.exp(-r.k * b))), r.floor[0] * (1 - math.exp(-r.floor[1] * b)))
+    ri = rel if rel >= 0 else N_RELATIONS
+    odds = prior * (r.u_cell[cell] * r.u_rel[ri]) / (r.m_cell[cell] * r.m_rel[ri])
+    return odds / (1 + odds)
+
+
+@given(st.integers(0, 2**32 - 1), st.lists(st.tuples(st.integers(1, 500), st.integers(0, N_CELLS - 1),
+                                                       st.integers(-1, N_RELATIONS - 1)), min_size=1, max_size=30),
+       st.floats(0.25, 4))
+def test_other_risk_matches_twin(seed, units, scale):
+    r = _rates(np.random.default_rng(seed))
+    b, c, rel = (np.array(x) for x in zip(*units))
+    got = other_risk(b.astype(float), c, rel, r, scale)
+    want = [naive_risk(*u, r, scale) for u in units]
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-300)
+    assert np.allclose(prior_odds(b.astype(float), r, scale),
+                       [max(scale * (r.alpha0 + r.alpha * (1 - math.exp(-r.k * x))),
+                            r.floor[0] * (1 - math.exp(-r.floor[1] * x))) for x in b])
+
+
+def test_relation_splits_the_block_by_building():
+    rel = relation(np.array([4, 4, 4, 4, 3, -1], np.int8), np.array([1, 2, 0, 3, 1, 1], np.int8))
+    assert [RELATIONS[x] if x >= 0 else None for x in rel] == ["room", "other_room", "block", "block_answer_bare",
+                                                               "town", None]
+
+
+def _simulate(rng, n, alpha0, alpha, k, m_cell, m_rel, u_cell, u_rel):
+    """Units from a known mixture: bearers from a heavy-headed law, then the class, cell, relation."""
+    b = np.minimum(rng.zipf(1.6, n), 500).astype(float)
+    odds = alpha0 + alpha * -np.expm1(-k * b)
+    other = rng.random(n) < odds / (1 + odds)
+    cell = np.where(other, rng.choice(N_CELLS, n, p=u_cell), rng.choice(N_CELLS, n, p=m_cell))
+    rel = np.where(other, rng.choice(N_RELATIONS + 1, n, p=u_rel), rng.choice(N_RELATIONS + 1, n, p=m_rel))
+    return b, cell, np.where(rel == N_RELATIONS, -1, rel), other
+
+
+def test_fit_others_recovers_how_many_are_someone_else():
+    """Calibration: on data drawn from the model, the expected count of others among the
+    units, and among those a budget would match, tracks the true count."""
+    rng = np.random.default_rng(7)
+    m_cell = np.full(N_CELLS, 0.02 / 8); m_cell[FULL_CELL] = 0.98
+    u_cell = np.full(N_CELLS, 0.6 / 8); u_cell[FULL_CELL] = 0.4
+    m_rel = np.array([0.002, 0.002, 0.003, 0.008, 0.01, 0.93, 0.005, 0.04, 0.0]); m_rel /= m_rel.sum()
+    u_rel = np.array([0.3, 0.05, 0.2, 0.35, 0.01, 1e-6, 0.09, 0.001, 0.0]); u_rel /= u_rel.sum()
+    b, cell, rel, other = _simulate(rng, 200_000, 0.01, 0.03, 0.05, m_cell, m_rel, u_cell, u_rel)
+    r = fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6))
+    assert 0.8 < r.others / other.sum() < 1.25
+    risk = other_risk(b, cell, rel, r)
+    for budget in (1e-3, 1e-2, 0.1):
+        kept = risk <= budget
+        truth, expected = other[kept].sum(), risk[kept].sum()
+        if truth >= 10:  # the issue's bar: within a factor of 2 wherever the truth is 10 or more
+            assert 0.5 < expected / truth < 2, (budget, truth, expected)
+        else:  # few: as a Poisson count allows
+            assert truth <= expected + 3 * math.sqrt(expected) + 3, (budget, truth, expected)
+    assert abs(r.u_rel[RELATIONS.index("town")] - u_rel[3]) < 0.05
+    assert r.u_rel[ROOM] < 1e-5  # held: a namesake outside the file does not share the room
