@@ -13,8 +13,8 @@ normalised (see ``engine.normalize``); every function here only relies on these 
 
 **-1 means null on either side** — the level a Fellegi-Sunter model treats as "no
 evidence". Higher is stronger agreement; each comparison returns the *highest* level
-whose condition holds. "JW" is Jaro-Winkler (``engine.similarity``), "token set" the
-token-set ratio (rapidfuzz's ``token_set_ratio / 100``, see ``engine.similarity``).
+whose condition holds. "JW" is Jaro-Winkler (``engine.compare._similarity``), "token set" the
+token-set ratio (rapidfuzz's ``token_set_ratio / 100``, see ``engine.compare._similarity``).
 
 ``compare_names(kind="alpha")`` — passport names (order swaps, dropped middle names,
 truncation, typos):
@@ -100,20 +100,21 @@ import numba as nb
 import numpy as np
 
 from jukimatch.engine.runtime import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
-from jukimatch.engine.compare.similarity import (
+from jukimatch.engine.compare._similarity import (
     GATHER,
-    _equal_ignoring_spaces,
-    _gather,
-    _jaro_winkler,
-    _jaro_winkler_pairs,
-    _multiset_common,
-    _one_substitution_ignoring_spaces,
-    _range_equal,
-    _token_scratch,
-    _token_set_ratio,
-    _tokenize,
-    _tokens_have_jw_partners,
+    equal_ignoring_spaces,
+    gather,
+    jaro_winkler_range,
+    jaro_winkler_pairs,
+    multiset_common,
+    one_substitution_ignoring_spaces,
+    range_equal,
+    token_scratch,
+    token_set_ratio_kernel,
+    tokenize,
+    tokens_have_jw_partners,
 )
+from jukimatch.engine.compare.arguments import check_array, check_codepoints, check_pairs, check_range, max_len
 from jukimatch.engine.text import Codepoints
 
 __all__ = [
@@ -124,7 +125,6 @@ __all__ = [
     "JAPANESE_JW_HIGH",
     "JAPANESE_JW_LOW",
     "KERNELS",
-    "LEVEL_LABELS",
     "NAME_KINDS",
     "compare_address",
     "compare_dates",
@@ -148,50 +148,6 @@ NAME_KINDS = {"alpha": 0, "kanji": 1, "kana": 2}
 _ALPHA, _KANJI, _KANA = 0, 1, 2
 ADDRESS_PARTS = ("pref", "city", "town", "block", "building")
 
-LEVEL_LABELS: dict[str, dict[int, str]] = {
-    "name_alpha": {
-        -1: "null",
-        0: "different",
-        1: "JW ≥ 0.80",
-        2: "JW ≥ 0.92 or token set ≥ 0.88",
-        3: "middle name dropped / token typos",
-        4: "tokens reordered / spacing",
-        5: "exact",
-    },
-    "name_kanji": {
-        -1: "null",
-        0: "different",
-        1: "JW ≥ 0.80 or one token identical",
-        2: "one character substituted",
-        3: "tokens reordered / spacing",
-        4: "exact",
-    },
-    "name_kana": {
-        -1: "null",
-        0: "different",
-        1: "JW ≥ 0.80 or one token identical",
-        2: "JW ≥ 0.90",
-        3: "tokens reordered / spacing",
-        4: "exact",
-    },
-    "date": {
-        -1: "null",
-        0: "different",
-        2: "one part off by one / one digit",
-        3: "day and month swapped",
-        4: "agrees where known",
-        5: "exact",
-    },
-    "sex": {-1: "unknown", 0: "different", 1: "equal"},
-    "address": {
-        -1: "null",
-        0: "different",
-        1: "same prefecture",
-        2: "same city",
-        3: "same town",
-        4: "same block",
-    },
-}
 
 
 # --- names ---------------------------------------------------------------------------
@@ -200,7 +156,7 @@ LEVEL_LABELS: dict[str, dict[int, str]] = {
 def _name_scratch(max_len):
     t = max_len // 2 + 2
     return (
-        _token_scratch(max_len),
+        token_scratch(max_len),
         np.empty(max_len + 1, np.uint32), np.empty(max_len + 1, np.uint32),  # JW scratch
         np.empty(t, np.bool_),  # used tokens (multiset intersection)
         np.empty(t * t, np.bool_),  # token JW graph
@@ -214,15 +170,15 @@ def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
     tok, flag_a, flag_b, used, adj, match_of, visited, stack_i, stack_next, via = sc
     sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = tok
     top = 5 if kind == _ALPHA else 4
-    na = _tokenize(ca, a0, a1, sa, ea, ma)
-    if _range_equal(ca, a0, a1, cb, b0, b1):  # most true pairs: one side's tokens say it all
+    na = tokenize(ca, a0, a1, sa, ea, ma)
+    if range_equal(ca, a0, a1, cb, b0, b1):  # most true pairs: one side's tokens say it all
         return top if na > 0 else -1
-    nb_ = _tokenize(cb, b0, b1, sb, eb, mb)
+    nb_ = tokenize(cb, b0, b1, sb, eb, mb)
     if na == 0 or nb_ == 0:
         return -1
-    if _equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
+    if equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
         return top - 1
-    common = _multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used)
+    common = multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used)
     if na == nb_ and common == na:
         return top - 1
     if kind == _ALPHA:
@@ -231,19 +187,19 @@ def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
             if common == short:
                 return 3
             if na <= nb_:
-                covered = _tokens_have_jw_partners(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_JW, adj,
+                covered = tokens_have_jw_partners(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_JW, adj,
                                                    match_of, visited, stack_i, stack_next, via, table, flag_a,
                                                    flag_b)
             else:
-                covered = _tokens_have_jw_partners(cb, sb, eb, mb, nb_, ca, sa, ea, ma, na, ALPHA_TOKEN_JW, adj,
+                covered = tokens_have_jw_partners(cb, sb, eb, mb, nb_, ca, sa, ea, ma, na, ALPHA_TOKEN_JW, adj,
                                                    match_of, visited, stack_i, stack_next, via, table, flag_a,
                                                    flag_b)
             if covered:
                 return 3
-        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
+        jw = jaro_winkler_range(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
         if jw >= ALPHA_JW_HIGH:
             return 2
-        ts = _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_SET,
+        ts = token_set_ratio_kernel(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, ALPHA_TOKEN_SET,
                               fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats, table)
         single_shared_subset = stats[0] == 1 and (stats[1] == 0 or stats[2] == 0)
         if ts >= ALPHA_TOKEN_SET and not single_shared_subset:
@@ -252,13 +208,13 @@ def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
             return 1
         return 0
     if kind == _KANJI:
-        if _one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
+        if one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
             return 2
         if common >= 1:
             return 1
-        jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
+        jw = jaro_winkler_range(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
         return 1 if jw >= JAPANESE_JW_LOW else 0
-    jw = _jaro_winkler(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
+    jw = jaro_winkler_range(ca, a0, a1, cb, b0, b1, table, flag_a, flag_b)
     if jw >= JAPANESE_JW_HIGH:
         return 2
     if common >= 1 or jw >= JAPANESE_JW_LOW:
@@ -279,7 +235,7 @@ def _compare_names_pairs(lcp, loff, rcp, roff, li, ri, kind, max_len):
         touched = np.uint32(0)
         for k0 in range(blk * PAIR_BLOCK, stop, GATHER):
             k1 = min(stop, k0 + GATHER)
-            touched ^= _gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
+            touched ^= gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
             for k in range(k0, k1):
                 x = k - k0
                 out[k] = _name_level(lcp, bounds[0, x], bounds[1, x], rcp, bounds[2, x], bounds[3, x], kind, sc)
@@ -390,60 +346,17 @@ def _compare_address_pairs(lp, lc, lt, lb, lbd, rp, rc, rt, rb, rbd, li, ri):
 
 # --- public wrappers: check, then call the kernel ------------------------------------
 
-def _array(x, name: str, dtype) -> np.ndarray:
-    if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name} must be a numpy array of {np.dtype(dtype)}, got {type(x).__name__}")
-    if x.dtype != dtype:
-        raise ValueError(f"{name} must have dtype {np.dtype(dtype)}, got {x.dtype}")
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {x.shape}")
-    # Kernels only ever see read-only contiguous views: one compiled signature whether the
-    # caller's array is writable or an np.frombuffer view, and a kernel that wrote to an
-    # input would not compile.
-    view = np.ascontiguousarray(x).view()
-    view.flags.writeable = False
-    return view
-
-
-def _pairs(li, ri, n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
-    li = _array(li, "li", np.int64)
-    ri = _array(ri, "ri", np.int64)
-    if len(li) != len(ri):
-        raise ValueError(f"li and ri must have the same length, got {len(li)} and {len(ri)}")
-    for idx, name, n in ((li, "li", n_left), (ri, "ri", n_right)):
-        if len(idx) and (idx.min() < 0 or idx.max() >= n):
-            raise ValueError(f"{name} must index rows 0..{n - 1} of its side, got values in "
-                             f"[{idx.min()}, {idx.max()}]")
-    return li, ri
-
-
-def _codepoints(c, name: str) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(c, Codepoints):
-        raise ValueError(f"{name} must be a Codepoints (engine.text.to_codepoints), got {type(c).__name__}")
-    cp = _array(c.cp, f"{name}.cp", np.uint32)
-    off = _array(c.off, f"{name}.off", np.int64)
-    if len(off) == 0:
-        raise ValueError(f"{name}.off must hold n + 1 offsets, got an empty array")
-    if off[0] < 0 or off[-1] > len(cp) or (len(off) > 1 and np.any(off[1:] < off[:-1])):
-        raise ValueError(f"{name}.off must be non-decreasing offsets into {name}.cp (length {len(cp)})")
-    return cp, off
-
-
-def _max_len(*offs: np.ndarray) -> int:
-    return max((int(np.max(o[1:] - o[:-1])) if len(o) > 1 else 0) for o in offs)
-
-
 def jaro_winkler(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """Jaro-Winkler similarity (``float32``) of ``left[li[k]]`` and ``right[ri[k]]``.
 
     Prefix scale 0.1, prefix up to 4, boost above Jaro 0.7 (as rapidfuzz's
     ``JaroWinkler.similarity``); 0.0 when either string is null.
     """
-    lcp, loff = _codepoints(left, "left")
-    rcp, roff = _codepoints(right, "right")
-    li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
+    lcp, loff = check_codepoints(left, "left")
+    rcp, roff = check_codepoints(right, "right")
+    li, ri = check_pairs(li, ri, len(loff) - 1, len(roff) - 1)
     with threads_for(len(li)):
-        return _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, _max_len(loff, roff))
+        return jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, max_len(loff, roff))
 
 
 def compare_names(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray, *,
@@ -454,17 +367,11 @@ def compare_names(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.nd
     """
     if kind not in NAME_KINDS:
         raise ValueError(f"kind must be one of {sorted(NAME_KINDS)}, got {kind!r}")
-    lcp, loff = _codepoints(left, "left")
-    rcp, roff = _codepoints(right, "right")
-    li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
+    lcp, loff = check_codepoints(left, "left")
+    rcp, roff = check_codepoints(right, "right")
+    li, ri = check_pairs(li, ri, len(loff) - 1, len(roff) - 1)
     with threads_for(len(li)):
-        return _compare_names_pairs(lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], _max_len(loff, roff))
-
-
-def _check_range(x: np.ndarray, name: str, lo: int, hi: int) -> None:
-    if len(x) and (x.min() < lo or x.max() > hi):
-        bad = int(np.flatnonzero((x < lo) | (x > hi))[0])
-        raise ValueError(f"{name} must lie in [{lo}, {hi}] (0 = unknown), row {bad} holds {x[bad]}")
+        return _compare_names_pairs(lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], max_len(loff, roff))
 
 
 def compare_dates(ly: np.ndarray, lm: np.ndarray, ld: np.ndarray, ry: np.ndarray, rm: np.ndarray,
@@ -476,18 +383,18 @@ def compare_dates(ly: np.ndarray, lm: np.ndarray, ld: np.ndarray, ry: np.ndarray
     """
     sides = []
     for side, (y, m, d) in (("left", (ly, lm, ld)), ("right", (ry, rm, rd))):
-        y = _array(y, f"{side} year", np.int16)
-        m = _array(m, f"{side} month", np.int8)
-        d = _array(d, f"{side} day", np.int8)
+        y = check_array(y, f"{side} year", np.int16)
+        m = check_array(m, f"{side} month", np.int8)
+        d = check_array(d, f"{side} day", np.int8)
         if not len(y) == len(m) == len(d):
             raise ValueError(f"{side} year, month and day must have the same length, "
                              f"got {len(y)}, {len(m)}, {len(d)}")
-        _check_range(y, f"{side} year", 0, 9999)
-        _check_range(m, f"{side} month", 0, 12)
-        _check_range(d, f"{side} day", 0, 31)
+        check_range(y, f"{side} year", 0, 9999)
+        check_range(m, f"{side} month", 0, 12)
+        check_range(d, f"{side} day", 0, 31)
         sides.append((y, m, d))
     (ly, lm, ld), (ry, rm, rd) = sides
-    li, ri = _pairs(li, ri, len(ly), len(ry))
+    li, ri = check_pairs(li, ri, len(ly), len(ry))
     with threads_for(len(li)):
         return _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri)
 
@@ -496,12 +403,12 @@ def compare_sex(left: np.ndarray, right: np.ndarray, li: np.ndarray, ri: np.ndar
     """Sex comparison levels (``int8``): -1 either unknown (0 or 9), 1 equal, 0 differ."""
     checked = []
     for side, x in (("left", left), ("right", right)):
-        x = _array(x, f"{side} sex", np.int8)
+        x = check_array(x, f"{side} sex", np.int8)
         if len(x) and not np.isin(x, (0, 1, 2, 9)).all():
             bad = int(np.flatnonzero(~np.isin(x, (0, 1, 2, 9)))[0])
             raise ValueError(f"{side} sex codes must be 0, 1, 2 or 9, row {bad} holds {x[bad]}")
         checked.append(x)
-    li, ri = _pairs(li, ri, len(checked[0]), len(checked[1]))
+    li, ri = check_pairs(li, ri, len(checked[0]), len(checked[1]))
     with threads_for(len(li)):
         return _compare_sex_pairs(checked[0], checked[1], li, ri)
 
@@ -517,11 +424,11 @@ def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray
         if not isinstance(parts, (tuple, list)) or len(parts) != len(ADDRESS_PARTS):
             raise ValueError(f"{side} must be a tuple of 5 arrays {ADDRESS_PARTS}, got "
                              f"{type(parts).__name__} of length {len(parts) if hasattr(parts, '__len__') else '?'}")
-        arrays = [_array(p, f"{side} {name}", np.uint64) for p, name in zip(parts, ADDRESS_PARTS)]
+        arrays = [check_array(p, f"{side} {name}", np.uint64) for p, name in zip(parts, ADDRESS_PARTS)]
         if len({len(a) for a in arrays}) != 1:
             raise ValueError(f"{side} parts must have one length, got {[len(a) for a in arrays]}")
         sides.append(arrays)
-    li, ri = _pairs(li, ri, len(sides[0][0]), len(sides[1][0]))
+    li, ri = check_pairs(li, ri, len(sides[0][0]), len(sides[1][0]))
     with threads_for(len(li)):
         return _compare_address_pairs(*sides[0], *sides[1], li, ri)
 
@@ -549,7 +456,7 @@ def one_pair_levels(names: tuple[Codepoints, Codepoints, Codepoints], year: np.n
     with threads_for(1):
         for col, (c, kind) in enumerate(zip(names, ("alpha", "kanji", "kana"))):
             cp, off = _ro(c.cp), _ro(c.off)
-            out[col] = _compare_names_pairs(cp, off, cp, off, _ROW0, _ROW1, NAME_KINDS[kind], _max_len(off))[0]
+            out[col] = _compare_names_pairs(cp, off, cp, off, _ROW0, _ROW1, NAME_KINDS[kind], max_len(off))[0]
         y, m, d = _ro(year), _ro(month), _ro(day)
         out[3] = _compare_dates_pairs(y, m, d, y, m, d, _ROW0, _ROW1)[0]
         x = _ro(sex)

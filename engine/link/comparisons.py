@@ -1,25 +1,9 @@
-"""Comparisons for linking arbitrary person data, and the registry a link configuration reads.
+"""The comparisons a link configuration names, each resolved to a :class:`Comparison`.
 
-``engine.compare`` holds the person-field kernels of the reconciliation (names in three
-notations, dates, sex, addresses); this module adds the generic string comparisons other
-person data needs (the FEBRL sets: postcodes, street numbers, social security ids, suburb
-names) and one registry, :data:`LINK_COMPARISONS`, that resolves a comparison name of a
-configuration to a :class:`Comparison` (the level function, its number of levels, the
-level that means "exact" for term-frequency adjustment, and level labels).
-
-Null semantics, for every comparison here: **-1 when either value is null** (empty after
-normalising); otherwise the highest level whose condition holds.
-
-``exact``: 1 equal, 0 otherwise.
-
-``jaro_winkler`` with thresholds ``t_1 > t_2 > ... > t_k`` (default 0.92, 0.88, 0.70, as
-Splink's name comparison): level ``k + 1`` exact, level ``k + 1 - i`` when JW >= ``t_i``
-(the first threshold reached), 0 otherwise.
-
-``edit_distance`` with thresholds ``d_1 < d_2 < ... < d_k`` (default 1, 2): level
-``k + 1`` exact, level ``k + 1 - i`` when the optimal-string-alignment distance
-(Damerau-Levenshtein without repeated edits of a substring: insertions, deletions,
-substitutions, transpositions of two adjacent characters) is <= ``d_i``, 0 otherwise.
+The registry :data:`LINK_COMPARISONS` maps a configuration's comparison name to the level
+function (the person-field comparisons of ``engine.compare.person`` or the generic string
+comparisons of ``engine.compare.strings``), its number of levels, the level that means
+"exact" for term-frequency adjustment, and the level labels (``engine.compare.levels``).
 """
 from __future__ import annotations
 
@@ -27,187 +11,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable
 
-import numba as nb
 import numpy as np
 
-from jukimatch.engine.runtime import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
-from jukimatch.engine.compare.person import (
-    KERNELS,
-    LEVEL_LABELS,
-    _codepoints,
-    _pairs,
-    compare_address,
-    compare_dates,
-    compare_sex,
-    jaro_winkler,
-)
-from jukimatch.engine.compare.similarity import _range_equal
-from jukimatch.engine.text import Codepoints
+from jukimatch.engine.compare.levels import LEVEL_LABELS, exact_level, n_levels
+from jukimatch.engine.compare.person import KERNELS, compare_address, compare_dates, compare_sex
+from jukimatch.engine.compare.strings import check_thresholds, compare_edit_distance, compare_exact, compare_jaro_winkler
 
-__all__ = [
-    "Comparison",
-    "LINK_COMPARISONS",
-    "compare_edit_distance",
-    "compare_exact",
-    "compare_jaro_winkler",
-    "edit_distance",
-    "make_comparison",
-]
-
-#: most levels a comparison may have: the model packs levels -1..6 in 3 bits
-MAX_LEVELS = 7
-
-
-# --- kernels ------------------------------------------------------------------------------
-
-@nb.njit(**JIT_PARALLEL)
-def _exact_pairs(lcp, loff, rcp, roff, li, ri):
-    n = len(li)
-    out = np.empty(n, dtype=np.int8)
-    for k in nb.prange(n):
-        a0, a1 = loff[li[k]], loff[li[k] + 1]
-        b0, b1 = roff[ri[k]], roff[ri[k] + 1]
-        if a0 == a1 or b0 == b1:
-            out[k] = -1
-        elif _range_equal(lcp, a0, a1, rcp, b0, b1):
-            out[k] = 1
-        else:
-            out[k] = 0
-    return out
-
-
-@nb.njit(**JIT)
-def _osa(lcp, a0, a1, rcp, b0, b1, cutoff, prev2, prev, cur):
-    """Optimal string alignment distance, or cutoff + 1 when it exceeds ``cutoff``."""
-    la = a1 - a0
-    lb = b1 - b0
-    if la - lb > cutoff or lb - la > cutoff:
-        return cutoff + 1
-    for j in range(lb + 1):
-        prev[j] = j
-        prev2[j] = j
-    for i in range(1, la + 1):
-        cur[0] = i
-        row_min = i
-        ca = lcp[a0 + i - 1]
-        for j in range(1, lb + 1):
-            cb = rcp[b0 + j - 1]
-            cost = 0 if ca == cb else 1
-            v = prev[j] + 1
-            if cur[j - 1] + 1 < v:
-                v = cur[j - 1] + 1
-            if prev[j - 1] + cost < v:
-                v = prev[j - 1] + cost
-            if i > 1 and j > 1 and ca == rcp[b0 + j - 2] and lcp[a0 + i - 2] == cb:
-                if prev2[j - 2] + 1 < v:
-                    v = prev2[j - 2] + 1
-            cur[j] = v
-            if v < row_min:
-                row_min = v
-        if row_min > cutoff:
-            return cutoff + 1
-        for j in range(lb + 1):
-            prev2[j] = prev[j]
-            prev[j] = cur[j]
-    return prev[lb] if prev[lb] <= cutoff else cutoff + 1
-
-
-@nb.njit(**JIT_PARALLEL)
-def _edit_distance_pairs(lcp, loff, rcp, roff, li, ri, cutoff, max_len):
-    n = len(li)
-    out = np.empty(n, dtype=np.int64)
-    n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
-    for blk in nb.prange(n_blocks):
-        prev2 = np.empty(max_len + 1, np.int64)
-        prev = np.empty(max_len + 1, np.int64)
-        cur = np.empty(max_len + 1, np.int64)
-        for k in range(blk * PAIR_BLOCK, min(n, (blk + 1) * PAIR_BLOCK)):
-            a0, a1 = loff[li[k]], loff[li[k] + 1]
-            b0, b1 = roff[ri[k]], roff[ri[k] + 1]
-            if a0 == a1 or b0 == b1:
-                out[k] = -1
-            else:
-                out[k] = _osa(lcp, a0, a1, rcp, b0, b1, cutoff, prev2, prev, cur)
-    return out
-
-
-# --- public wrappers ----------------------------------------------------------------------
-
-
-def compare_exact(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    """``int8`` per pair: 1 equal, 0 different, -1 either side null (empty)."""
-    lcp, loff = _codepoints(left, "left")
-    rcp, roff = _codepoints(right, "right")
-    li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
-    with threads_for(len(li)):
-        return _exact_pairs(lcp, loff, rcp, roff, li, ri)
-
-
-def edit_distance(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray, *,
-                  cutoff: int) -> np.ndarray:
-    """Optimal-string-alignment distance (``int64``) per pair, capped at ``cutoff + 1``.
-
-    -1 when either side is null. Distances above ``cutoff`` are all reported as ``cutoff + 1``
-    (the kernel stops as soon as a row of the table exceeds it).
-    """
-    if int(cutoff) != cutoff or cutoff < 0:
-        raise ValueError(f"cutoff must be a non-negative integer, got {cutoff!r}")
-    lcp, loff = _codepoints(left, "left")
-    rcp, roff = _codepoints(right, "right")
-    li, ri = _pairs(li, ri, len(loff) - 1, len(roff) - 1)
-    lens = [int(np.max(np.diff(o))) if len(o) > 1 else 0 for o in (loff, roff)]
-    with threads_for(len(li)):
-        return _edit_distance_pairs(lcp, loff, rcp, roff, li, ri, int(cutoff), max(lens))
-
-
-def _bands(exact: np.ndarray, score: np.ndarray, thresholds: tuple, higher_is_closer: bool) -> np.ndarray:
-    k = len(thresholds)
-    out = np.zeros(len(exact), dtype=np.int8)
-    # walk from the loosest threshold to the strictest: the highest level reached wins
-    for i in range(k - 1, -1, -1):
-        t = thresholds[i]
-        hit = score >= t if higher_is_closer else (score <= t) & (score >= 0)
-        out[hit] = k - i
-    out[exact == 1] = k + 1
-    out[exact == -1] = -1
-    return out
-
-
-def compare_jaro_winkler(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray, *,
-                         thresholds: tuple[float, ...] = (0.92, 0.88, 0.70)) -> np.ndarray:
-    """Levels exact / JW >= each threshold (descending) / else; see the module docstring."""
-    thresholds = _check_thresholds(thresholds, descending=True)
-    exact = compare_exact(left, right, li, ri)
-    if not len(exact):
-        return exact
-    jw = jaro_winkler(left, right, li, ri).astype(np.float64)
-    return _bands(exact, jw, thresholds, higher_is_closer=True)
-
-
-def compare_edit_distance(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.ndarray, *,
-                          thresholds: tuple[int, ...] = (1, 2)) -> np.ndarray:
-    """Levels exact / distance <= each threshold (ascending) / else; see the module docstring."""
-    thresholds = _check_thresholds(thresholds, descending=False)
-    exact = compare_exact(left, right, li, ri)
-    if not len(exact):
-        return exact
-    dist = edit_distance(left, right, li, ri, cutoff=int(max(thresholds)))
-    return _bands(exact, dist, thresholds, higher_is_closer=False)
-
-
-def _check_thresholds(thresholds, *, descending: bool) -> tuple:
-    t = tuple(thresholds)
-    if not t or len(t) > MAX_LEVELS - 2:
-        raise ValueError(f"thresholds must hold 1..{MAX_LEVELS - 2} values, got {list(t)}")
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in t):
-        raise ValueError(f"thresholds must be numbers, got {list(t)}")
-    ordered = all(a > b for a, b in zip(t, t[1:])) if descending else all(a < b for a, b in zip(t, t[1:]))
-    if not ordered:
-        raise ValueError(f"thresholds must be strictly {'decreasing' if descending else 'increasing'}, "
-                         f"got {list(t)}")
-    if not descending and not all(float(x).is_integer() and x >= 0 for x in t):
-        raise ValueError(f"edit distance thresholds must be non-negative integers, got {list(t)}")
-    return t
+__all__ = ["Comparison", "LINK_COMPARISONS", "make_comparison"]
 
 
 # --- the registry -------------------------------------------------------------------------
@@ -235,7 +45,7 @@ def _dates(left, right, li, ri):
 
 def _thresholded(name: str, fn, default: tuple, descending: bool, fmt: str):
     def make(thresholds=None) -> Comparison:
-        t = _check_thresholds(default if thresholds is None else thresholds, descending=descending)
+        t = check_thresholds(default if thresholds is None else thresholds, descending=descending)
         k = len(t)
         labels = {-1: "null", 0: "different", k + 1: "exact"}
         for i, x in enumerate(t):
@@ -244,24 +54,24 @@ def _thresholded(name: str, fn, default: tuple, descending: bool, fmt: str):
     return make
 
 
-def _fixed(name: str, kind: str, n_levels: int, fn, labels: dict[int, str]):
+def _fixed(name: str, kind: str, fn):
     def make(thresholds=None) -> Comparison:
         if thresholds is not None:
             raise ValueError(f"comparison {name!r} takes no thresholds")
-        return Comparison(name, kind, n_levels, n_levels - 1, fn, labels)
+        return Comparison(name, kind, n_levels(name), exact_level(name), fn, LEVEL_LABELS[name])
     return make
 
 
 #: comparison factories by the names a link configuration uses; the person-field kernels
-#: of ``engine.compare.KERNELS`` plus the generic string comparisons of this module
+#: of ``engine.compare.person.KERNELS`` plus the generic ones of ``engine.compare.strings``
 LINK_COMPARISONS: dict[str, Callable[..., Comparison]] = {
-    "name_alpha": _fixed("name_alpha", "strings", 6, KERNELS["name_alpha"], LEVEL_LABELS["name_alpha"]),
-    "name_kanji": _fixed("name_kanji", "strings", 5, KERNELS["name_kanji"], LEVEL_LABELS["name_kanji"]),
-    "name_kana": _fixed("name_kana", "strings", 5, KERNELS["name_kana"], LEVEL_LABELS["name_kana"]),
-    "date": _fixed("date", "date", 6, _dates, LEVEL_LABELS["date"]),
-    "sex": _fixed("sex", "sex", 2, compare_sex, LEVEL_LABELS["sex"]),
-    "address": _fixed("address", "address", 5, compare_address, LEVEL_LABELS["address"]),
-    "exact": _fixed("exact", "strings", 2, compare_exact, {-1: "null", 0: "different", 1: "exact"}),
+    "name_alpha": _fixed("name_alpha", "strings", KERNELS["name_alpha"]),
+    "name_kanji": _fixed("name_kanji", "strings", KERNELS["name_kanji"]),
+    "name_kana": _fixed("name_kana", "strings", KERNELS["name_kana"]),
+    "date": _fixed("date", "date", _dates),
+    "sex": _fixed("sex", "sex", compare_sex),
+    "address": _fixed("address", "address", compare_address),
+    "exact": _fixed("exact", "strings", compare_exact),
     "jaro_winkler": _thresholded("jaro_winkler", compare_jaro_winkler, (0.92, 0.88, 0.70), True, "JW ≥ {}"),
     "edit_distance": _thresholded("edit_distance", compare_edit_distance, (1, 2), False, "edits ≤ {}"),
 }

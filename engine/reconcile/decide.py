@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numba as nb
 import numpy as np
 
+from jukimatch.engine.compare.levels import ADDRESS_OTHER_MUNICIPALITY, ADDRESS_SAME_BLOCK, DATE_FULL
 from jukimatch.engine.runtime import JIT
 
 MATCH, REVIEW, NO_MATCH, PENDING, REJECTED = "match", "review", "no_match", "pending", "rejected"
@@ -123,9 +124,6 @@ class Decisions:
                          None if self.code is None else self.code[rows], None if self.risk is None else self.risk[rows])
 
 
-DATE_FULL = 4  # birth date agrees wherever known
-ADDRESS_SAME_BLOCK = 4
-ADDRESS_OTHER_MUNICIPALITY = 1  # level 1: same prefecture only; 0: differs
 
 
 def corroboration(pairs: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

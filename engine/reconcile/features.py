@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from jukimatch.engine.compare.levels import NAME_FULL, n_levels
 from jukimatch.engine.compare.person import compare_address, compare_dates, compare_names, compare_sex
 from jukimatch.engine.normalize.address import address_hashes
 from jukimatch.engine.normalize.kana import kana_codepoints
@@ -19,14 +20,13 @@ from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
 from jukimatch.engine.text import Codepoints, concat_codepoints, same_text, take_codepoints
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
-N_LEVELS = (6, 5, 5, 6, 2, 5)  # levels 0..n-1 per field; -1 is null
+KINDS = ("name_alpha", "name_kanji", "name_kana", "date", "sex", "address")  # each field's comparison
+N_LEVELS = tuple(n_levels(k) for k in KINDS)  # levels 0..n-1 per field; -1 is null
 DATE_FIELD = FIELDS.index("birth_date")
 SEX_FIELD = FIELDS.index("sex")
 ADDRESS_FIELD = FIELDS.index("address")
 NAME_FIELDS = (0, 1, 2)
-# Levels at which a name notation counts as fully agreeing: alphabet "tokens reordered /
-# spacing" and up; kanji and kana "tokens reordered / spacing" and up.
-NAME_FULL_LEVEL = (4, 3, 3)
+NAME_FULL_LEVEL = tuple(NAME_FULL[k] for k in KINDS[:3])  # a name notation agrees fully from here up
 
 
 def name_full(levels: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ import numba as nb
 import numpy as np
 
 from jukimatch.engine.runtime import JIT
-from jukimatch.engine.reconcile.decide import DATE_FULL
+from jukimatch.engine.compare.levels import DATE_FULL
 
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 

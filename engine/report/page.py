@@ -195,7 +195,7 @@ def _fields(model: Model | None, review: pa.Table, levels: np.ndarray) -> list[s
 def _level_labels(fields: list[str]) -> dict[str, Any]:
     """Level labels per field from ``engine.compare.LEVEL_LABELS`` when that module is importable."""
     try:
-        from jukimatch.engine.compare.person import LEVEL_LABELS  # optional: the report must not depend on compare at import
+        from jukimatch.engine.compare.levels import LEVEL_LABELS  # optional: the report must not depend on compare at import
     except ImportError:
         return {}
     if not isinstance(LEVEL_LABELS, dict):

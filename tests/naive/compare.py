@@ -1,4 +1,4 @@
-"""Plain-Python twins of the comparison kernels in jukimatch.engine.compare.person/similarity.
+"""Plain-Python twins of the comparison kernels in jukimatch.engine.compare.person and compare._similarity.
 
 One pair at a time, Python strings and ints, no NumPy, no pruning, no cleverness: each
 function is the definition written out, so a Hypothesis test can hold the fast kernel to it.

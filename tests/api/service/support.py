@@ -160,10 +160,3 @@ def live(app: Any, **config: Any):
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
-
-def test_support_numbers_are_valid():
-    """The helpers' numbers pass the official check digit, their bad twins fail it."""
-    from jukimatch.engine.validate.checkdigit import my_number_errors
-
-    assert my_number_errors([my_number(12345678901), bad_number(12345678901)]) == [None, "check_digit"]
-

@@ -20,7 +20,7 @@ from jukimatch.engine.compare.person import (
     compare_sex,
     jaro_winkler,
 )
-from jukimatch.engine.compare.similarity import _token_set_ratio_pairs
+from jukimatch.engine.compare._similarity import token_set_ratio_pairs
 from jukimatch.engine.text import to_codepoints
 
 
@@ -122,7 +122,7 @@ def test_token_set_ratio_matches_twin_and_rapidfuzz(batch, cutoff):
     left, right, li, ri = batch
     lc, rc = to_codepoints(left), to_codepoints(right)
     max_len = max(int(np.diff(lc.off).max()), int(np.diff(rc.off).max()))
-    got = _token_set_ratio_pairs(lc.cp, lc.off, rc.cp, rc.off, li, ri, max_len, cutoff)
+    got = token_set_ratio_pairs(lc.cp, lc.off, rc.cp, rc.off, li, ri, max_len, cutoff)
     for g, a, b in zip(got.tolist(), li, ri):
         s, t = left[a], right[b]
         exact = naive.token_set_ratio(s, t)
@@ -254,7 +254,7 @@ def test_long_strings_take_the_word_free_paths():
     for g, s, t in zip(jw.tolist(), left, right):
         assert abs(g - JaroWinkler.similarity(s, t)) <= 1e-6
     max_len = max(map(len, left + right))
-    ts = _token_set_ratio_pairs(lc.cp, lc.off, rc.cp, rc.off, idx, idx, max_len, 0.0)
+    ts = token_set_ratio_pairs(lc.cp, lc.off, rc.cp, rc.off, idx, idx, max_len, 0.0)
     for g, s, t in zip(ts.tolist(), left, right):
         assert abs(g - fuzz.token_set_ratio(s, t) / 100) <= 1e-9
     levels = compare_names(lc, rc, idx, idx, kind="alpha")

@@ -220,9 +220,9 @@ def test_lost_rows_are_loud(tmp_path, run_inputs):
 
 
 def test_level_labels_from_compare_when_present(tmp_path, run_inputs, monkeypatch):
-    fake = types.ModuleType("jukimatch.engine.compare.person")
+    fake = types.ModuleType("jukimatch.engine.compare.levels")
     fake.LEVEL_LABELS = {"date": {3: "year and month equal"}, "sex": {0: "differ", 1: "equal"}}
-    monkeypatch.setitem(sys.modules, "jukimatch.engine.compare.person", fake)
+    monkeypatch.setitem(sys.modules, "jukimatch.engine.compare.levels", fake)
     doc = _write(tmp_path, **run_inputs)
     assert "year and month equal" in doc and "<td>equal</td>" in doc
 

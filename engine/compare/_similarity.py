@@ -37,7 +37,7 @@ MAX_PREFIX = 4
 # --- elementary range helpers ----------------------------------------------------------
 
 @nb.njit(**JIT)
-def _range_equal(ca, a0, a1, cb, b0, b1):
+def range_equal(ca, a0, a1, cb, b0, b1):
     if a1 - a0 != b1 - b0:
         return False
     for k in range(a1 - a0):
@@ -47,7 +47,7 @@ def _range_equal(ca, a0, a1, cb, b0, b1):
 
 
 @nb.njit(**JIT)
-def _range_less(ca, a0, a1, cb, b0, b1):
+def range_less(ca, a0, a1, cb, b0, b1):
     """Code-point lexicographic order (Python's ``str`` order)."""
     la = a1 - a0
     lb = b1 - b0
@@ -61,7 +61,7 @@ def _range_less(ca, a0, a1, cb, b0, b1):
 
 
 @nb.njit(**JIT)
-def _equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
+def equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
     i = a0
     j = b0
     while True:
@@ -78,7 +78,7 @@ def _equal_ignoring_spaces(ca, a0, a1, cb, b0, b1):
 
 
 @nb.njit(**JIT)
-def _one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
+def one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
     """Same length once spaces are removed, and exactly one code point differs."""
     i = a0
     j = b0
@@ -99,9 +99,9 @@ def _one_substitution_ignoring_spaces(ca, a0, a1, cb, b0, b1):
 
 
 @nb.njit(**JIT)
-def _tokenize(cp, s0, s1, starts, ends, masks):
+def tokenize(cp, s0, s1, starts, ends, masks):
     """Write token ranges of ``cp[s0:s1]`` into ``starts``/``ends`` and each token's
-    character-class mask (``_char_bit``) into ``masks``; return the number of tokens."""
+    character-class mask (``char_bit``) into ``masks``; return the number of tokens."""
     n = 0
     i = s0
     while i < s1:
@@ -112,7 +112,7 @@ def _tokenize(cp, s0, s1, starts, ends, masks):
         j = i
         mask = np.uint64(0)
         while j < s1 and cp[j] != SPACE:
-            mask |= _char_bit(cp[j])
+            mask |= char_bit(cp[j])
             j += 1
         starts[n] = i
         ends[n] = j
@@ -123,18 +123,18 @@ def _tokenize(cp, s0, s1, starts, ends, masks):
 
 
 @nb.njit(**JIT)
-def _char_bit(c):
+def char_bit(c):
     """One of 64 character classes (code point mod 64): equal characters share a class, so
     a character whose class is absent from a string's mask cannot occur in that string."""
     return np.uint64(1) << np.uint64(c & 63)
 
 
 @nb.njit(**JIT)
-def _absent_count(cp, s0, s1, other_mask):
+def absent_count(cp, s0, s1, other_mask):
     """Code points of ``cp[s0:s1]`` whose class is not in ``other_mask`` (never matched)."""
     absent = 0
     for k in range(s0, s1):
-        if not (other_mask & _char_bit(cp[k])):
+        if not (other_mask & char_bit(cp[k])):
             absent += 1
     return absent
 
@@ -150,7 +150,7 @@ TABLE_SIZE = 128
 
 
 @nb.njit(**JIT)
-def _popcount(x):
+def popcount(x):
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
@@ -158,7 +158,7 @@ def _popcount(x):
 
 
 @nb.njit(**JIT)
-def _jaro_winkler(ca, a0, a1, cb, b0, b1, table, buf_a, buf_b):
+def jaro_winkler_range(ca, a0, a1, cb, b0, b1, table, buf_a, buf_b):
     """Jaro-Winkler of ``ca[a0:a1]`` and ``cb[b0:b1]``.
 
     ``table`` is a zeroed ``uint64[TABLE_SIZE]`` (left zeroed on return); ``buf_a``,
@@ -170,7 +170,7 @@ def _jaro_winkler(ca, a0, a1, cb, b0, b1, table, buf_a, buf_b):
     if la == 0 or lb == 0:
         return 0.0
     if la > WORD or lb > WORD:
-        return _jaro_winkler_long(ca, a0, a1, cb, b0, b1, buf_a, buf_b)
+        return jaro_winkler_long(ca, a0, a1, cb, b0, b1, buf_a, buf_b)
     window = (la if la > lb else lb) // 2 - 1
     if window < 0:
         window = 0
@@ -224,11 +224,11 @@ def _jaro_winkler(ca, a0, a1, cb, b0, b1, table, buf_a, buf_b):
     out_of_order = 0
     for x in range(m):
         out_of_order += np.int64(buf_a[x] != buf_b[x])
-    return _winkler(ca, a0, la, cb, b0, lb, m, out_of_order)
+    return winkler(ca, a0, la, cb, b0, lb, m, out_of_order)
 
 
 @nb.njit(**JIT)
-def _winkler(ca, a0, la, cb, b0, lb, m, out_of_order):
+def winkler(ca, a0, la, cb, b0, lb, m, out_of_order):
     mf = float(m)
     sim = (mf / la + mf / lb + (m - out_of_order // 2) / mf) / 3.0
     if sim > 0.7:
@@ -245,7 +245,7 @@ def _winkler(ca, a0, la, cb, b0, lb, m, out_of_order):
 
 
 @nb.njit(**JIT)
-def _jaro_winkler_long(ca, a0, a1, cb, b0, b1, flag_a, flag_b):
+def jaro_winkler_long(ca, a0, a1, cb, b0, b1, flag_a, flag_b):
     """The textbook O(|a| * window) Jaro-Winkler, for strings longer than a machine word
     (``flag_a``, ``flag_b``: scratch used as 0/1 flags)."""
     la = a1 - a0
@@ -281,11 +281,11 @@ def _jaro_winkler_long(ca, a0, a1, cb, b0, b1, flag_a, flag_b):
             if ca[a0 + i] != cb[b0 + k]:
                 out_of_order += 1
             k += 1
-    return _winkler(ca, a0, la, cb, b0, lb, m, out_of_order)
+    return winkler(ca, a0, la, cb, b0, lb, m, out_of_order)
 
 
 @nb.njit(**JIT)
-def _jaro_winkler_bound(la, lb, most_a, most_b):
+def jaro_winkler_bound(la, lb, most_a, most_b):
     """An upper bound of Jaro-Winkler for strings of lengths ``la``, ``lb`` (both > 0) of
     which at most ``most_a``, ``most_b`` characters can match."""
     m = la if la < lb else lb
@@ -304,7 +304,7 @@ GATHER = 512
 
 
 @nb.njit(**JIT)
-def _gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds):
+def gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds):
     """Fetch the string bounds of pairs ``k0..k1`` into ``bounds`` (4 rows), then touch each
     string's first and last code point; return a checksum the caller must keep.
 
@@ -330,7 +330,7 @@ def _gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds):
 
 
 @nb.njit(**JIT_PARALLEL)
-def _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, max_len):
+def jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, max_len):
     n = len(li)
     out = np.empty(n, dtype=np.float32)
     n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
@@ -344,10 +344,10 @@ def _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, max_len):
         touched = np.uint32(0)
         for k0 in range(blk * PAIR_BLOCK, stop, GATHER):
             k1 = min(stop, k0 + GATHER)
-            touched ^= _gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
+            touched ^= gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
             for k in range(k0, k1):
                 x = k - k0
-                out[k] = _jaro_winkler(lcp, bounds[0, x], bounds[1, x], rcp, bounds[2, x], bounds[3, x],
+                out[k] = jaro_winkler_range(lcp, bounds[0, x], bounds[1, x], rcp, bounds[2, x], bounds[3, x],
                                        table, buf_a, buf_b)
         checksums[blk] = touched
     return out
@@ -356,19 +356,19 @@ def _jaro_winkler_pairs(lcp, loff, rcp, roff, li, ri, max_len):
 # --- token-set ratio -----------------------------------------------------------------
 
 @nb.njit(**JIT)
-def _sort_tokens(cp, starts, ends, idx, n):
+def sort_tokens(cp, starts, ends, idx, n):
     """Insertion sort of token indices ``idx[:n]`` by token text (n is small)."""
     for x in range(1, n):
         t = idx[x]
         y = x - 1
-        while y >= 0 and _range_less(cp, starts[t], ends[t], cp, starts[idx[y]], ends[idx[y]]):
+        while y >= 0 and range_less(cp, starts[t], ends[t], cp, starts[idx[y]], ends[idx[y]]):
             idx[y + 1] = idx[y]
             y -= 1
         idx[y + 1] = t
 
 
 @nb.njit(**JIT)
-def _join_tokens(cp, starts, ends, idx, n, buf):
+def join_tokens(cp, starts, ends, idx, n, buf):
     """Write tokens ``idx[:n]`` joined by single spaces into ``buf``; return the length."""
     w = 0
     for x in range(n):
@@ -383,7 +383,7 @@ def _join_tokens(cp, starts, ends, idx, n, buf):
 
 
 @nb.njit(**JIT)
-def _lcs_length(a, la, b, lb, table, row):
+def lcs_length(a, la, b, lb, table, row):
     """Longest common subsequence of ``a[:la]`` and ``b[:lb]``.
 
     Bit-parallel (Hyyrö 2004) when ``a`` fits a machine word, using the zeroed position
@@ -413,7 +413,7 @@ def _lcs_length(a, la, b, lb, table, row):
             if c < TABLE_SIZE:
                 table[c] = np.uint64(0)
         used = _ALL if la == WORD else (_ONE << np.uint64(la)) - _ONE
-        return np.int64(_popcount(~v & used))
+        return np.int64(popcount(~v & used))
     for j in range(lb + 1):
         row[j] = 0
     for i in range(la):
@@ -431,18 +431,18 @@ def _lcs_length(a, la, b, lb, table, row):
 
 
 @nb.njit(**JIT)
-def _unique_flags(cp, starts, ends, n, first):
+def unique_flags(cp, starts, ends, n, first):
     """first[t] = token t is the first occurrence of its text on its side."""
     for t in range(n):
         first[t] = True
         for u in range(t):
-            if first[u] and _range_equal(cp, starts[t], ends[t], cp, starts[u], ends[u]):
+            if first[u] and range_equal(cp, starts[t], ends[t], cp, starts[u], ends[u]):
                 first[t] = False
                 break
 
 
 @nb.njit(**JIT)
-def _found_in(ca, sa, ea, first_a, na, cb, sb, eb, nb_, found):
+def found_in(ca, sa, ea, first_a, na, cb, sb, eb, nb_, found):
     """found[t] = distinct token t of side a also occurs on side b; return how many."""
     count = 0
     for t in range(na):
@@ -450,7 +450,7 @@ def _found_in(ca, sa, ea, first_a, na, cb, sb, eb, nb_, found):
         if not first_a[t]:
             continue
         for u in range(nb_):
-            if _range_equal(ca, sa[t], ea[t], cb, sb[u], eb[u]):
+            if range_equal(ca, sa[t], ea[t], cb, sb[u], eb[u]):
                 found[t] = True
                 count += 1
                 break
@@ -458,17 +458,17 @@ def _found_in(ca, sa, ea, first_a, na, cb, sb, eb, nb_, found):
 
 
 @nb.njit(**JIT)
-def _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, cutoff, sc_first_a, sc_first_b, sc_found_a,
+def token_set_ratio_kernel(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, cutoff, sc_first_a, sc_first_b, sc_found_a,
                      sc_found_b, sc_idx_a, sc_idx_b, buf_a, buf_b, row, stats, table):
     """Token-set ratio of two tokenised strings (module docstring), or 0.0 below ``cutoff``.
 
     ``stats`` receives (shared distinct tokens, distinct tokens only on a, only on b), which
     callers use to tell a subset sharing a single token from real agreement.
     """
-    _unique_flags(ca, sa, ea, na, sc_first_a)
-    _unique_flags(cb, sb, eb, nb_, sc_first_b)
-    shared = _found_in(ca, sa, ea, sc_first_a, na, cb, sb, eb, nb_, sc_found_a)
-    _found_in(cb, sb, eb, sc_first_b, nb_, ca, sa, ea, na, sc_found_b)
+    unique_flags(ca, sa, ea, na, sc_first_a)
+    unique_flags(cb, sb, eb, nb_, sc_first_b)
+    shared = found_in(ca, sa, ea, sc_first_a, na, cb, sb, eb, nb_, sc_found_a)
+    found_in(cb, sb, eb, sc_first_b, nb_, ca, sa, ea, na, sc_found_b)
     sect_len = 0
     n_ab = 0
     ab_len = 0
@@ -525,20 +525,20 @@ def _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, cutoff, sc_first_a
     if 1.0 - least_dist / lensum > best and 1.0 - least_dist / lensum >= cutoff:
         absent_ab = 0
         for x in range(n_ab):
-            absent_ab += _absent_count(ca, sa[sc_idx_a[x]], ea[sc_idx_a[x]], mask_ba)
+            absent_ab += absent_count(ca, sa[sc_idx_a[x]], ea[sc_idx_a[x]], mask_ba)
         absent_ba = 0
         for x in range(n_ba):
-            absent_ba += _absent_count(cb, sb[sc_idx_b[x]], eb[sc_idx_b[x]], mask_ab)
+            absent_ba += absent_count(cb, sb[sc_idx_b[x]], eb[sc_idx_b[x]], mask_ab)
         most_ab = ab_len - absent_ab
         most_ba = ba_len - absent_ba
         short = most_ab if most_ab < most_ba else most_ba
         least_dist = ab_len + ba_len - 2 * short
     if 1.0 - least_dist / lensum > best and 1.0 - least_dist / lensum >= cutoff:
-        _sort_tokens(ca, sa, ea, sc_idx_a, n_ab)
-        _sort_tokens(cb, sb, eb, sc_idx_b, n_ba)
-        la = _join_tokens(ca, sa, ea, sc_idx_a, n_ab, buf_a)
-        lb = _join_tokens(cb, sb, eb, sc_idx_b, n_ba, buf_b)
-        dist = la + lb - 2 * _lcs_length(buf_a, la, buf_b, lb, table, row)
+        sort_tokens(ca, sa, ea, sc_idx_a, n_ab)
+        sort_tokens(cb, sb, eb, sc_idx_b, n_ba)
+        la = join_tokens(ca, sa, ea, sc_idx_a, n_ab, buf_a)
+        lb = join_tokens(cb, sb, eb, sc_idx_b, n_ba, buf_b)
+        dist = la + lb - 2 * lcs_length(buf_a, la, buf_b, lb, table, row)
         r = 1.0 - dist / lensum
         if r > best:
             best = r
@@ -546,7 +546,7 @@ def _token_set_ratio(ca, sa, ea, ma, na, cb, sb, eb, mb, nb_, cutoff, sc_first_a
 
 
 @nb.njit(**JIT)
-def _token_scratch(max_len):
+def token_scratch(max_len):
     """Scratch for the token kernels of strings of at most ``max_len`` code points."""
     t = max_len // 2 + 2  # most tokens a string of max_len code points can hold
     return (
@@ -564,19 +564,19 @@ def _token_scratch(max_len):
 
 
 @nb.njit(**JIT_PARALLEL)
-def _token_set_ratio_pairs(lcp, loff, rcp, roff, li, ri, max_len, cutoff):
+def token_set_ratio_pairs(lcp, loff, rcp, roff, li, ri, max_len, cutoff):
     n = len(li)
     out = np.empty(n, dtype=np.float64)
     n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
     for blk in nb.prange(n_blocks):
-        sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = _token_scratch(max_len)
+        sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = token_scratch(max_len)
         stop = min(n, (blk + 1) * PAIR_BLOCK)
         for k in range(blk * PAIR_BLOCK, stop):
             a = li[k]
             b = ri[k]
-            na = _tokenize(lcp, loff[a], loff[a + 1], sa, ea, ma)
-            nb_ = _tokenize(rcp, roff[b], roff[b + 1], sb, eb, mb)
-            out[k] = _token_set_ratio(lcp, sa, ea, ma, na, rcp, sb, eb, mb, nb_, cutoff,
+            na = tokenize(lcp, loff[a], loff[a + 1], sa, ea, ma)
+            nb_ = tokenize(rcp, roff[b], roff[b + 1], sb, eb, mb)
+            out[k] = token_set_ratio_kernel(lcp, sa, ea, ma, na, rcp, sb, eb, mb, nb_, cutoff,
                                       fa, fb, ga, gb, ia, ib, bufa, bufb, row, stats, table)
     return out
 
@@ -584,14 +584,14 @@ def _token_set_ratio_pairs(lcp, loff, rcp, roff, li, ri, max_len, cutoff):
 # --- tokens of one side matched to distinct tokens of the other ---------------------
 
 @nb.njit(**JIT)
-def _multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used_b):
+def multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used_b):
     """Size of the multiset intersection of two token lists (greedy is exact for equality)."""
     for u in range(nb_):
         used_b[u] = False
     common = 0
     for t in range(na):
         for u in range(nb_):
-            if not used_b[u] and _range_equal(ca, sa[t], ea[t], cb, sb[u], eb[u]):
+            if not used_b[u] and range_equal(ca, sa[t], ea[t], cb, sb[u], eb[u]):
                 used_b[u] = True
                 common += 1
                 break
@@ -599,7 +599,7 @@ def _multiset_common(ca, sa, ea, na, cb, sb, eb, nb_, used_b):
 
 
 @nb.njit(**JIT)
-def _tokens_have_jw_partners(cs, ss, es, ms, ns, cl, sl, el, ml, nl, threshold, adj, match_of, visited,
+def tokens_have_jw_partners(cs, ss, es, ms, ns, cl, sl, el, ml, nl, threshold, adj, match_of, visited,
                              stack_i, stack_next, via, table, flag_a, flag_b):
     """True if every token of the short side (``ns <= nl``) can be given its own token of
     the long side with Jaro-Winkler >= ``threshold`` (a perfect bipartite matching of the
@@ -610,11 +610,11 @@ def _tokens_have_jw_partners(cs, ss, es, ms, ns, cl, sl, el, ml, nl, threshold, 
             ok = False
             la = es[i] - ss[i]
             lb = el[j] - sl[j]
-            if _range_equal(cs, ss[i], es[i], cl, sl[j], el[j]):
+            if range_equal(cs, ss[i], es[i], cl, sl[j], el[j]):
                 ok = True
-            elif _jaro_winkler_bound(la, lb, la - _absent_count(cs, ss[i], es[i], ml[j]),
-                                     lb - _absent_count(cl, sl[j], el[j], ms[i])) >= threshold - 1e-9:
-                ok = _jaro_winkler(cs, ss[i], es[i], cl, sl[j], el[j], table, flag_a, flag_b) >= threshold
+            elif jaro_winkler_bound(la, lb, la - absent_count(cs, ss[i], es[i], ml[j]),
+                                     lb - absent_count(cl, sl[j], el[j], ms[i])) >= threshold - 1e-9:
+                ok = jaro_winkler_range(cs, ss[i], es[i], cl, sl[j], el[j], table, flag_a, flag_b) >= threshold
             adj[i * nl + j] = ok
             any_partner = any_partner or ok
         if not any_partner:

@@ -6,15 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jukimatch.engine.link.comparisons import (
-    LINK_COMPARISONS,
-    compare_edit_distance,
-    compare_exact,
-    compare_jaro_winkler,
-    edit_distance,
-    make_comparison,
-)
 from jukimatch.engine.compare.person import KERNELS
+from jukimatch.engine.compare.strings import compare_edit_distance, compare_exact, compare_jaro_winkler, edit_distance
+from jukimatch.engine.link.comparisons import LINK_COMPARISONS, make_comparison
 from jukimatch.engine.text import to_codepoints
 
 
