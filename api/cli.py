@@ -10,59 +10,10 @@ import json
 import os
 import sys
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
-
-class UsageError(Exception):
-    """Bad usage or unusable input: exit 2 with one line."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line form
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
-
-
-@contextmanager
-def _progress_bar(enabled: bool):
-    """A tqdm bar per phase on a terminal; nothing otherwise."""
-    if not enabled:
-        yield None
-        return
-    from tqdm import tqdm
-
-    bars: dict[str, tqdm] = {}
-
-    def update(phase: str, done: int, total: int) -> None:
-        bar = bars.get(phase)
-        if bar is None:
-            bar = bars[phase] = tqdm(total=total, desc=phase, unit="pair", leave=False, file=sys.stderr)
-        bar.update(done - bar.n)
-
-    try:
-        yield update
-    finally:
-        for bar in bars.values():
-            bar.close()
-
-
-@contextmanager
-def _threads(n: int | None):
-    """Use n Numba threads for the duration, restoring the previous count afterwards."""
-    if not n:
-        yield
-        return
-    import numba
-
-    if n < 1 or n > numba.config.NUMBA_NUM_THREADS:
-        raise UsageError(f"--workers must lie in 1..{numba.config.NUMBA_NUM_THREADS}, got {n}")
-    before = numba.get_num_threads()
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+from jukimatch.api.console import Parser, UsageError
+from jukimatch.api.reconcile_cli import add_reconcile_parser
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -79,43 +30,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     result = generate(args.residents, args.out, seed=args.seed, fmt=args.format, encoding=args.encoding,
                       profile=profile)
     print(json.dumps(result, indent=2, ensure_ascii=False, default=str))
-    return 0
-
-
-def _print_summary(summary: dict, out: Path) -> None:
-    d = summary["decisions"]
-    rows = summary["rows"]
-    print(f"residents in {rows['residents_in']:,}  decisions out {rows['decisions_out']:,}  "
-          f"conserved: {'yes' if rows['conserved'] else 'NO'}")
-    print("  " + "  ".join(f"{k} {v:,}" for k, v in d.items()))
-    top = sorted(summary["reasons"].items(), key=lambda kv: -kv[1])[:8]
-    print("  reasons: " + ", ".join(f"{k} {v:,}" for k, v in top))
-    e = summary.get("expected_wrong_numbers")
-    if e:
-        print(f"  expected wrong numbers among the matches: {e['mean']:.3g} (95 % interval {e['low']:g}-{e['high']:g}),"
-              f" each match at most {e['max_risk']:.0e} (--max-risk)")
-    t = summary["timings_s"]
-    print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in t.items()))
-    written = summary.get("outputs") or {}  # name -> file (decisions.parquet or decisions.parquet.enc)
-    names = [Path(w).name for w in written.values()]
-    print(f"  outputs in {out}: " + "  ".join(names + ["summary.json"]))
-    if (out / "report.html").exists():
-        print(f"  report: {out / 'report.html'}")
-
-
-def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from jukimatch.api import reconcile
-
-    from jukimatch.api.reconcile_options import reconcile_kwargs
-
-    out = Path(args.out)
-    kw = reconcile_kwargs(args)  # --workers means Dask worker processes with --backend dask
-    threads = args.workers if kw["backend"] == "local" else None
-    with _threads(threads), _progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
-        summary = reconcile(args.residents, args.responses, out, model=args.model, encoding=args.encoding,
-                            report=not args.no_report, progress=bar, **kw)
-    if not args.quiet:
-        _print_summary(summary, out)
     return 0
 
 
@@ -158,8 +72,8 @@ def _cmd_check_number(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="jukimatch", description="Bulk My Number reconciliation against Juki-net.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = Parser(prog="jukimatch", description="Bulk My Number reconciliation against Juki-net.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     g = sub.add_parser("generate", help="synthetic residents, Juki-net responses and ground truth")
     g.add_argument("--residents", type=int, required=True, help="number of residents")
@@ -171,22 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "heavy_head, absent_namesakes, double_entries, mixed) or a TOML file overriding the default")
     g.set_defaults(func=_cmd_generate)
 
-    r = sub.add_parser("reconcile", help="reconcile residents with Juki-net's responses")
-    r.add_argument("--residents", required=True, help="residents file (.parquet or .csv)")
-    r.add_argument("--responses", required=True, help="responses file (.parquet or .csv)")
-    r.add_argument("--out", required=True, help="output folder")
-    r.add_argument("--workers", type=int, help="CPU threads for the kernels (default: all); with --backend dask: worker processes")
-    r.add_argument("--model", help="reuse a saved model.json instead of fitting")
-    r.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
-    r.add_argument("--no-report", action="store_true", help="skip report.html")
-    r.add_argument("--max-risk", type=float, metavar="P",
-                   help="largest probability, per automatic match, that the number is someone else's "
-                        "(default 1e-5); riskier ones go to review")
-    r.add_argument("--quiet", action="store_true", help="print nothing on success")
-    r.set_defaults(func=_cmd_reconcile)
-    from jukimatch.api.reconcile_options import add_reconcile_options
-
-    add_reconcile_options(r)  # --backend --scheduler --partitions --resume --chunk-rows --encrypt-key-file
+    add_reconcile_parser(sub)
 
     c = sub.add_parser("check-number", help="validate My Number check digits (printed masked)")
     c.add_argument("numbers", nargs="*", help="12-digit numbers")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from jukimatch.api import generate, reconcile
-from jukimatch.api.cli import _print_summary
+from jukimatch.api.console import print_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = made.get("paths", {})
     summary = reconcile(paths.get("residents", data / "residents.parquet"),
                         paths.get("responses", data / "responses.parquet"), result)
-    _print_summary(summary, result)
+    print_summary(summary, result)
     from jukimatch.datasets.score import score
 
     truth = pq.read_table(paths.get("truth", data / "truth.parquet"))

@@ -8,7 +8,7 @@ from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
 from jukimatch.engine.reconcile.decide import Thresholds
 from jukimatch.engine.model import Model
-from jukimatch.engine.reconcile.local import Options, run
+from jukimatch.engine.reconcile.pipeline import Options, run
 
 
 def reconcile(

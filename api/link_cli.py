@@ -1,15 +1,11 @@
-"""`jukimatch link`: parsing and printing only; the work is in :func:`jukimatch.api.link.link`.
-
-The lead wires it into ``api/cli.py`` with::
-
-    from jukimatch.api.link_cli import add_link_parser
-    add_link_parser(sub)
-"""
+"""`jukimatch link`: parsing and printing only; the work is in :func:`jukimatch.api.link.link`."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from jukimatch.api.console import UsageError, deprecated_workers, progress_bar, threads
 
 __all__ = ["add_link_parser"]
 
@@ -22,7 +18,6 @@ def _print_counts(counts) -> None:
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
-    from jukimatch.api.cli import UsageError, _progress_bar, _threads
     from jukimatch.api.link import link
     from jukimatch.engine.link.blocking import BlockingLimitError
 
@@ -30,7 +25,8 @@ def _cmd_link(args: argparse.Namespace) -> int:
         if v is not None and not 0.0 < v < 1.0:
             raise UsageError(f"{flag} must lie strictly between 0 and 1, got {v}")
     out = Path(args.out)
-    with _threads(args.workers), _progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
+    n_threads = args.threads if args.threads is not None else deprecated_workers(args, "--threads")
+    with threads(n_threads), progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
         try:
             summary = link(args.left, args.right, out=out, config=args.config, threshold=args.threshold,
                            review_threshold=args.review_threshold, encoding=args.encoding,
@@ -71,7 +67,8 @@ def add_link_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="match probability for an automatic match (overrides the config)")
     p.add_argument("--review-threshold", type=float,
                    help="match probability from which a pair goes to review (overrides the config)")
-    p.add_argument("--workers", type=int, help="CPU threads for the kernels (default: all)")
+    p.add_argument("--threads", type=int, help="CPU threads for the kernels (default: all)")
+    p.add_argument("--workers", type=int, help="deprecated: --threads")
     p.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")

@@ -37,7 +37,7 @@ def _load():
     return a.reset_index(), b.reset_index()
 
 
-def _to_arrow(df) -> pa.Table:
+def to_arrow(df) -> pa.Table:
     return pa.table({c: pa.array([None if v != v else str(v).strip() or None for v in df[c]], pa.string())
                      for c in df.columns})
 
@@ -68,7 +68,7 @@ def run_splink(df_a, df_b) -> dict:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    tables = [_to_arrow(df_a), _to_arrow(df_b)]
+    tables = [to_arrow(df_a), to_arrow(df_b)]
     t = time.perf_counter()
     blocking = [
         block_on("given_name", "surname"),
@@ -119,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     df_a, df_b = _load()
     with tempfile.TemporaryDirectory() as d:
         a_path, b_path = Path(d) / "febrl4a.parquet", Path(d) / "febrl4b.parquet"
-        pq.write_table(_to_arrow(df_a), a_path)
-        pq.write_table(_to_arrow(df_b), b_path)
+        pq.write_table(to_arrow(df_a), a_path)
+        pq.write_table(to_arrow(df_b), b_path)
         runs = {"jukimatch": lambda: run_jukimatch(a_path, b_path, Path(d) / "out")}
         if not args.no_splink:
             runs["splink"] = lambda: run_splink(df_a, df_b)

@@ -66,7 +66,7 @@ def _reconcile(folder: Path, out: Path, workers: int | None, extra: tuple[str, .
     cmd = [sys.executable, "-m", "jukimatch.api.cli", "reconcile", "--residents", str(folder / "residents.parquet"),
            "--responses", str(folder / "responses.parquet"), "--out", str(out), "--no-report", "--quiet", *extra]
     if workers:
-        cmd += ["--workers", str(workers)]
+        cmd += ["--threads", str(workers)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--data-dir", default="bench-profiles-data", help="generated inputs and outputs, reused")
     ap.add_argument("--splink", action="store_true", help="also run Splink on every profile (bench extra)")
-    ap.add_argument("--workers", type=int, help="reconcile --workers")
+    ap.add_argument("--workers", type=int, help="reconcile --threads")
     ap.add_argument("--json", help="write the rows and the machine here")
     args = ap.parse_args(argv)
     names = [p.strip() for p in args.profiles.split(",") if p.strip()]

@@ -49,7 +49,7 @@ cfg = json.loads(sys.argv[1])
 if cfg.get("cpus"):  # the driver and the worker processes it starts share these cores only
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: cfg["cpus"]]))
 t0 = time.perf_counter()
-from jukimatch.engine.reconcile.local import Options, run
+from jukimatch.engine.reconcile.pipeline import Options, run
 opts = Options(report=False, backend=cfg["backend"], checkpoint=True)
 scheduler = None
 if cfg["backend"] == "dask":

@@ -117,7 +117,7 @@ def _instrument_steps(steps: dict[str, float]):
     from jukimatch.api.service.store import Store
 
     pc = time.perf_counter
-    orig_write, orig_append, orig_compare = Store.write, audit.append, authenticity._compare
+    orig_write, orig_append, orig_compare = Store.write, audit.append, authenticity.compare_with_ours
 
     def add(key: str, dt: float) -> None:
         steps[key] = steps.get(key, 0.0) + dt
@@ -148,10 +148,10 @@ def _instrument_steps(steps: dict[str, float]):
         finally:
             add("compare", pc() - t)
 
-    Store.write, audit.append, authenticity._compare = write, append, compare
+    Store.write, audit.append, authenticity.compare_with_ours = write, append, compare
 
     def undo() -> None:
-        Store.write, audit.append, authenticity._compare = orig_write, orig_append, orig_compare
+        Store.write, audit.append, authenticity.compare_with_ours = orig_write, orig_append, orig_compare
     return undo
 
 

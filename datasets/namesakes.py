@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from . import vocab
-from .names import Names, _draw_sexed
+from .names import Names, draw_sexed
 from .people import People
 
 # What a namesake twin copies from the first of the pair: everything the 4 information holds
@@ -36,7 +36,7 @@ def head_names() -> list[tuple[str, bool, int, int, tuple[int, ...], float]]:
         return int(hits[0])
 
     out = []
-    for r in vocab._rows("head_names.tsv"):
+    for r in vocab.rows_of("head_names.tsv"):
         group = groups[nat.group[nat.codes.index(r["nationality"])]]
         sx = r["sex"]
         mid = -1 if r["middle"] == "-" else token(group, f"mid_{sx}", r["middle"])
@@ -78,7 +78,7 @@ def shape_names(rng: np.random.Generator, people: People, codes: list[str], head
         for gi, gname in enumerate(vocab.group_names()):
             sel = names.group[rows] == gi
             if sel.any():
-                names.giv[rows[sel], slot[sel]] = _draw_sexed(rng, gname, "giv", people.male[rows[sel]])
+                names.giv[rows[sel], slot[sel]] = draw_sexed(rng, gname, "giv", people.male[rows[sel]])
     return is_head
 
 

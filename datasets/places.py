@@ -14,7 +14,7 @@ from functools import cache
 import numpy as np
 
 from . import vocab
-from .addresses import Address, _draw_in_group, building_names, sample_addresses, sample_elsewhere, town_groups
+from .addresses import Address, draw_in_group, building_names, sample_addresses, sample_elsewhere, town_groups
 from .profile import PLACES
 
 SAME_BLOCK, SAME_TOWN, SAME_MUNICIPALITY, ELSEWHERE = range(4)
@@ -57,12 +57,12 @@ def place_near(rng: np.random.Generator, base: Address, kind: np.ndarray, buildi
     town = base.town.copy()
     m = kind == SAME_MUNICIPALITY
     if m.any():
-        other = _draw_in_group(rng, muni, base.town[m])
+        other = draw_in_group(rng, muni, base.town[m])
         for _ in range(8):  # prefer another town where the municipality has one
             again = other == base.town[m]
             if not again.any():
                 break
-            other[again] = _draw_in_group(rng, muni, base.town[m][again])
+            other[again] = draw_in_group(rng, muni, base.town[m][again])
         town[m] = other
     near = kind != ELSEWHERE
     fresh = _in_towns(rng, town, building_rate, dense=True)
@@ -106,7 +106,7 @@ def community_towns() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     pref = np.asarray(t.prefecture.to_pylist())
     city = np.asarray(t.municipality.to_pylist())
     out: dict[str, tuple[list[int], list[float]]] = {}
-    for r in vocab._rows("communities.tsv"):
+    for r in vocab.rows_of("communities.tsv"):
         towns = np.flatnonzero((pref == r["prefecture"]) & (city == r["municipality"]))
         if not len(towns):
             raise ValueError(f"communities.tsv: {r['prefecture']}{r['municipality']} is not in towns.tsv")

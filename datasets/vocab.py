@@ -17,7 +17,7 @@ import pyarrow as pa
 DATA_DIR = Path(__file__).parent / "data"
 
 
-def _rows(name: str) -> list[dict[str, str]]:
+def rows_of(name: str) -> list[dict[str, str]]:
     with open(DATA_DIR / name, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
@@ -42,7 +42,7 @@ class NameTokens:
 
 @cache
 def name_tokens() -> NameTokens:
-    rows = _rows("names.tsv")
+    rows = rows_of("names.tsv")
     members: dict[tuple[str, str], list[int]] = {}
     for i, r in enumerate(rows):
         members.setdefault((r["group"], r["role"]), []).append(i)
@@ -78,7 +78,7 @@ class Nationalities:
 
 @cache
 def nationalities() -> Nationalities:
-    rows = _rows("nationalities.tsv")
+    rows = rows_of("nationalities.tsv")
     groups = group_names()
     return Nationalities(
         codes=[r["nationality"] for r in rows],
@@ -98,8 +98,8 @@ class Towns:
 
 @cache
 def towns() -> Towns:
-    prefs = {r["prefecture"]: float(r["weight"]) for r in _rows("prefectures.tsv")}
-    rows = [r for r in _rows("towns.tsv") if r["prefecture"] in prefs]
+    prefs = {r["prefecture"]: float(r["weight"]) for r in rows_of("prefectures.tsv")}
+    rows = [r for r in rows_of("towns.tsv") if r["prefecture"] in prefs]
     w = np.array([float(r["weight"]) for r in rows])
     pref = np.array([r["prefecture"] for r in rows])
     share = np.zeros(len(rows))
@@ -120,7 +120,7 @@ def towns() -> Towns:
 def variant_pairs() -> tuple[list[str], list[str]]:
     """(from, to) characters: Japanese standard form <-> registered variant, both ways."""
     src, dst = [], []
-    for r in _rows("variants.tsv"):
+    for r in rows_of("variants.tsv"):
         src.append(r["standard"])
         dst.append(r["variant"])
     for s, d in list(zip(src, dst)):
@@ -133,7 +133,7 @@ def variant_pairs() -> tuple[list[str], list[str]]:
 @cache
 def simplified_pairs() -> tuple[list[str], list[str]]:
     """(正字, 简体字) characters."""
-    rows = _rows("simplified.tsv")
+    rows = rows_of("simplified.tsv")
     return [r["seiji"] for r in rows], [r["simplified"] for r in rows]
 
 
@@ -147,7 +147,7 @@ class Statuses:
 
 @cache
 def statuses() -> Statuses:
-    rows = _rows("statuses.tsv")
+    rows = rows_of("statuses.tsv")
     return Statuses(
         codes=pa.array([r["status"] for r in rows], type=pa.string()),
         probs=_probs([float(r["weight"]) for r in rows]),

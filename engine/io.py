@@ -187,3 +187,25 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
             rows = kept
     malformed = [(max(line - 1, 0), err) for line, err in malformed]
     return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)
+
+
+def read_keyed_table(path: str | Path, encoding: str | None, id_column: str) -> tuple[pa.Table, list, Path]:
+    """An all-text input table (:func:`read_text_table`) whose ``id_column`` is present, non-empty
+    and unique: the inputs of a link run."""
+    path = Path(path)
+    table, malformed = read_text_table(path, encoding=encoding)
+    names = table.column_names
+    if id_column not in names:
+        raise InputError(f"{path}: column {id_column}: required id column missing (set [link] id_column)")
+    ids = pc.utf8_trim_whitespace(table.column(id_column).cast(pa.string()))
+    valid = pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False).to_numpy(zero_copy_only=False)
+    if not valid.all():
+        row = int(np.flatnonzero(~valid)[0]) + 1
+        raise InputError(f"{path}: row {row}: column {id_column}: empty id")
+    counts = pc.value_counts(ids)
+    if len(counts) != table.num_rows:
+        values, n = counts.field("values"), counts.field("counts").to_numpy()
+        dup = values[int(np.flatnonzero(n > 1)[0])].as_py()
+        row = int(pc.index(ids, dup).as_py()) + 1
+        raise InputError(f"{path}: row {row}: column {id_column}: id {dup!r} appears more than once")
+    return table.set_column(names.index(id_column), id_column, ids), malformed, path

@@ -1,4 +1,4 @@
-"""The one place for the Numba options of engine kernels.
+"""How engine code runs: the Numba options of every kernel, thread counts, and the phase timer.
 
 Every kernel is compiled with ``cache=True`` (compiled once per machine, reused across
 runs) and ``nogil=True`` (callers may run kernels from threads); pair loops that pay for
@@ -13,7 +13,9 @@ floating-point operations are kept in source order.
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
+from typing import Iterator
 
 import numba
 
@@ -49,4 +51,32 @@ def threads_for(n_items: int):
         numba.set_num_threads(before)
 
 
-__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "threads_for"]
+class Timer:
+    """Seconds per named phase (summed when a phase recurs): the ``timings_s`` of summary.json.
+
+    ``with timer.phase(name):`` times a block; ``timer.lap(name)`` books the time since the
+    previous lap or phase end (for a pipeline that runs straight through).
+    """
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._book(name, start)
+
+    def lap(self, name: str) -> None:
+        self._book(name, self._last)
+
+    def _book(self, name: str, start: float) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - start, 4)
+        self._last = now
+
+
+__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "Timer", "threads_for"]

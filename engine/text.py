@@ -31,8 +31,8 @@ class Codepoints(NamedTuple):
         return np.diff(self.off)
 
 
-def _as_large_string(values) -> pa.LargeStringArray:
-    return _string_array(values).cast(pa.large_string())
+def as_large_string(values) -> pa.LargeStringArray:
+    return string_array(values).cast(pa.large_string())
 
 
 @nb.njit(cache=True, nogil=True)
@@ -81,7 +81,7 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
 
 
-def _string_array(values) -> pa.Array:
+def string_array(values) -> pa.Array:
     """One string or large_string array (chunks combined), without copying when possible."""
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
@@ -97,7 +97,7 @@ def _string_array(values) -> pa.Array:
 def utf8_buffers(values) -> tuple:
     """(offsets, data, validity bits, bit offset, has nulls) of a string column, zero-copy
     but for widening 32-bit offsets."""
-    values = _string_array(values)
+    values = string_array(values)
     n = len(values)
     bufs = values.buffers()
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
@@ -169,7 +169,7 @@ def same_text(a, a_rows: np.ndarray, b) -> np.ndarray:
 
 def to_codepoints(values) -> Codepoints:
     """Arrow (or list of) strings to the flat code-point layout (one Numba pass, no GIL)."""
-    arr = _string_array(values)
+    arr = string_array(values)
     n = len(arr)
     if n == 0:
         return Codepoints(np.zeros(0, np.uint32), np.zeros(1, np.int64))

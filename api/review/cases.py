@@ -24,7 +24,8 @@ from jukimatch.engine.masking import mask
 from jukimatch.api.service import audit
 from jukimatch.api.service.auth import CLERK, SUPERVISOR, Principal
 from jukimatch.api.service.errors import Conflict, Forbidden, NotFound, Unprocessable
-from jukimatch.api.service.store import Store, now_iso
+from jukimatch.api.service.canon import now_iso
+from jukimatch.api.service.store import Store
 
 
 LEASE_S = 600.0

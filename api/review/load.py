@@ -31,7 +31,8 @@ from jukimatch.engine.masking import mask
 from jukimatch.engine.normalize.names import normalize_alpha, normalize_kanji
 
 from jukimatch.api.service import audit
-from jukimatch.api.service.store import Store, dumps, now_iso
+from jukimatch.api.service.canon import dumps, now_iso
+from jukimatch.api.service.store import Store
 
 
 _CHUNK = 500  # SQLite's bound-parameter budget per IN (...)

@@ -12,7 +12,7 @@ from typing import Any
 from jukimatch.api.service.auth import CLERK, SUPERVISOR
 from jukimatch.api.service.errors import Unprocessable
 from jukimatch.api.service.models import Field, Model
-from jukimatch.api.service.routes import Call, Route, _me
+from jukimatch.api.service.routes import Call, Route, caller
 
 from . import cases
 
@@ -60,22 +60,22 @@ def get_cases(call: Call) -> tuple[int, Any]:
 
 
 def get_case(call: Call) -> tuple[int, Any]:
-    return 200, cases.open_case(call.store, call.path["person_id"], _me(call))
+    return 200, cases.open_case(call.store, call.path["person_id"], caller(call))
 
 
 def post_decision(call: Call) -> tuple[int, Any]:
     b = call.body or {}
-    return 200, cases.decide(call.store, call.path["person_id"], _me(call), b["action"], candidate=b.get("candidate"),
+    return 200, cases.decide(call.store, call.path["person_id"], caller(call), b["action"], candidate=b.get("candidate"),
                              note=b.get("note"), four_eyes=call.settings.get("review_four_eyes", True))
 
 
 def post_approval(call: Call) -> tuple[int, Any]:
     b = call.body or {}
-    return 200, cases.approve(call.store, call.path["person_id"], _me(call), b["approve"], note=b.get("note"))
+    return 200, cases.approve(call.store, call.path["person_id"], caller(call), b["approve"], note=b.get("note"))
 
 
 def post_reveal(call: Call) -> tuple[int, Any]:
-    number = cases.reveal(call.store, call.path["person_id"], call.path["rank"], _me(call))
+    number = cases.reveal(call.store, call.path["person_id"], call.path["rank"], caller(call))
     return 200, {"person_id": call.path["person_id"], "candidate": call.path["rank"], "my_number": number}
 
 

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 
 from jukimatch.api.service.auth import CLERK, SUPERVISOR, Principal, principal_of_token
-from jukimatch.api.service.store import Store, now_iso
+from jukimatch.api.service.canon import now_iso
+from jukimatch.api.service.store import Store
 
 PAGE_ROLES = (CLERK, SUPERVISOR)
 EXPIRED = "expired"

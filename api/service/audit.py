@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import chain
 from .chain import Verification
-from .store import dumps, now_iso
+from .canon import dumps, now_iso
 
 
 def append(conn: sqlite3.Connection, *, staff_id: str, role: str, operation: str,

@@ -15,7 +15,8 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from .store import Store, now_iso
+from .canon import now_iso
+from .store import Store
 
 GATEWAY, STAFF, OPERATOR, AUDITOR = "gateway", "staff", "operator", "auditor"
 CLERK, SUPERVISOR = "clerk", "supervisor"

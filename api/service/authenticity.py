@@ -29,7 +29,8 @@ from jukimatch.engine.masking import mask
 from . import audit
 from .errors import NotFound
 from .jukinet import FOUR_INFO_FIELDS, Jukinet, JukinetUnavailable
-from .store import Store, dumps, now_iso
+from .canon import dumps, now_iso
+from .store import Store
 
 log = logging.getLogger("jukimatch.service")
 
@@ -165,7 +166,7 @@ class Outcome:
     levels: dict[str, int] | None = None
 
 
-def _compare(ours: dict, theirs: dict):
+def compare_with_ours(ours: dict, theirs: dict):
     """The engine's single-pair comparison, looked up at call time (it imports the kernels)."""
     from jukimatch.engine.reconcile import single
 
@@ -224,7 +225,7 @@ def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: 
     if info is None:
         decision, reasons = REJECTED, ["jukinet_not_found"]
     else:
-        res = _compare(ours, info.as_record())
+        res = compare_with_ours(ours, info.as_record())
         decision, reasons = res.decision, list(res.reasons)
         probability, levels = float(res.match_probability), dict(res.levels)
     with store.write() as conn:

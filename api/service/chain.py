@@ -32,7 +32,7 @@ from typing import Iterable
 from jukimatch.engine.io import InputError
 
 from .schema import GENESIS_HASH
-from .store import dumps, now_iso
+from .canon import dumps, now_iso
 
 KEY_FILE_ENV = "JUKIMATCH_AUDIT_KEY_FILE"
 KEY_SUFFIX = ".audit-key"

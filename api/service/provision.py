@@ -30,7 +30,8 @@ from jukimatch.engine.masking import mask
 
 from .chain import record_provision
 from .errors import Conflict, NotFound
-from .store import Store, dumps, now_iso
+from .canon import dumps, now_iso
+from .store import Store
 
 log = logging.getLogger("jukimatch.service")
 PROVIDER = "出入国在留管理庁"

@@ -15,7 +15,8 @@ from jukimatch.engine.masking import mask
 from . import audit
 from .auth import Principal
 from .errors import NotFound
-from .store import Store, dumps, now_iso
+from .canon import dumps, now_iso
+from .store import Store
 
 PERSON_COLUMNS = ("person_id", "subject_id", "resident_class", "name_alpha", "name_kanji", "name_kana",
                   "birth_date", "sex", "nationality", "address", "card_number")

@@ -63,13 +63,13 @@ class Route:
     inline: bool = False  # short SQLite-only work: run on the event loop, skip the thread hop
 
 
-def _me(call: Call) -> Principal:
+def caller(call: Call) -> Principal:
     assert call.principal is not None  # the app authenticates before any handler with roles runs
     return call.principal
 
 
 def post_check(call: Call) -> tuple[int, Any]:
-    me, b = _me(call), call.body or {}
+    me, b = caller(call), call.body or {}
     res = authenticity.check_authenticity(call.store, b["person_id"], b["my_number"], jukinet=call.jukinet,
                                           staff_id=me.user_id, role=me.role,
                                           retry_base_s=call.settings.get("retry_base_s", authenticity.RETRY_BASE_S))
@@ -81,7 +81,7 @@ def get_check(call: Call) -> tuple[int, Any]:
 
 
 def post_retry(call: Call) -> tuple[int, Any]:
-    me, b = _me(call), call.body or {}
+    me, b = caller(call), call.body or {}
     outs = authenticity.retry_provisional(call.store, jukinet=call.jukinet, staff_id=me.user_id, role=me.role,
                                           limit=b.get("limit") or 100, force=bool(b.get("force")),
                                           retry_base_s=call.settings.get("retry_base_s", authenticity.RETRY_BASE_S))
@@ -94,11 +94,11 @@ def post_retry(call: Call) -> tuple[int, Any]:
 
 
 def get_person(call: Call) -> tuple[int, Any]:
-    return 200, records.read_person(call.store, call.path["person_id"], _me(call))
+    return 200, records.read_person(call.store, call.path["person_id"], caller(call))
 
 
 def post_provision(call: Call) -> tuple[int, Any]:
-    me, b = _me(call), call.body or {}
+    me, b = caller(call), call.body or {}
     res = provision.provide(call.store, b["requester"], b["office_work_row"], b["info_kinds"], b["subject"],
                             procedure=b.get("procedure"), user_id=me.user_id, bound_requester=me.requester_code)
     if res.status == provision.PROVIDED:
@@ -113,7 +113,7 @@ def post_provision(call: Call) -> tuple[int, Any]:
 
 
 def get_provision(call: Call) -> tuple[int, Any]:
-    me = _me(call)
+    me = caller(call)
     res = provision.get_provision(call.store, call.path["provision_id"])
     if me.role == GATEWAY and res.requester != me.requester_code:
         raise NotFound("unknown_provision", f"no provision record {call.path['provision_id']}")
@@ -135,13 +135,13 @@ def get_hold(call: Call) -> tuple[int, Any]:
 
 def post_release(call: Call) -> tuple[int, Any]:
     b = call.body or {}
-    res = provision.release_hold(call.store, call.path["hold_id"], operator_id=_me(call).user_id, note=b.get("note"))
+    res = provision.release_hold(call.store, call.path["hold_id"], operator_id=caller(call).user_id, note=b.get("note"))
     return 200, res.as_dict(with_copies=False)
 
 
 def post_refuse(call: Call) -> tuple[int, Any]:
     b = call.body or {}
-    res = provision.refuse_hold(call.store, call.path["hold_id"], operator_id=_me(call).user_id, reason=b["reason"])
+    res = provision.refuse_hold(call.store, call.path["hold_id"], operator_id=caller(call).user_id, reason=b["reason"])
     return 200, res.as_dict(with_copies=False)
 
 

@@ -19,7 +19,6 @@ heads are anchored when due (``anchor_file``).
 """
 from __future__ import annotations
 
-import json
 import os
 import random
 import sqlite3
@@ -27,13 +26,13 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 import sqlite_utils
 
 from . import schema
+
 from .checkpointer import CHECKPOINT_EVERY, FALLBACK_AUTOCHECKPOINT, Checkpointer
 
 BUSY_TIMEOUT_S = 30.0
@@ -59,19 +58,6 @@ def _private_files(path: Path) -> None:
                 os.chmod(p, PRIVATE)
         except FileNotFoundError:
             pass
-
-
-def now_iso(delta_s: float = 0.0) -> str:
-    """UTC time as ISO 8601 with microseconds: sorts as text, so indexes order it."""
-    t = datetime.now(timezone.utc)
-    if delta_s:
-        t += timedelta(seconds=delta_s)
-    return t.isoformat(timespec="microseconds")
-
-
-def dumps(value: object) -> str:
-    """Compact, key-sorted JSON: the same value always gives the same text (hashes rely on it)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 class Store:

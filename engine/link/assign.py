@@ -22,7 +22,7 @@ import numpy as np
 
 from jukimatch.engine.runtime import JIT
 
-__all__ = ["Clusters", "cluster_pairs", "greedy_order", "one_to_one"]
+__all__ = ["REVIEW_REASONS", "Clusters", "PairDecisions", "cluster_pairs", "decide_pairs", "greedy_order", "one_to_one"]
 
 
 def greedy_order(weight: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -117,3 +117,47 @@ def cluster_pairs(weight: np.ndarray, li: np.ndarray, ri: np.ndarray, n: int, *,
         size[ms] = len(ms)
     accepted = root[lo] == root[hi] if len(lo) else np.zeros(0, dtype=bool)
     return Clusters(root, size, accepted, refused_size, refused_incomplete)
+
+
+#: why a pair at or above the review threshold is not an automatic match
+REVIEW_REASONS = ("band", "chain_guard", "one_to_one")
+
+
+@dataclass
+class PairDecisions:
+    kept: np.ndarray  # indexes of the pairs at or above the review threshold (links.parquet's rows)
+    match: np.ndarray  # bool per kept pair: an automatic match
+    reason: np.ndarray  # int8 per kept pair: -1 for a match, else an index into REVIEW_REASONS
+    clusters: Clusters | None
+
+
+def decide_pairs(probability: np.ndarray, weight: np.ndarray, li: np.ndarray, ri: np.ndarray, nl: int, nr: int, *,
+           threshold: float, review_threshold: float, dedupe: bool, one_to_one_links: bool,
+           max_cluster_size: int) -> PairDecisions:
+    """Automatic matches and review pairs.
+
+    A pair at or above ``threshold`` is an automatic match unless the chaining guard
+    (deduplication) or the one-to-one assignment (linking) refuses it; a refused pair, and
+    every pair in the review band ``[review_threshold, threshold)``, goes to review. Clusters
+    are built from automatic matches only: a pair under review never joins two records.
+    """
+    kept = np.flatnonzero(probability >= review_threshold)
+    auto = probability[kept] >= threshold
+    a = kept[auto]
+    clusters: Clusters | None = None
+    if dedupe:
+        clusters = cluster_pairs(weight[a], li[a], ri[a], nl, max_size=max_cluster_size)
+        accepted = clusters.accepted
+        refused_reason = REVIEW_REASONS.index("chain_guard")
+    elif one_to_one_links:
+        accepted = one_to_one(weight[a], li[a], ri[a], nl, nr)
+        refused_reason = REVIEW_REASONS.index("one_to_one")
+    else:
+        accepted = np.ones(len(a), dtype=bool)
+        refused_reason = -1
+    match = np.zeros(len(kept), dtype=bool)
+    match[np.flatnonzero(auto)[accepted]] = True
+    reason = np.full(len(kept), REVIEW_REASONS.index("band"), dtype=np.int8)
+    reason[auto] = refused_reason
+    reason[match] = -1
+    return PairDecisions(kept, match, reason, clusters)

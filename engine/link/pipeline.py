@@ -30,12 +30,12 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from jukimatch.engine.link.blocking import Blocked, RuleCount, block, combine_keys
-from jukimatch.engine.io import InputError, read_text_table
-from jukimatch.engine.link.assign import Clusters, cluster_pairs, one_to_one
+from jukimatch.engine.io import read_keyed_table
+from jukimatch.engine.runtime import Timer
+from jukimatch.engine.link.assign import REVIEW_REASONS, Clusters, PairDecisions, decide_pairs
 from jukimatch.engine.link.config import LinkConfig
 from jukimatch.engine.link.features import empty_column, key_part, normalise
 from jukimatch.engine.link.model import (Scored, TermFreq, fit_link_model, rule_mask, score_pairs, term_frequencies,
@@ -59,40 +59,6 @@ class LinkOptions:
     report: bool = True
     progress: Progress | None = None
     on_blocking: Callable[[list[RuleCount]], None] | None = None  # counts, before comparing
-
-
-class _Timer:
-    def __init__(self) -> None:
-        self.phases: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        t = time.perf_counter()
-        self.phases[name] = round(self.phases.get(name, 0.0) + t - self._t, 4)
-        self._t = t
-
-
-# --- reading ------------------------------------------------------------------------------
-
-def _read(path: str | Path, encoding: str | None, id_column: str) -> tuple[pa.Table, list, Path]:
-    """An all-text input table with a unique, non-empty id column."""
-    path = Path(path)
-    table, malformed = read_text_table(path, encoding=encoding)
-    names = table.column_names
-    if id_column not in names:
-        raise InputError(f"{path}: column {id_column}: required id column missing (set [link] id_column)")
-    ids = pc.utf8_trim_whitespace(table.column(id_column).cast(pa.string()))
-    valid = pc.fill_null(pc.greater(pc.utf8_length(ids), 0), False).to_numpy(zero_copy_only=False)
-    if not valid.all():
-        row = int(np.flatnonzero(~valid)[0]) + 1
-        raise InputError(f"{path}: row {row}: column {id_column}: empty id")
-    counts = pc.value_counts(ids)
-    if len(counts) != table.num_rows:
-        values, n = counts.field("values"), counts.field("counts").to_numpy()
-        dup = values[int(np.flatnonzero(n > 1)[0])].as_py()
-        row = int(pc.index(ids, dup).as_py()) + 1
-        raise InputError(f"{path}: row {row}: column {id_column}: id {dup!r} appears more than once")
-    return table.set_column(names.index(id_column), id_column, ids), malformed, path
 
 
 # --- features, keys, levels ---------------------------------------------------------------
@@ -188,50 +154,6 @@ def _term_frequencies(cfg: LinkConfig, lf: list, rf: list, dedupe: bool) -> tupl
 
 # --- decisions ------------------------------------------------------------------------------
 
-#: why a pair at or above the review threshold is not an automatic match
-REVIEW_REASONS = ("band", "chain_guard", "one_to_one")
-
-
-@dataclass
-class Decisions:
-    kept: np.ndarray  # indexes of the pairs at or above the review threshold (links.parquet's rows)
-    match: np.ndarray  # bool per kept pair: an automatic match
-    reason: np.ndarray  # int8 per kept pair: -1 for a match, else an index into REVIEW_REASONS
-    clusters: Clusters | None
-
-
-def decide(probability: np.ndarray, weight: np.ndarray, li: np.ndarray, ri: np.ndarray, nl: int, nr: int, *,
-           threshold: float, review_threshold: float, dedupe: bool, one_to_one_links: bool,
-           max_cluster_size: int) -> Decisions:
-    """Automatic matches and review pairs.
-
-    A pair at or above ``threshold`` is an automatic match unless the chaining guard
-    (deduplication) or the one-to-one assignment (linking) refuses it; a refused pair, and
-    every pair in the review band ``[review_threshold, threshold)``, goes to review. Clusters
-    are built from automatic matches only: a pair under review never joins two records.
-    """
-    kept = np.flatnonzero(probability >= review_threshold)
-    auto = probability[kept] >= threshold
-    a = kept[auto]
-    clusters: Clusters | None = None
-    if dedupe:
-        clusters = cluster_pairs(weight[a], li[a], ri[a], nl, max_size=max_cluster_size)
-        accepted = clusters.accepted
-        refused_reason = REVIEW_REASONS.index("chain_guard")
-    elif one_to_one_links:
-        accepted = one_to_one(weight[a], li[a], ri[a], nl, nr)
-        refused_reason = REVIEW_REASONS.index("one_to_one")
-    else:
-        accepted = np.ones(len(a), dtype=bool)
-        refused_reason = -1
-    match = np.zeros(len(kept), dtype=bool)
-    match[np.flatnonzero(auto)[accepted]] = True
-    reason = np.full(len(kept), REVIEW_REASONS.index("band"), dtype=np.int8)
-    reason[auto] = refused_reason
-    reason[match] = -1
-    return Decisions(kept, match, reason, clusters)
-
-
 # --- the run ------------------------------------------------------------------------------
 
 def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Path, opts: LinkOptions) -> dict:
@@ -245,16 +167,16 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
         raise ValueError(f"review threshold must lie strictly between 0 and 1, got {review}")
     review = threshold if review is None else min(float(review), threshold)
     dedupe = right_path is None
-    timer = _Timer()
+    timer = Timer()
     t0 = time.perf_counter()
     out = Path(out_dir)
     warnings: list[str] = []
 
-    L, l_bad, lpath = _read(left_path, opts.encoding, cfg.id_column)
+    L, l_bad, lpath = read_keyed_table(left_path, opts.encoding, cfg.id_column)
     if dedupe:
         R, r_bad, rpath = L, [], None
     else:
-        R, r_bad, rpath = _read(right_path, opts.encoding, cfg.id_column)
+        R, r_bad, rpath = read_keyed_table(right_path, opts.encoding, cfg.id_column)
     nl, nr = L.num_rows, R.num_rows
     for bad, p in ((l_bad, lpath), (r_bad, rpath)):
         if bad:
@@ -290,7 +212,7 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
         scored = Scored.empty(levels, li, ri)
     timer.lap("fit")
 
-    dec = decide(scored.probability, scored.weight, li, ri, nl, nr, threshold=threshold, review_threshold=review,
+    dec = decide_pairs(scored.probability, scored.weight, li, ri, nl, nr, threshold=threshold, review_threshold=review,
                  dedupe=dedupe, one_to_one_links=cfg.one_to_one, max_cluster_size=cfg.max_cluster_size)
     timer.lap("assign")
 
@@ -316,7 +238,7 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
     return summary
 
 
-def _links_table(cfg: LinkConfig, lid, rid, li, ri, scored: Scored, levels, dec: Decisions, blocked: Blocked,
+def _links_table(cfg: LinkConfig, lid, rid, li, ri, scored: Scored, levels, dec: PairDecisions, blocked: Blocked,
                  names: list[str]) -> pa.Table:
     k = dec.kept
     reason = pa.DictionaryArray.from_arrays(pa.array(dec.reason.astype(np.int32), mask=dec.reason < 0),
@@ -353,7 +275,7 @@ def _weight_of(p: float) -> float:
 
 
 def _summary(cfg, threshold, review, dedupe, lpath, rpath, nl, nr, blocked: Blocked, model, tf_info,
-             dec: Decisions, li, ri, scored: Scored, warnings) -> dict:
+             dec: PairDecisions, li, ri, scored: Scored, warnings) -> dict:
     k = dec.kept
     auto = scored.probability[k] >= threshold
     n_review = int((~dec.match).sum())

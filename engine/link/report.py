@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from jukimatch.engine.link.assign import REVIEW_REASONS
 from jukimatch.engine.link.config import LinkConfig
 from jukimatch.engine.model import Model
 from jukimatch.engine.report.page import write_report
@@ -64,8 +65,6 @@ def _side_by_side(cfg: LinkConfig, L: pa.Table, R: pa.Table, li, ri, levels, sco
 def write_link_report(path: str | Path, *, summary: dict, cfg: LinkConfig, L: pa.Table, R: pa.Table,
                       li: np.ndarray, ri: np.ndarray, levels: np.ndarray, scored, decisions, model: Model | None) -> None:
     """Write ``report.html`` for a link run (see the module docstring)."""
-    from jukimatch.engine.link.pipeline import REVIEW_REASONS
-
     nl = L.num_rows
     dedupe = summary["mode"] == "dedupe"
     kept = decisions.kept

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.text import Codepoints, _as_large_string, _string_array, from_codepoints, to_codepoints
+from jukimatch.engine.text import Codepoints, as_large_string, string_array, from_codepoints, to_codepoints
 
 EXPAND = np.uint32(0x80000000)
 NO_PAIRS = np.zeros((0, 2), dtype=np.uint32)
@@ -158,7 +158,7 @@ def normalized_codepoints(values, form: str, *, before: Callable | None = None) 
     """
     if form not in ("NFC", "NFKC", "NFD", "NFKD"):
         raise ValueError(f"unknown normalisation form {form!r}")
-    strings = _string_array(values)  # no copy: only the rows that need it are taken below
+    strings = string_array(values)  # no copy: only the rows that need it are taken below
     cps = to_codepoints(strings)
     need = _needs_normalizing(cps.cp, cps.off, _unstable(form))
     rows = np.flatnonzero(need)
@@ -212,17 +212,17 @@ def identity_table(size: int) -> np.ndarray:
 
 def as_strings(values) -> pa.LargeStringArray:
     """Any string-like column (list, Array, ChunkedArray) as one Arrow large_string array."""
-    return _as_large_string(values)
+    return as_large_string(values)
 
 
 def nfkc(values) -> pa.LargeStringArray:
     """Arrow NFKC over a string column (the caller's values may be any string-like column)."""
-    return pc.utf8_normalize(_as_large_string(values), "NFKC")
+    return pc.utf8_normalize(as_large_string(values), "NFKC")
 
 
 def nfkd(values) -> pa.LargeStringArray:
     """Arrow NFKD (compatibility decomposition: accents become separate combining marks)."""
-    return pc.utf8_normalize(_as_large_string(values), "NFKD")
+    return pc.utf8_normalize(as_large_string(values), "NFKD")
 
 
 __all__ = [

@@ -31,7 +31,8 @@ import numpy as np
 from jukimatch.engine.files.crypt import load_key, read_parquet, write_parquet
 from jukimatch.engine.io import InputError
 from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
-from jukimatch.engine.reconcile.local import Options, _read, _Timer, clear_summary, finish, fit_model, namesake_info, open_workdir
+from jukimatch.engine.reconcile.common import Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs
+from jukimatch.engine.runtime import Timer
 from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from jukimatch.engine.reconcile.stages import (
     CandidateUnits, Phantoms, candidate_units, compare, number_report, part_outputs, pattern_counts, plan_u_sample,
@@ -178,13 +179,13 @@ def _open(futures, client) -> list:
 
 
 def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path, opts: Options) -> dict:
-    """:func:`jukimatch.engine.reconcile.local.run` on a Dask cluster (see the module's docstring)."""
+    """:func:`jukimatch.engine.reconcile.pipeline.run` on a Dask cluster (see the module's docstring)."""
     _import_dask()
-    timer = _Timer()
+    timer = Timer()
     t0 = time.perf_counter()
     out = Path(out_dir)
     key = load_key(opts.encrypt_key_file) if opts.encrypt_key_file else None
-    r_in, s_in, paths, digests, _ = _read(residents_path, responses_path, opts, timer)
+    r_in, s_in, paths, digests, _ = read_inputs(residents_path, responses_path, opts, timer)
     R, S = r_in.table, s_in.table
     th = opts.thresholds
     with client_for(opts) as client:

@@ -23,7 +23,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in EXTRAS:
             raise ImportError(f"extra {name} imported by the core")
 sys.meta_path.insert(0, Block())
-import jukimatch.api, jukimatch.api.cli, jukimatch.engine.reconcile.local, jukimatch.datasets
+import jukimatch.api, jukimatch.api.cli, jukimatch.engine.reconcile.pipeline, jukimatch.datasets
 print("ok")
 """
 

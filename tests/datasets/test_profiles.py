@@ -10,7 +10,7 @@ from stdnum.jp import in_ as stdnum_in
 
 from jukimatch.datasets import load_profile, make_population
 from jukimatch.datasets.namesakes import namesake_chance
-from jukimatch.datasets.vocab import _rows
+from jukimatch.datasets.vocab import rows_of
 from jukimatch.datasets.profile import profile_names
 from jukimatch.engine.normalize.address import normalize_address
 
@@ -44,7 +44,7 @@ def pops():
 
 
 def _communities() -> list[dict]:
-    return _rows("communities.tsv")
+    return rows_of("communities.tsv")
 
 
 def _key(r: dict) -> tuple:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jukimatch.engine.link.pipeline import REVIEW_REASONS, decide
+from jukimatch.engine.link.assign import REVIEW_REASONS, decide_pairs
 from jukimatch.engine.link.config import parse_config
 from jukimatch.engine.link.model import (
     TermFreq,
@@ -228,7 +228,7 @@ def test_decide_review_band_and_clusters_from_automatic_matches_only():
     ri = np.array([1, 2, 4, 5, 5, 7])
     p = np.array([0.99, 0.2, 0.98, 0.97, 0.3, 0.0005])
     w = np.log2(p / (1 - p))
-    d = decide(p, w, li, ri, 8, 8, threshold=0.5, review_threshold=0.01, dedupe=True, one_to_one_links=True,
+    d = decide_pairs(p, w, li, ri, 8, 8, threshold=0.5, review_threshold=0.01, dedupe=True, one_to_one_links=True,
                max_cluster_size=20)
     assert d.kept.tolist() == [0, 1, 2, 3, 4]  # 6-7 is below the review threshold
     assert d.match.tolist() == [True, False, True, False, False]
@@ -236,7 +236,7 @@ def test_decide_review_band_and_clusters_from_automatic_matches_only():
     assert d.clusters.size.tolist() == [2, 2, 1, 2, 2, 1, 1, 1]
     # linking: the weaker pair of a record is refused by one-to-one and goes to review
     p = np.array([0.99, 0.9, 0.98])
-    d = decide(p, np.log2(p / (1 - p)), np.array([0, 0, 1]), np.array([0, 1, 1]), 2, 2, threshold=0.5,
+    d = decide_pairs(p, np.log2(p / (1 - p)), np.array([0, 0, 1]), np.array([0, 1, 1]), 2, 2, threshold=0.5,
                review_threshold=0.5, dedupe=False, one_to_one_links=True, max_cluster_size=20)
     assert d.match.tolist() == [True, False, True] and REVIEW_REASONS[d.reason[1]] == "one_to_one"
 

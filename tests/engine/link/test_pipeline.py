@@ -124,11 +124,11 @@ def test_term_frequency_adjustment():
 
 
 def _cli(argv):
-    from jukimatch.api.cli import UsageError, _Parser
+    from jukimatch.api.console import Parser, UsageError
     from jukimatch.api.link_cli import add_link_parser
 
-    p = _Parser(prog="jukimatch")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = Parser(prog="jukimatch")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     add_link_parser(sub)
     args = p.parse_args(argv)
     return args.func(args), UsageError

@@ -165,27 +165,21 @@ def test_dask_worker_killed_mid_run_picks_up_saved_chunks(data, tmp_path):
 
 
 def _reconcile_parser():
-    """The CLI's reconcile subparser, with the scale-out options added if cli.py has not yet."""
+    """The CLI's parser (its reconcile sub-command carries the scale-out options)."""
     from jukimatch.api.cli import build_parser
-    from jukimatch.api.reconcile_options import add_reconcile_options
 
-    parser = build_parser()
-    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
-    r = sub.choices["reconcile"]
-    if not any("--resume" in a.option_strings for a in r._actions):
-        add_reconcile_options(r)
-    return parser
+    return build_parser()
 
 
 def test_cli_options_map_to_library_keywords():
-    from jukimatch.api.cli import UsageError
-    from jukimatch.api.reconcile_options import reconcile_kwargs
+    from jukimatch.api.console import UsageError
+    from jukimatch.api.reconcile_cli import reconcile_kwargs
 
     parser = _reconcile_parser()
     base = ["reconcile", "--residents", "r.parquet", "--responses", "s.parquet", "--out", "o"]
     kw = reconcile_kwargs(parser.parse_args(base))
     assert kw == {"backend": "local", "resume": False, "encrypt_key_file": None}
-    kw = reconcile_kwargs(parser.parse_args(base + ["--scheduler", "tcp://h:8786", "--resume", "--workers", "2",
+    kw = reconcile_kwargs(parser.parse_args(base + ["--scheduler", "tcp://h:8786", "--resume", "--dask-workers", "2",
                                                     "--encrypt-key-file", "k", "--chunk-rows", "1000"]))
     assert kw == {"backend": "dask", "resume": True, "encrypt_key_file": "k", "scheduler": "tcp://h:8786",
                   "partitions": None, "dask_workers": 2, "chunk_pairs": 1000}
@@ -198,3 +192,18 @@ def test_cli_options_map_to_library_keywords():
         reconcile_kwargs(parser.parse_args(base + ["--partitions", "4"]))
     with pytest.raises(UsageError, match="--scheduler needs --backend dask"):
         reconcile_kwargs(parser.parse_args(base + ["--backend", "local", "--scheduler", "x"]))
+    with pytest.raises(UsageError, match="--dask-workers needs --backend dask"):
+        reconcile_kwargs(parser.parse_args(base + ["--dask-workers", "2"]))
+
+
+def test_old_workers_option_still_read_with_a_warning(capsys):
+    from jukimatch.api.reconcile_cli import reconcile_kwargs
+
+    parser = _reconcile_parser()
+    base = ["reconcile", "--residents", "r.parquet", "--responses", "s.parquet", "--out", "o"]
+    args = parser.parse_args(base + ["--workers", "2"])
+    assert reconcile_kwargs(args)["backend"] == "local" and args.threads == 2
+    assert "--workers is deprecated; use --threads" in capsys.readouterr().err
+    kw = reconcile_kwargs(parser.parse_args(base + ["--backend", "dask", "--workers", "3"]))
+    assert kw["dask_workers"] == 3
+    assert "use --dask-workers" in capsys.readouterr().err

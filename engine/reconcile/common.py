@@ -1,0 +1,275 @@
+"""What both backends of a reconciliation share: options, reading, the model fit, and finishing.
+
+The local backend (:mod:`.local`) and the Dask backend (:mod:`.distributed`) each run the
+stages over their parts and then hand the parts' rows to :func:`finish`, which merges them
+into input order, checks rows in = rows out, writes every output atomically and builds the
+summary (and the report). Neither backend imports the other; :mod:`.pipeline` picks one.
+"""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
+
+from jukimatch.engine.files.crypt import SUFFIX, write_parquet
+from jukimatch.engine.io import InputTable, read_table
+from jukimatch.engine.model import Model, default_model, estimate_u, fit, unpack_patterns
+from jukimatch.engine.reconcile.checkpoint import WorkDir, atomic_write_bytes, digests_in_background, fault_point
+from jukimatch.engine.reconcile.decide import DECISIONS, Thresholds
+from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
+from jukimatch.engine.reconcile.namesakes import poisson_bounds
+from jukimatch.engine.reconcile.stages import (
+    KEY, TWIN_KEY, PartOutputs, add_stats, malformed_decisions, merge_sorted, sample_persons, with_related,
+)
+from jukimatch.engine.runtime import Timer
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+U_SAMPLE = 500_000  # random pairs for u
+MIN_PAIRS_TO_FIT = 2_000  # fewer compared pairs than this: EM says nothing, use the shipped model
+BACKENDS = ("local", "dask")
+PROTECTED = ("decisions", "review", "pending")  # outputs that carry numbers or personal data
+
+
+@dataclass
+class Options:
+    chunk_pairs: int = 500_000  # resident rows per chunk
+    u_sample: int = U_SAMPLE
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    model: Model | None = None  # a saved model to reuse instead of fitting
+    encoding: str | None = None
+    report: bool = True
+    progress: Progress | None = None
+    backend: str = "local"  # "local" or "dask"
+    scheduler: str | None = None  # dask: address of a running scheduler; None: a LocalCluster
+    workers: int | None = None  # dask LocalCluster: worker processes (default: CPU count)
+    partitions: int | None = None  # dask: hash partitions (default: 2 per worker)
+    checkpoint: bool = True  # keep per-chunk results in OUT/.jukimatch-work until the run ends
+    resume: bool = False  # reuse the chunk results of an interrupted run with the same inputs
+    encrypt_key_file: str | Path | None = None  # write decisions, review and pending encrypted
+
+
+def release_unused() -> None:
+    """Hand memory Arrow's allocator keeps for reuse back to the system: what reading and
+    normalising freed would otherwise sit beside the numpy arrays of the next phase."""
+    pa.default_memory_pool().release_unused()
+
+
+def settings_of(opts: Options, partitions: int) -> dict:
+    """What shapes the saved chunk results: a resume must use the same."""
+    return {
+        "chunk_rows": opts.chunk_pairs,
+        "u_sample": opts.u_sample if opts.model is None else None,
+        "model": opts.model.to_dict() if opts.model is not None else None,
+        "encoding": opts.encoding,
+        "partitions": partitions,
+        "fields": list(FIELDS),
+        "chunk_keys": "namesakes-1",  # chunks carry the population keys
+    }
+
+
+def read_inputs(residents_path, responses_path, opts: Options, timer: Timer, while_reading=None):
+    """Both inputs; ``while_reading(residents)`` runs on the residents while the responses
+    are still being read (validation is mostly one thread; reading Parquet is not)."""
+    paths = {"residents": Path(residents_path), "responses": Path(responses_path)}
+    digests = digests_in_background({k: p for k, p in paths.items() if p.exists()}) if opts.checkpoint else None
+    with timer.phase("read"):
+        r_in: InputTable = read_table(residents_path, "residents", encoding=opts.encoding)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-read") as pool:
+        s_future = pool.submit(read_table, responses_path, "responses", encoding=opts.encoding)
+        early = None
+        if while_reading is not None:
+            with timer.phase("validate"):
+                early = while_reading(r_in.table)
+        with timer.phase("read"):
+            s_in: InputTable = s_future.result()
+    return r_in, s_in, paths, digests, early
+
+
+def open_workdir(out: Path, paths: dict, digests, opts: Options, partitions: int) -> WorkDir | None:
+    if not opts.checkpoint:
+        return None
+    return WorkDir(out, inputs=paths, digests={k: f.result() for k, f in digests.items()},
+                   settings=settings_of(opts, partitions), resume=opts.resume)
+
+
+def clear_summary(out: Path) -> None:
+    """summary.json is written last: present means the outputs beside it are one finished run."""
+    try:
+        (out / "summary.json").unlink()
+    except FileNotFoundError:
+        pass
+
+
+def fit_model(opts: Options, n_pairs: int, levels: np.ndarray | None, counts: np.ndarray | None,
+              u_levels: np.ndarray) -> tuple[Model, str]:
+    """The model to score with, and where it came from. ``counts``: summed pattern counts
+    (partitioned runs) — EM then runs on them instead of on ``levels``."""
+    if opts.model is not None:
+        model = opts.model
+        if list(model.fields) != list(FIELDS):
+            raise ValueError(f"saved model compares {model.fields}, this engine {list(FIELDS)}")
+        return model, "given"
+    if n_pairs < MIN_PAIRS_TO_FIT:
+        return default_model(), f"shipped default ({n_pairs} pairs are too few to fit)"
+    u = estimate_u(u_levels, list(N_LEVELS))
+    if counts is None:
+        model = fit(levels, u, list(FIELDS), n_levels=list(N_LEVELS))
+    else:
+        distinct = np.flatnonzero(counts)
+        model = fit(None, u, list(FIELDS), n_levels=list(N_LEVELS),
+                    patterns=(unpack_patterns(distinct, len(FIELDS)), counts[distinct].astype(np.float64)))
+    model.info["u_sample_pairs"] = int(len(u_levels))
+    return model, "fitted"
+
+
+def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, s_in: InputTable,
+           parts: list[PartOutputs], model: Model, source: str, key: bytes | None, store: WorkDir | None,
+           sample: Callable[[np.ndarray], list[pa.Table]], run_info: dict) -> dict:
+    """Merge the parts' rows into input order, write every output atomically, build the summary."""
+    with timer.phase("write"):
+        decisions = merge_sorted([p.decisions for p in parts], [KEY])
+        if r_in.malformed:
+            decisions = pa.concat_tables([decisions, malformed_decisions(len(r_in.malformed))])
+        n_in = R_rows = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
+        if decisions.num_rows != n_in:
+            raise RuntimeError(f"rows lost: {R_rows} residents in, {decisions.num_rows} decisions out")
+        review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
+        pending = merge_sorted([p.pending for p in parts], [KEY])
+        rejected = pa.concat_tables([
+            merge_sorted([p.rejected_residents for p in parts], [KEY]),
+            _malformed_table(r_in, "residents"),
+            merge_sorted([p.rejected_responses for p in parts], [KEY]),
+            _malformed_table(s_in, "responses"),
+        ])
+        written = {}
+        for name, table in (("decisions", decisions), ("review", review), ("pending", pending)):
+            path = write_parquet(table, out / f"{name}.parquet", key)
+            written[name] = path.name
+            # the other form of this output, left by an earlier run, must not outlive it
+            stale = out / f"{name}.parquet{SUFFIX}" if key is None else out / f"{name}.parquet"
+            if stale != path and stale.exists():
+                stale.unlink()
+            fault_point(f"write:{name}")
+        written["rejected"] = write_parquet(rejected, out / "rejected.parquet", None).name
+        if model is not None:
+            atomic_write_bytes(out / "model.json", json.dumps(model.to_dict(), indent=2).encode())
+            written["model"] = "model.json"
+        fault_point("write:model")
+
+    stats = parts[0].stats
+    for p in parts[1:]:
+        stats = add_stats(stats, p.stats)
+    counts = {k: int(stats["decisions"].get(k, 0)) for k in DECISIONS}
+    namesakes = run_info.pop("namesakes", None)
+    n_pairs = int(stats["responses_compared"])
+    summary = {
+        "inputs": {"residents": str(r_in.path), "responses": str(s_in.path)},
+        "rows": {
+            "residents_in": n_in,
+            "decisions_out": int(decisions.num_rows),
+            "responses_in": int(stats["responses"]) + len(s_in.malformed),
+            "responses_compared": n_pairs,
+            "responses_not_found": int(stats["responses_not_found"]),
+            "responses_rejected": int(stats["responses_rejected"]) + len(s_in.malformed),
+            "responses_set_aside": int(stats["responses_set_aside"]),  # answers to rejected residents
+        },
+        "decisions": counts,
+        "reasons": {k: int(v) for k, v in stats["reasons"].items() if v},
+        **risk_summary(stats.get("risk") or {}, opts.thresholds.max_risk),
+        "namesakes": namesakes,
+        "thresholds": opts.thresholds.to_dict(),
+        "model": model.to_dict() if model is not None else None,
+        "model_reused": opts.model is not None,
+        "model_source": source,
+        "run": run_info,
+        "outputs": written,
+        "encrypted": sorted(k for k in PROTECTED if key is not None),
+        "timings_s": timer.phases,
+    }
+    rows = summary["rows"]
+    rows["conserved"] = (
+        rows["residents_in"] == rows["decisions_out"]
+        and rows["responses_in"] == rows["responses_compared"] + rows["responses_not_found"]
+        + rows["responses_rejected"] + rows["responses_set_aside"]
+    )
+    if opts.report:
+        with timer.phase("report"):
+            from jukimatch.engine.report.page import write_report
+
+            dec = decisions.column("decision").to_numpy(zero_copy_only=False)
+            cand = decisions.column("candidates").to_numpy(zero_copy_only=False)
+            chosen_global = sample_persons(dec, cand)
+            tables = sample(chosen_global)
+            sample_table = pa.concat_tables(tables)
+            if len(tables) > 1 and sample_table.num_rows:
+                sample_table = sample_table.take(pa.compute.sort_indices(
+                    sample_table, sort_keys=[(KEY, "ascending"), ("candidate_rank", "ascending")]))
+            sample_table = sample_table.append_column(
+                "decision", pa.array(dec[_sample_keys(sample_table)].astype(str), pa.string())
+            ).drop_columns([KEY, "__bare", TWIN_KEY])
+            levels = np.concatenate([p.levels for p in parts]) if len(parts) > 1 else parts[0].levels
+            weight = np.concatenate([p.weight for p in parts]) if len(parts) > 1 else parts[0].weight
+            pair_decision = np.concatenate([p.pair_decision for p in parts]) if len(parts) > 1 else parts[0].pair_decision
+            write_report(out / "report.html", summary=summary, decisions=decisions, review=review,
+                         levels=levels, weight=weight, pair_decision=pair_decision if len(weight) else None,
+                         model=model, sample=sample_table)
+    summary["timings_s"] = timer.phases
+    summary["timings_s"]["total"] = round(time.perf_counter() - t0, 4)
+    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False).encode())
+    if store is not None:
+        store.finish()
+    return summary
+
+
+def namesake_info(rates, pop) -> dict:
+    """The rates the namesake risk rested on, for summary.json."""
+    return {**rates.to_dict(), **pop.info}
+
+
+def risk_summary(risk: dict, max_risk: float) -> dict:
+    """``expected_wrong_numbers`` among the run's matches, with a 95 % interval (the rates'
+    bounds, then Poisson), and ``risk_curve``: for budgets from 1e-15 to 1, the matches,
+    the reviews they add over the loosest budget and the wrong numbers to expect."""
+    if not risk:
+        return {"expected_wrong_numbers": None, "risk_curve": []}
+    low, high = poisson_bounds(risk["expected_low"], risk["expected_high"])
+    bins = sorted(((int(k), v) for k, v in risk["bins"].items()))
+    total = sum(v["persons"] for _, v in bins)
+    curve, persons, expected = [], 0, 0.0
+    for b in range(-15, 1):
+        for k, v in bins:
+            if k == b:
+                persons += v["persons"]
+                expected += v["risk"]
+        curve.append({"max_risk": 10.0 ** b, "matches": persons, "review_added": total - persons,
+                      "expected_wrong_numbers": expected})
+    return {"expected_wrong_numbers": {"mean": risk["expected"], "low": low, "high": high,
+                                       "matches": risk["matches"], "max_risk": max_risk},
+            "risk_curve": curve}
+
+
+def _sample_keys(table: pa.Table) -> np.ndarray:
+    return table.column("__g").to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _malformed_table(inp: InputTable, kind: str) -> pa.Table:
+    rows = [r for r, _ in inp.malformed]
+    errs = [e for _, e in inp.malformed]
+    return pa.table({
+        "source": pa.array([str(inp.path)] * len(rows), pa.string()),
+        "table": pa.array([kind] * len(rows), pa.string()),
+        "row": pa.array(rows, pa.int64()),
+        "person_id": pa.nulls(len(rows), pa.string()),
+        "field": pa.array(["row"] * len(rows), pa.string()),
+        "error": pa.array([f"row:{e}" for e in errs], pa.string()),
+    })
+
+
+__all__ = ["BACKENDS", "Options", "finish", "fit_model", "read_inputs"]

@@ -1,0 +1,31 @@
+"""A bulk reconciliation: read, validate, normalise, compare, fit, decide, write.
+
+:func:`run` hands the run to the local backend (:mod:`.local`, the whole input in this
+process) or to the Dask backend (:mod:`.distributed`, hash partitions of the input on a
+cluster). Both produce the same decisions; rows in = rows out is checked before anything is
+written, and every output file is written to a temporary name and renamed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jukimatch.engine.io import RESIDENT_COLUMNS, RESPONSE_COLUMNS
+from jukimatch.engine.reconcile.common import BACKENDS, Options
+
+
+def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path,
+        opts: Options | None = None) -> dict:
+    """Reconcile a residents file with Juki-net's responses; write the outputs; return the summary."""
+    opts = opts or Options()
+    if opts.backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {opts.backend!r}")
+    if opts.backend == "dask":
+        from jukimatch.engine.reconcile.distributed import run_dask
+
+        return run_dask(residents_path, responses_path, out_dir, opts)
+    from jukimatch.engine.reconcile.local import run_local
+
+    return run_local(residents_path, responses_path, out_dir, opts)
+
+
+__all__ = ["BACKENDS", "Options", "run", "RESIDENT_COLUMNS", "RESPONSE_COLUMNS"]
