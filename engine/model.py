@@ -107,8 +107,15 @@ def default_model() -> Model:
 
 
 def probability(weight: np.ndarray) -> np.ndarray:
-    """Posterior match probability from a match weight in bits."""
+    """Posterior match probability from a match weight in bits (the one weight → probability)."""
     return 1.0 / (1.0 + np.exp2(-np.clip(weight, -60, 60)))
+
+
+def weight_of(p: float) -> float:
+    """Match weight in bits of a match probability, w = log2(p / (1 - p)) (the inverse of
+    :func:`probability`; p is held inside (0, 1) so that 0 and 1 give finite weights)."""
+    p = min(max(float(p), 1e-300), 1.0 - 1e-16)
+    return math.log2(p / (1.0 - p))
 
 
 def _check_levels(levels: np.ndarray, n_fields: int, n_levels: list[int] | None = None) -> np.ndarray:

@@ -22,7 +22,6 @@ automatic match), ``clusters.parquet`` when deduplicating, ``model.json``,
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ from jukimatch.engine.link.config import LinkConfig
 from jukimatch.engine.link.features import empty_column, key_part, normalise
 from jukimatch.engine.link.model import (Scored, TermFreq, fit_link_model, rule_mask, score_pairs, term_frequencies,
                          tf_adjustments)
-from jukimatch.engine.model import Model
+from jukimatch.engine.model import Model, weight_of
 
 __all__ = ["LinkOptions", "Scored", "compare_columns", "fit_link_model", "rule_mask", "run", "score_pairs",
            "term_frequencies", "tf_adjustments"]
@@ -271,7 +270,7 @@ def _clusters_table(cfg: LinkConfig, lid, clusters: Clusters) -> pa.Table:
 
 
 def _weight_of(p: float) -> float:
-    return round(math.log2(p / (1 - p)), 4)
+    return round(weight_of(p), 4)
 
 
 def _summary(cfg, threshold, review, dedupe, lpath, rpath, nl, nr, blocked: Blocked, model, tf_info,

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from jukimatch.engine.link.assign import REVIEW_REASONS
 from jukimatch.engine.link.config import LinkConfig
-from jukimatch.engine.model import Model
+from jukimatch.engine.model import Model, probability
 from jukimatch.engine.report.page import write_report
 
 __all__ = ["LINK_REASONS", "write_link_report"]
@@ -91,7 +91,7 @@ def write_link_report(path: str | Path, *, summary: dict, cfg: LinkConfig, L: pa
     decisions_t = pa.table({
         "person_id": L.column(cfg.id_column),
         "decision": pa.array(decision.astype(str), pa.string()),
-        "match_probability": pa.array(1.0 / (1.0 + np.exp2(-np.clip(best_w, -60, 60))), pa.float64(),
+        "match_probability": pa.array(probability(best_w), pa.float64(),
                                       from_pandas=True),
         "match_weight": pa.array(best_w, pa.float64(), from_pandas=True),
         "candidates": pa.array(candidates, pa.int32()),

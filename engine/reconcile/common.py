@@ -25,9 +25,9 @@ from jukimatch.engine.reconcile.checkpoint import WorkDir, atomic_write_bytes, d
 from jukimatch.engine.reconcile.decide import DECISIONS, Thresholds
 from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
 from jukimatch.engine.reconcile.namesakes import poisson_bounds
-from jukimatch.engine.reconcile.stages import (
-    KEY, TWIN_KEY, PartOutputs, add_stats, malformed_decisions, merge_sorted, sample_persons, with_related,
-)
+from jukimatch.engine.reconcile.merge import add_stats, merge_sorted
+from jukimatch.engine.reconcile.prepare import KEY
+from jukimatch.engine.reconcile.tables import PartOutputs, TWIN_KEY, malformed_decisions, sample_persons, with_related
 from jukimatch.engine.runtime import Timer
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)

@@ -12,6 +12,7 @@ import numba as nb
 import numpy as np
 
 from jukimatch.engine.compare.levels import ADDRESS_OTHER_MUNICIPALITY, ADDRESS_SAME_BLOCK, DATE_FULL
+from jukimatch.engine.model import probability
 from jukimatch.engine.runtime import JIT
 
 MATCH, REVIEW, NO_MATCH, PENDING, REJECTED = "match", "review", "no_match", "pending", "rejected"
@@ -144,10 +145,6 @@ def corroboration(pairs: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return conflict, elsewhere, short >= 2
 
 
-def _probability(w: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp2(-np.clip(w, -60, 60)))
-
-
 @nb.njit(**JIT)
 def _rank_sorted(person, weight, best, runner):  # pragma: no cover - compiled
     """Best and runner-up per person over pairs sorted by person: first of the highest
@@ -234,13 +231,13 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     w = np.full(n, np.nan)
     has = chosen >= 0
     w[has] = pairs.weight[chosen[has]]
-    p = np.where(has, _probability(np.nan_to_num(w, nan=-60.0)), np.nan)
+    p = np.where(has, probability(np.nan_to_num(w, nan=-60.0)), np.nan)
     w_run = np.full(n, -np.inf)
     # runner-up relative to the chosen one: if the chosen is not the best, the best is the rival
     rival = np.where(chosen == best, runner, best)
     rival = np.where(has, rival, -1)
     w_run[rival >= 0] = pairs.weight[rival[rival >= 0]]
-    p_run = np.where(rival >= 0, _probability(np.where(np.isfinite(w_run), w_run, -60.0)), 0.0)
+    p_run = np.where(rival >= 0, probability(np.where(np.isfinite(w_run), w_run, -60.0)), 0.0)
 
     strong = has & (p >= th.match_probability)
     plausible = has & (p >= th.review_probability)

@@ -34,11 +34,13 @@ from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
 from jukimatch.engine.reconcile.common import Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs
 from jukimatch.engine.runtime import Timer
 from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
-from jukimatch.engine.reconcile.stages import (
-    CandidateUnits, Phantoms, candidate_units, compare, number_report, part_outputs, pattern_counts, plan_u_sample,
-    population_inputs, prepare, rates_from, score_and_decide, with_rates,
-    side_by_side, u_levels_from_exports,
+from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
+from jukimatch.engine.reconcile.prepare import prepare
+from jukimatch.engine.reconcile.score import (
+    CandidateUnits, Phantoms, candidate_units, number_report, population_inputs, rates_from, score_and_decide,
+    with_rates,
 )
+from jukimatch.engine.reconcile.tables import part_outputs, side_by_side
 
 
 SCHEDULER_TIMEOUT_S = 15
@@ -126,7 +128,7 @@ def _counts(prep: Sealed):
 
 
 def _compare(prep: Sealed, plan, chunk_rows, store, part) -> Sealed:
-    return Sealed(compare(prep.value, plan, chunk_rows=chunk_rows, store=store, part=part))
+    return Sealed(compare_chunks(prep.value, plan, chunk_rows=chunk_rows, store=store, part=part))
 
 
 def _compare_summary(comp: Sealed) -> Sealed:

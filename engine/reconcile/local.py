@@ -19,10 +19,12 @@ from jukimatch.engine.reconcile.common import (
     Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs, release_unused,
 )
 from jukimatch.engine.reconcile.namesakes import population
-from jukimatch.engine.reconcile.stages import (
-    PartPlan, candidate_units, compare, part_outputs, plan_u_sample, population_inputs, prepare, rates_from,
-    score_and_decide, side_by_side, with_rates,
+from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
+from jukimatch.engine.reconcile.prepare import prepare
+from jukimatch.engine.reconcile.score import (
+    candidate_units, population_inputs, rates_from, score_and_decide, with_rates,
 )
+from jukimatch.engine.reconcile.tables import part_outputs, side_by_side
 from jukimatch.engine.runtime import Timer
 from jukimatch.engine.validate.rows import check_residents
 
@@ -46,7 +48,7 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
     plan = None
     if opts.model is None:
         plan = PartPlan.whole(plan_u_sample(prep.pair_counts(), opts.chunk_pairs, opts.u_sample))
-    comp = compare(prep, plan, chunk_rows=opts.chunk_pairs, store=store, timer=timer, progress=opts.progress)
+    comp = compare_chunks(prep, plan, chunk_rows=opts.chunk_pairs, store=store, timer=timer, progress=opts.progress)
     release_unused()
     if store is not None:
         store.mark("compared")

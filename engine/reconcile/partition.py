@@ -5,13 +5,13 @@ Residents and responses are split by a hash of ``person_id``: every row of one p
 linking, comparison and the per-person decision need nothing from other partitions.
 Three things do, and each has a global pass here:
 
-- **u**: the random pairs are planned over the whole input (``stages.plan_u_sample``);
+- **u**: the random pairs are planned over the whole input (``chunks.plan_u_sample``);
   :func:`localize_plan` tells each partition which sides of which sample pairs it holds;
 - **the model**: partitions return pattern counts; one EM runs on their sum;
 - **number rules** (a number given to two persons; a number held by another person): each
   partition reports the numbers its plausible persons would be given and the numbers its
   persons hold; :func:`resolve_numbers` finds, per partition, what the others contribute
-  and expresses it as a few stand-in persons (:class:`~jukimatch.engine.reconcile.stages.Phantoms`)
+  and expresses it as a few stand-in persons (:class:`~jukimatch.engine.reconcile.score.Phantoms`)
   that the partition adds to its own ``decide`` — so the rules stay written once, in
   ``decide``, and fire exactly as they would on the whole table.
 
@@ -29,7 +29,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.reconcile.stages import Phantoms, PartPlan, USamplePlan
+from jukimatch.engine.reconcile.chunks import PartPlan, USamplePlan
+from jukimatch.engine.reconcile.score import Phantoms
 from jukimatch.engine.text import hash_strings, to_codepoints
 
 
@@ -85,7 +86,7 @@ def resolve_numbers(reports: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) ->
     """Stand-ins per partition from every partition's number report.
 
     ``reports[p]`` is (numbers chosen by p's plausible persons, whether each chooser holds
-    that number, numbers held by p's persons), as ``stages.number_report`` returns it.
+    that number, numbers held by p's persons), as ``score.number_report`` returns it.
     """
     n_parts = len(reports)
     empty = [Phantoms.none() for _ in range(n_parts)]

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from jukimatch.engine.reconcile.decide import DECISIONS, MATCH, NO_MATCH, REASONS, REVIEW
 from jukimatch.engine.masking import mask
-from jukimatch.engine.model import Model
+from jukimatch.engine.model import Model, weight_of
 
 __all__ = ["write_report"]
 
@@ -142,8 +142,7 @@ def _n(x: int | float) -> str:
 
 def _bits(p: float) -> float:
     """Match probability → match weight in bits, w = log2(p / (1 - p))."""
-    p = min(max(float(p), 1e-300), 1.0 - 1e-16)
-    return math.log2(p / (1.0 - p))
+    return weight_of(p)
 
 
 def _fmt_prob(w: float) -> str:

@@ -106,7 +106,7 @@ def test_report_and_review_use_it():
     import pyarrow as pa
 
     from jukimatch.engine.report import page as report
-    from jukimatch.engine.reconcile import stages
+    from jukimatch.engine.reconcile.tables import mask_column
 
     assert report._e("see 0088 1547 1475") == "see **** **** 1475"
-    assert stages._mask(pa.array([" 123456789018 ", None])).to_pylist() == ["********9018", None]
+    assert mask_column(pa.array([" 123456789018 ", None])).to_pylist() == ["********9018", None]

@@ -1,0 +1,29 @@
+"""Parts back into one run: rows merged into input order by their sort keys, statistics summed.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def add_stats(a: dict, b: dict) -> dict:
+    out = {}
+    for k in set(a) | set(b):
+        x, y = a.get(k, 0), b.get(k, 0)
+        out[k] = add_stats(x or {}, y or {}) if isinstance(x, dict) or isinstance(y, dict) else x + y
+    return out
+
+
+def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
+    """Concatenate part tables and order the rows by the sort keys; the ``__`` keys are dropped."""
+    t = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if len(tables) > 1 and t.num_rows:
+        t = t.take(pc.sort_indices(t, sort_keys=[(k, "ascending") for k in keys]))
+    return t.drop_columns([k for k in keys if k.startswith("__") and k in t.column_names])
+
+
+__all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats",
+           "candidate_units", "compare", "decide_with_phantoms", "decisions_table", "malformed_decisions",
+           "merge_sorted", "number_report", "part_outputs", "pattern_counts", "plan_u_sample",
+           "population_inputs", "prepare", "rates_from", "risk_stats", "sample_persons", "score_and_decide",
+           "side_by_side", "u_levels_from_exports", "with_rates", "with_related"]
