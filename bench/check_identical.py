@@ -65,8 +65,9 @@ def run(out: Path) -> None:
     fe.mkdir(exist_ok=True)
     pq.write_table(to_arrow(a.reset_index()), fe / "a.parquet")
     pq.write_table(to_arrow(b.reset_index()), fe / "b.parquet")
-    config = str(resources.files("jukimatch.bench").joinpath("configs/febrl4.toml"))
-    _cli("link", "--left", str(fe / "a.parquet"), "--right", str(fe / "b.parquet"), "--config", config,
+    config = fe / "febrl4.toml"  # inside OUT: summary.json names it
+    config.write_text(resources.files("jukimatch.bench").joinpath("configs/febrl4.toml").read_text())
+    _cli("link", "--left", str(fe / "a.parquet"), "--right", str(fe / "b.parquet"), "--config", str(config),
          "--out", str(out / "febrl4"))
     _cli("link", "--left", str(gen / "residents.parquet"), "--out", str(out / "dedupe1m"))
 
