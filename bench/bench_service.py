@@ -177,7 +177,7 @@ def bench_in_process(tmp: Path, residents: int, checks: int, *, steps: bool = Fa
     (``new_steps_ms``; ``other`` is what no step covers: Python glue, check digit, masking).
     """
     from jukimatch.api.service import Store, check_authenticity, register_bulk
-    from jukimatch.sim.jukinet_online import OnlineJukinet
+    from jukimatch.api.service.standin import OnlineJukinet
 
     pairs, extra = build_store(tmp / "inproc.sqlite", residents)
     rng = random.Random(SEED)

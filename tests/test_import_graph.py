@@ -1,6 +1,6 @@
 """The import graph, read from the source (AST only, nothing imported or run).
 
-Two rules of docs/ARCHITECTURE.md hold for every module of the package: no cycle between
+Imports run one way (packages and engine rooms in the order below), and two rules of docs/ARCHITECTURE.md hold for every module of the package: no cycle between
 modules (imports inside functions count: a lazy import hides a cycle, it does not remove it),
 and nothing reaches into another module's private names — no ``from x import _name``, no
 ``x._name`` on an imported module, and a private module (``_kernels.py``) is imported only
@@ -167,3 +167,47 @@ def test_no_private_names_across_modules():
 
 def test_every_package_module_is_seen():
     assert "jukimatch.engine.model" in MODULES and "jukimatch.api.cli" in MODULES
+
+
+#: Which rooms each room may import (docs/ARCHITECTURE.md draws the same). reconcile and
+#: link never import each other; both write through files/; the shared modules at the
+#: bottom import no room.
+ENGINE_ROOMS = {
+    "runtime": set(), "text": set(), "io": set(), "masking": set(), "outcomes": set(),
+    "model": {"runtime"},
+    "normalize": {"runtime", "text"},
+    "compare": {"runtime", "text"},
+    "validate": {"runtime", "text", "io", "normalize"},
+    "files": {"io"},
+    "report": {"compare", "masking", "model", "outcomes"},
+    "reconcile": {"runtime", "text", "io", "masking", "outcomes", "model", "normalize", "compare", "validate",
+                  "files", "report"},
+    "link": {"runtime", "text", "io", "model", "normalize", "compare", "validate", "files", "report"},
+}
+PACKAGES = {
+    "engine": set(),
+    "datasets": {"engine"},
+    "api": {"engine", "datasets"},
+    "sim": {"engine", "datasets", "api"},
+    "bench": {"engine", "datasets", "api", "sim"},
+}
+
+
+def test_imports_run_one_way():
+    bad = []
+    for mod, targets in _graph().items():
+        parts = mod.split(".")
+        for t in targets:
+            tparts = t.split(".")
+            if parts[1] != tparts[1]:
+                if tparts[1] not in PACKAGES[parts[1]]:
+                    bad.append(f"{mod} imports {t}")
+            elif parts[1] == "engine" and len(parts) > 2 and len(tparts) > 2 and parts[2] != tparts[2]:
+                if tparts[2] not in ENGINE_ROOMS[parts[2]]:
+                    bad.append(f"{mod} imports {t}")
+    assert bad == []
+
+
+def test_every_engine_room_is_placed():
+    rooms = {m.split(".")[2] for m in MODULES if m.startswith("jukimatch.engine.")}
+    assert rooms <= set(ENGINE_ROOMS)

@@ -1,8 +1,8 @@
 """The workbench's words in Japanese (default: the clerks are agency staff) and English."""
 from __future__ import annotations
 
-from jukimatch.engine.compare.person import LEVEL_LABELS
-from jukimatch.engine.reconcile.decide import REASONS
+from jukimatch.engine.compare.levels import LEVEL_LABELS
+from jukimatch.engine.outcomes import REASONS
 
 LANGS = ("ja", "en")
 

@@ -1,13 +1,10 @@
-"""CLI hooks of the inquiry service: ``jukimatch serve`` and ``jukimatch audit ...``.
+"""The inquiry service's sub-commands: ``jukimatch serve`` and ``jukimatch audit ...``.
 
-``api/cli.py`` registers them with ``add_serve_parser(sub)`` and ``add_audit_parser(sub)``;
-each sets ``func`` and returns an exit status like the other commands. Bad usage raises
-:class:`jukimatch.engine.io.InputError`, which the CLI prints as one line with status 2.
-
-``serve --demo`` is the one place that reaches into ``jukimatch.sim`` (lazily): it plays
-Juki-net with the in-process stand-in over the generated register. With ``--workers N`` the
-stand-in is served over loopback HTTP from the supervising process, since worker processes
-build their own app from the environment (:func:`jukimatch.api.service.app.app_from_env`).
+Bad usage raises :class:`jukimatch.engine.io.InputError`, which the CLI prints as one line
+with status 2. ``serve --demo`` and ``--jukinet-file`` answer with the Juki-net stand-in
+(:mod:`.standin`) over the generated register; with ``--workers N`` the stand-in is served
+over loopback HTTP from the supervising process, since worker processes build their own app
+from the environment (:func:`jukimatch.api.service.app.app_from_env`).
 """
 from __future__ import annotations
 
@@ -197,7 +194,7 @@ def tls_options(cert: str | None, key: str | None) -> dict[str, str]:
 
 
 def _standin(path: str) -> Any:
-    from jukimatch.sim.jukinet_online import OnlineJukinet  # the sanctioned reach into sim/
+    from .standin import OnlineJukinet
 
     p = Path(path)
     if not p.is_file():
@@ -211,7 +208,7 @@ def _serve_standin_over_http(responder: Any) -> tuple[str, Any]:
 
     import uvicorn
 
-    from jukimatch.sim.jukinet_online import asgi_app
+    from .standin import asgi_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -3,7 +3,7 @@
 The authenticity check hands J-LIS a My Number and gets back the 4 information tied to it
 (the assessment's 提供先20). The service depends only on the :class:`Jukinet` protocol; what
 answers is injected when the app is built: :class:`HttpJukinet` for a real endpoint, or the
-in-process stand-in of ``jukimatch.sim.jukinet_online`` for demos, tests and load runs.
+in-process stand-in of ``jukimatch.api.service.standin`` for demos, tests and load runs.
 An unreachable responder raises :class:`JukinetUnavailable`: the caller then keeps the
 registration provisional and retries later, it never guesses.
 

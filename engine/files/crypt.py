@@ -35,6 +35,7 @@ import warnings
 from hashlib import sha256
 from pathlib import Path
 
+from jukimatch.engine.files.atomic import atomic_file
 from jukimatch.engine.io import InputError
 
 MAGIC = b"JKMENC1\n"
@@ -227,8 +228,6 @@ def decrypt_stream(src, dst, key: bytes, *, name: str = "file") -> int:
 
 def encrypt_file(src: str | Path, dst: str | Path, key: bytes) -> None:
     """Encrypt a file to ``dst`` (written to a temporary name, then renamed)."""
-    from jukimatch.engine.reconcile.checkpoint import atomic_file
-
     with open(src, "rb") as fin, atomic_file(dst) as fout:
         w = EncryptingWriter(fout, key)
         while chunk := fin.read(SEGMENT):
@@ -238,7 +237,6 @@ def encrypt_file(src: str | Path, dst: str | Path, key: bytes) -> None:
 
 def decrypt_file(src: str | Path, dst: str | Path, key: bytes) -> int:
     """Decrypt ``src`` to ``dst``; nothing is left at ``dst`` unless all of it authenticates."""
-    from jukimatch.engine.reconcile.checkpoint import atomic_file
 
     src = Path(src)
     with open(src, "rb") as fin, atomic_file(dst) as fout:
@@ -251,8 +249,6 @@ def write_parquet(table, path: str | Path, key: bytes | None) -> Path:
     Returns the path written. The plaintext never touches the disk when a key is given.
     """
     import pyarrow.parquet as pq
-
-    from jukimatch.engine.reconcile.checkpoint import atomic_file
 
     path = Path(path)
     if key is None:

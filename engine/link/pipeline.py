@@ -29,9 +29,10 @@ from typing import Callable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from jukimatch.engine.link.blocking import Blocked, RuleCount, block, combine_keys
+from jukimatch.engine.files.atomic import atomic_write_bytes
+from jukimatch.engine.files.crypt import write_parquet
 from jukimatch.engine.io import read_keyed_table
 from jukimatch.engine.runtime import Timer
 from jukimatch.engine.link.assign import REVIEW_REASONS, Clusters, PairDecisions, decide_pairs
@@ -217,9 +218,9 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
 
     out.mkdir(parents=True, exist_ok=True)
     lid, rid = L.column(cfg.id_column), R.column(cfg.id_column)
-    pq.write_table(_links_table(cfg, lid, rid, li, ri, scored, levels, dec, blocked, names), out / "links.parquet")
+    write_parquet(_links_table(cfg, lid, rid, li, ri, scored, levels, dec, blocked, names), out / "links.parquet", None)
     if dec.clusters is not None:
-        pq.write_table(_clusters_table(cfg, lid, dec.clusters), out / "clusters.parquet")
+        write_parquet(_clusters_table(cfg, lid, dec.clusters), out / "clusters.parquet", None)
     if model is not None:
         model.save(out / "model.json")
     timer.lap("write")
@@ -233,7 +234,7 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
                           scored=scored, decisions=dec, model=model)
         timer.lap("report")
     summary["timings_s"] = dict(timer.phases, total=round(time.perf_counter() - t0, 4))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False).encode())
     return summary
 
 

@@ -19,14 +19,13 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from jukimatch.engine.files.atomic import atomic_write_bytes, fsync_dir
 from jukimatch.engine.io import InputError
 
 WORK_DIR = ".jukimatch-work"
@@ -60,47 +59,6 @@ def digests_in_background(paths: dict[str, Path]) -> dict[str, Future]:
     futures = {k: pool.submit(file_digest, p) for k, p in paths.items()}
     pool.shutdown(wait=False)
     return futures
-
-
-@contextmanager
-def atomic_file(path: str | Path, mode: str = "wb"):
-    """Write to a temporary file beside ``path``; fsync; rename over ``path`` on success only.
-
-    The file is created 0600 (mkstemp's mode, kept): outputs may hold My Numbers, and a
-    file others could read once cannot be taken back.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    with atomic_file(path) as f:
-        f.write(data)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class WorkDir:
@@ -175,7 +133,7 @@ class WorkDir:
         path = self.chunk_path(part, chunk)
         if not path.parent.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         atomic_write_bytes(path, buf.getbuffer())
@@ -192,5 +150,4 @@ class WorkDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["FAULT_ENV", "ResumeError", "WORK_DIR", "WorkDir", "atomic_file", "atomic_write_bytes",
-           "digests_in_background", "fault_point", "file_digest"]
+__all__ = ["FAULT_ENV", "ResumeError", "WORK_DIR", "WorkDir", "digests_in_background", "fault_point", "file_digest"]

@@ -21,7 +21,8 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 from jukimatch.engine.files.crypt import SUFFIX, write_parquet
 from jukimatch.engine.io import InputTable, read_table
 from jukimatch.engine.model import Model, default_model, estimate_u, fit, unpack_patterns
-from jukimatch.engine.reconcile.checkpoint import WorkDir, atomic_write_bytes, digests_in_background, fault_point
+from jukimatch.engine.files.atomic import atomic_write_bytes
+from jukimatch.engine.reconcile.checkpoint import WorkDir, digests_in_background, fault_point
 from jukimatch.engine.reconcile.decide import DECISIONS, Thresholds
 from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
 from jukimatch.engine.reconcile.namesakes import poisson_bounds

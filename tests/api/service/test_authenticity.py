@@ -16,7 +16,7 @@ from tests.api.service.support import auth, build_world, live
 
 from jukimatch.api.service import (NoJukinet, check_authenticity, create_app, get_check, register_bulk,
                                    retry_provisional, verify)
-from jukimatch.sim.jukinet_online import OnlineJukinet
+from jukimatch.api.service.standin import OnlineJukinet
 
 
 @dataclass

@@ -15,7 +15,7 @@ from tests.api.service.support import build_world
 from jukimatch.api.service import Store, check_authenticity, register_bulk, retry_provisional, verify
 from jukimatch.api.service.checkpointer import FALLBACK_AUTOCHECKPOINT
 from jukimatch.api.service.canon import now_iso
-from jukimatch.sim.jukinet_online import OnlineJukinet
+from jukimatch.api.service.standin import OnlineJukinet
 
 # The child confirms one number, then dies (os._exit: no cleanup, no close) while Juki-net is
 # being asked about a second one. The engine's comparison is pinned so the child stays light.

@@ -11,7 +11,7 @@ from tests.api.service.support import NUMBER_RE, LogCapture, auth, bad_number, b
 
 from jukimatch.api.service import create_app
 from jukimatch.datasets.requesters import load_requesters
-from jukimatch.sim.jukinet_online import OnlineJukinet
+from jukimatch.api.service.standin import OnlineJukinet
 
 REQUESTERS = load_requesters()
 

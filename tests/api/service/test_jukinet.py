@@ -6,7 +6,7 @@ import pytest
 from tests.api.service.support import live, my_number
 
 from jukimatch.api.service import FourInfo, HttpJukinet, Jukinet, JukinetUnavailable, NoJukinet
-from jukimatch.sim.jukinet_online import OnlineJukinet, asgi_app
+from jukimatch.api.service.standin import OnlineJukinet, asgi_app
 
 KNOWN = my_number(31_415_926_535)
 INFO = FourInfo(name_alpha="TRAN THI MAI", name_kana="チャン ティ マイ", birth_date="1999-12-31", sex="2",

@@ -1,7 +1,8 @@
 """An online Juki-net responder stand-in: My Number in, the resident register's 4 information out.
 
-It plays the outside world for the inquiry service (which must not import sim/: the
-stand-in is injected when the app is built). It answers from a population table — the
+It plays the outside world for ``serve --demo``, ``serve --jukinet-file``, the tests and the
+load runs of sim/; the service itself only knows the :class:`~jukimatch.api.service.jukinet.Jukinet`
+protocol (the stand-in is injected when the app is built). It answers from a population table — the
 register as Juki-net holds it, i.e. the ``found`` rows of a generated ``responses`` file —
 with configurable latency, error rate and timeouts, drawn from a seeded generator so that a
 load run can be repeated. The same object serves over HTTP (:func:`asgi_app`) in the wire
