@@ -1,6 +1,7 @@
 """Typed, documented functions over the engine: the stable surface for library users."""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -19,7 +20,7 @@ def reconcile(
     model: str | Path | Model | None = None,
     thresholds: Thresholds | None = None,
     encoding: str | None = None,
-    chunk_pairs: int = 500_000,
+    chunk_rows: int = 500_000,
     report: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     backend: str = "local",
@@ -29,6 +30,7 @@ def reconcile(
     resume: bool = False,
     checkpoint: bool = True,
     encrypt_key_file: str | Path | None = None,
+    chunk_pairs: int | None = None,
 ) -> dict:
     """Reconcile the agency's residents with Juki-net's responses and write the outputs.
 
@@ -42,13 +44,18 @@ def reconcile(
     Finished chunks are kept in ``out/.jukimatch-work`` until the run ends (``checkpoint``);
     ``resume=True`` continues a killed run from them, and refuses inputs that changed.
     ``encrypt_key_file`` writes decisions, review and pending as AES-256-GCM ``.enc`` files.
+    ``chunk_rows`` resident rows are compared per saved chunk (``chunk_pairs`` is its old
+    name, still read, with a ``DeprecationWarning``: it always counted resident rows).
     Raises :class:`jukimatch.engine.io.InputError` for an unusable input file, a changed
     input on resume, or an unusable key.
     """
+    if chunk_pairs is not None:
+        warnings.warn("reconcile(chunk_pairs=...) is deprecated; use chunk_rows", DeprecationWarning, stacklevel=2)
+        chunk_rows = chunk_pairs
     if isinstance(model, (str, Path)):
         model = Model.load(model)
     opts = Options(
-        chunk_pairs=chunk_pairs,
+        chunk_rows=chunk_rows,
         thresholds=thresholds or Thresholds(),
         model=model,
         encoding=encoding,

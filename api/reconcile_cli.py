@@ -108,5 +108,5 @@ def reconcile_kwargs(args: argparse.Namespace) -> dict:
     if backend == "dask":
         kw.update(scheduler=args.scheduler, partitions=args.partitions, dask_workers=dask_workers)
     if args.chunk_rows is not None:
-        kw["chunk_pairs"] = args.chunk_rows
+        kw["chunk_rows"] = args.chunk_rows
     return kw

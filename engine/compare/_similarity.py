@@ -5,7 +5,7 @@ Every helper here works on *ranges* of a flat ``uint32`` code-point array — st
 code points other than U+0020 (the normalisers separate tokens by single ASCII spaces;
 runs of spaces and edge spaces are tolerated and ignored).
 
-Definitions (each has a plain-Python twin in ``tests/naive_compare.py``):
+Definitions (each has a plain-Python twin in ``tests/naive/compare.py``):
 
 - **Jaro-Winkler**: Jaro with the match window ``max(|a|, |b|) // 2 - 1`` (at least 0) and
   half the out-of-order matched characters as transpositions (integer halving); Winkler's

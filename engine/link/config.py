@@ -13,9 +13,9 @@ A configuration is TOML (read with ``tomllib``)::
     [[columns]]
     name = "name_alpha"          # input column
     normaliser = "alpha"         # a name in NORMALISERS
-    comparison = "name_alpha"    # a name in engine.link_compare.LINK_COMPARISONS
+    comparison = "name_alpha"    # a name in engine.link.comparisons.LINK_COMPARISONS
     thresholds = [0.92, 0.8]     # only for comparisons that take them
-    tf = true                    # term-frequency adjustment (see engine.link_model)
+    tf = true                    # term-frequency adjustment (see engine.link.model)
     tf_key = "sorted_tokens"     # the value TF counts: a key transform (default: the whole value)
     tf_levels = [4, 5]           # the levels TF adjusts (default: the exact level)
     group = "name"               # columns whose agreements are one piece of evidence (see below)
@@ -72,18 +72,18 @@ class ConfigError(InputError):
     """An unusable link configuration; the message is one line naming file and entry."""
 
 
-#: normaliser name -> the feature layout it produces (see engine.link_features)
+#: normaliser name -> the feature layout it produces (see engine.link.features)
 NORMALISERS: dict[str, str] = {
-    "alpha": "strings",  # passport names: A-Z tokens (engine.names.normalize_alpha)
-    "kanji": "strings",  # kanji names, variants folded (engine.names.normalize_kanji)
-    "kana": "strings",  # kana names, the standard spec's fuzzy key (engine.kana)
+    "alpha": "strings",  # passport names: A-Z tokens (engine.normalize.names)
+    "kanji": "strings",  # kanji names, variants folded (engine.normalize.names)
+    "kana": "strings",  # kana names, the standard spec's fuzzy key (engine.normalize.kana)
     "text": "strings",  # NFKC, upper case, one space between tokens
     "digits": "strings",  # NFKC, digits only
     "alnum": "strings",  # NFKC, upper case, letters and digits only
-    "my_number": "strings",  # 12 digits with a valid check digit, else null (engine.checkdigit)
-    "date": "date",  # birth dates, known parts (engine.dates.parse_dates)
-    "sex": "sex",  # JIS X 0303 codes (engine.dates.normalize_sex)
-    "address": "address",  # Japanese addresses in five parts (engine.address)
+    "my_number": "strings",  # 12 digits with a valid check digit, else null (engine.validate.checkdigit)
+    "date": "date",  # birth dates, known parts (engine.normalize.dates)
+    "sex": "sex",  # JIS X 0303 codes (engine.normalize.dates)
+    "address": "address",  # Japanese addresses in five parts (engine.normalize.address)
 }
 
 #: key transforms by feature layout ("" is the whole value)

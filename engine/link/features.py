@@ -1,6 +1,6 @@
 """Configured columns normalised into the comparison kernels' layouts, and blocking key parts.
 
-Each normaliser of :data:`engine.link_config.NORMALISERS` produces one feature layout:
+Each normaliser of :data:`engine.link.config.NORMALISERS` produces one feature layout:
 
 - ``strings``: :class:`~jukimatch.engine.text.Codepoints` (normalised, tokens separated by
   one ASCII space, none at the ends; null = empty);

@@ -1,12 +1,12 @@
 """Link two files, or deduplicate one, without inquiry ids.
 
 The pipeline: read both inputs (all text) → normalise the configured columns
-(``engine.link_features``) → blocking keys per rule → candidate pairs (``engine.blocking``;
+(``link.features``) → blocking keys per rule → candidate pairs (``link.blocking``;
 pairs per rule counted and reported before any comparison) → comparison levels in chunks
-of pairs (``engine.link_compare``) → the Fellegi–Sunter model: u from random pairs, m and
+of pairs (``link.comparisons``) → the Fellegi–Sunter model: u from random pairs, m and
 the prior by EM, match weights with term-frequency adjustments and groups
-(``engine.link_model``) → decisions (:func:`decide`): automatic matches, one-to-one links
-or guarded clusters (``engine.link_assign``), and a review band → outputs.
+(``link.model``) → decisions (``link.assign.decide_pairs``): automatic matches, one-to-one links
+or guarded clusters (``link.assign``), and a review band → outputs.
 
 **Decisions** (the clerical review of the record-linkage literature, as in Splink): a pair
 with match probability at or above ``[link] threshold`` is an automatic ``match``; a pair
@@ -114,7 +114,7 @@ def _compare_chunks(cfg: LinkConfig, left: list, right: list, li: np.ndarray, ri
     return levels
 
 
-# --- the model: see engine.link_model -----------------------------------------------------
+# --- the model: see engine.link.model -----------------------------------------------------
 
 def _u_levels(cfg: LinkConfig, left: list, right: list, nl: int, nr: int, dedupe: bool) -> np.ndarray:
     rng = np.random.default_rng(cfg.seed)

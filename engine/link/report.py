@@ -1,4 +1,4 @@
-"""report.html of a link or deduplication run: the engine's report (``engine.report``) fed with
+"""report.html of a link or deduplication run: the engine's report (``engine.report.page``) fed with
 link-shaped tables, plus the blocking section.
 
 Mapping onto the reconciliation report: each *left* record (each record, deduplicating) gets

@@ -40,7 +40,7 @@ PROTECTED = ("decisions", "review", "pending")  # outputs that carry numbers or 
 
 @dataclass
 class Options:
-    chunk_pairs: int = 500_000  # resident rows per chunk
+    chunk_rows: int = 500_000  # resident rows per chunk
     u_sample: int = U_SAMPLE
     thresholds: Thresholds = field(default_factory=Thresholds)
     model: Model | None = None  # a saved model to reuse instead of fitting
@@ -65,7 +65,7 @@ def release_unused() -> None:
 def settings_of(opts: Options, partitions: int) -> dict:
     """What shapes the saved chunk results: a resume must use the same."""
     return {
-        "chunk_rows": opts.chunk_pairs,
+        "chunk_rows": opts.chunk_rows,
         "u_sample": opts.u_sample if opts.model is None else None,
         "model": opts.model.to_dict() if opts.model is not None else None,
         "encoding": opts.encoding,

@@ -221,10 +221,10 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
                 counts[r_rows[p]] = c
         plans = [None] * n_parts
         if opts.model is None:
-            plan = plan_u_sample(counts, opts.chunk_pairs, opts.u_sample)
+            plan = plan_u_sample(counts, opts.chunk_rows, opts.u_sample)
             plans = localize_plan(plan, counts, r_part, r_rows)
         with timer.phase("compare"):
-            comp_f = [client.submit(_compare, prep_f[p], plans[p], opts.chunk_pairs, store, p, pure=False)
+            comp_f = [client.submit(_compare, prep_f[p], plans[p], opts.chunk_rows, store, p, pure=False)
                       for p in range(n_parts)]
             summaries = []
             for i, s in enumerate(_open([client.submit(_compare_summary, c) for c in comp_f], client)):

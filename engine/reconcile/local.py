@@ -47,8 +47,8 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
 
     plan = None
     if opts.model is None:
-        plan = PartPlan.whole(plan_u_sample(prep.pair_counts(), opts.chunk_pairs, opts.u_sample))
-    comp = compare_chunks(prep, plan, chunk_rows=opts.chunk_pairs, store=store, timer=timer, progress=opts.progress)
+        plan = PartPlan.whole(plan_u_sample(prep.pair_counts(), opts.chunk_rows, opts.u_sample))
+    comp = compare_chunks(prep, plan, chunk_rows=opts.chunk_rows, store=store, timer=timer, progress=opts.progress)
     release_unused()
     if store is not None:
         store.mark("compared")

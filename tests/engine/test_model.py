@@ -4,14 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.model import Model, count_patterns, estimate_u, fit, pack_patterns, unpack_patterns
-
-
-def naive_weight(model: Model, row) -> float:
-    w = model.prior_weight()
-    for f, lv in enumerate(row):
-        if lv >= 0:
-            w += np.log2(model.m[f][lv] / model.u[f][lv])
-    return w
+from tests.naive.model import naive_weight
 
 
 def synthetic(n, rng, lam=0.8):

@@ -1,30 +1,13 @@
 """The layout kernels (UTF-8 decode, byte offsets, hashing) and the number/card scanners
 against plain-Python twins."""
-import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.validate.checkdigit import scan_numbers, valid_card_numbers
 from jukimatch.engine.text import Codepoints, from_codepoints, hash_strings, to_codepoints
+from tests.naive.text import naive_hash, naive_layout, naive_number_kind
 
 texts = st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=25)
-
-
-def naive_layout(values):
-    cp, off = [], [0]
-    for v in values:
-        cp.extend(map(ord, v or ""))
-        off.append(len(cp))
-    return cp, off
-
-
-def naive_hash(s: str) -> int:
-    if not s:
-        return 0
-    h = 14695981039346656037
-    for ch in s:
-        h = ((h ^ ord(ch)) * 1099511628211) % 2**64
-    return h or 1
 
 
 @settings(max_examples=300)
@@ -43,15 +26,6 @@ def test_layout_from_an_offset_start():
     cps = to_codepoints(["ab", "𠮷田", "c"])
     tail = Codepoints(cps.cp, cps.off[1:])  # strings 1.. of the same buffer
     assert from_codepoints(tail).to_pylist() == ["𠮷田", "c"]
-
-
-def naive_number_kind(v):
-    if v is None or v == "":
-        return 3, -1
-    if len(v) != 12 or not all("0" <= c <= "9" for c in v):
-        return 0, -1
-    r = sum(int(d) * w for d, w in zip(v[:11], (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2))) % 11
-    return (1 if (0 if r <= 1 else 11 - r) == int(v[11]) else 2), int(v)
 
 
 @settings(max_examples=300)

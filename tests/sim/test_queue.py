@@ -1,5 +1,4 @@
 """The FIFO multi-server kernel against its plain-Python twin, and the planner against Erlang C."""
-import heapq
 import math
 
 import numpy as np
@@ -9,19 +8,7 @@ from hypothesis import strategies as st
 
 from jukimatch.sim.planner import sample_arrivals, simulate_servers
 from jukimatch.sim.queue import erlang_c, fifo_waits, mmc_wait_quantile
-
-
-def fifo_waits_naive(arrivals, service, servers):
-    """Obviously FIFO: each request takes the server that frees first (a heap of free times)."""
-    free = [0.0] * servers
-    heapq.heapify(free)
-    waits = []
-    for a, s in zip(arrivals, service):
-        earliest = heapq.heappop(free)
-        start = max(a, earliest)
-        waits.append(start - a)
-        heapq.heappush(free, start + s)
-    return waits
+from tests.naive.sim import fifo_waits_naive
 
 
 @given(st.lists(st.tuples(st.floats(0, 100), st.floats(0, 10)), max_size=60), st.integers(1, 6))

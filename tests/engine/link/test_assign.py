@@ -7,19 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jukimatch.engine.link.assign import cluster_pairs, one_to_one
-
-
-
-def naive_greedy(w, li, ri):
-    """Sort by (-weight, left, right); take a pair when both records are still free."""
-    order = sorted(range(len(w)), key=lambda k: (-w[k], li[k], ri[k]))
-    used_l, used_r, keep = set(), set(), [False] * len(w)
-    for k in order:
-        if li[k] not in used_l and ri[k] not in used_r:
-            used_l.add(li[k])
-            used_r.add(ri[k])
-            keep[k] = True
-    return keep
+from tests.naive.link import naive_greedy
 
 
 @st.composite

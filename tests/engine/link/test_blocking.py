@@ -9,24 +9,9 @@ from hypothesis import strategies as st
 from jukimatch.engine.link.blocking import BlockingLimitError, block, combine_keys, count_rule_pairs
 from jukimatch.engine.link.features import token_keys
 from jukimatch.engine.text import to_codepoints
+from tests.naive.link import naive_block, naive_token_key
 
 SETTINGS = settings(max_examples=150)
-
-
-def naive_block(lk: np.ndarray, rk: np.ndarray | None):
-    """Every pair, the first rule whose keys agree (non-zero, equal); raw counts per rule."""
-    dedupe = rk is None
-    other = lk if dedupe else rk
-    pairs, raw = {}, [0] * lk.shape[1]
-    for i in range(len(lk)):
-        for j in range(len(other)):
-            if dedupe and j <= i:
-                continue
-            for r in range(lk.shape[1]):
-                if lk[i, r] != 0 and lk[i, r] == other[j, r]:
-                    raw[r] += 1
-                    pairs.setdefault((i, j), r)
-    return pairs, raw
 
 
 @st.composite
@@ -88,23 +73,6 @@ def test_combine_keys_null_and_order():
     assert ordered[0] != ordered[1] and unordered[0] == unordered[1]
     assert ordered[2] == 0 and ordered[3] == 0 and unordered[2] == 0
     assert (ordered[:2] != 0).all()
-
-
-def naive_token_key(s: str, transform: str) -> tuple | None:
-    """What a key identifies, as a plain value (equal keys <=> equal values); None = no key."""
-    if not s:
-        return None
-    toks = s.split(" ")
-    if transform == "first_token":
-        return ("t", toks[0])
-    if transform == "last_token":
-        return ("t", toks[-1])
-    if transform == "sorted_tokens":
-        return ("s", tuple(sorted(toks)))
-    if transform == "nospace":
-        return ("t", s.replace(" ", ""))
-    n = int(transform[len("prefix"):])
-    return ("t", s.replace(" ", "")[:n])
 
 
 normalised = st.lists(st.text(alphabet="ABN", min_size=1, max_size=3), min_size=0, max_size=3).map(" ".join)

@@ -20,62 +20,12 @@ from jukimatch.engine.link.model import (
     weights,
 )
 from jukimatch.engine.model import Model
+from tests.naive.link import naive_em, naive_weights
 
 SETTINGS = settings(max_examples=150)
 
 
 # --- the twins ------------------------------------------------------------------------------
-
-def naive_pair(t: WeightTables, lv: list[int], a: int, b: int) -> tuple[float, list[float]]:
-    """Weight without the prior and field weights of one pair, written out plainly."""
-    fw = []
-    for f, level in enumerate(lv):
-        w = float(t.lw[f][level + 1])
-        if t.tf_on[f][level + 1]:
-            s = t.tf_slot[f]
-            if t.keyed[s]:  # only a shared value is adjusted
-                same = t.key_l[s][a] != 0 and t.key_l[s][a] == t.key_r[s][b]
-                tf = t.log_tf_l[s][a] if same else -math.inf
-            else:
-                tf = max(t.log_tf_l[s][a], t.log_tf_r[s][b])
-            if tf != -math.inf:
-                w = float(t.lm[f][level + 1]) - tf
-        fw.append(w)
-    total = 0.0
-    best: dict[int, int] = {}
-    for f, w in enumerate(fw):
-        g = int(t.group[f])
-        if g < 0 or w <= 0:
-            total += w
-        elif g not in best or w > fw[best[g]]:
-            best[g] = f
-    for g in sorted(best):
-        total += fw[best[g]]
-    shown = [0.0 if t.group[f] >= 0 and w > 0 and best.get(int(t.group[f])) != f else w for f, w in enumerate(fw)]
-    return total, shown
-
-
-def naive_weights(t: WeightTables, levels, li, ri):
-    out, fws = [], []
-    for k in range(len(li)):
-        w, fw = naive_pair(t, list(levels[k]), int(li[k]), int(ri[k]))
-        out.append(t.prior_weight + w)
-        fws.append(fw)
-    return np.array(out), np.array(fws).reshape(len(li), levels.shape[1])
-
-
-def naive_em(t: WeightTables, levels, li, ri):
-    sums = np.zeros((levels.shape[1], 8))
-    total = 0.0
-    w, _ = naive_weights(t, levels, li, ri)
-    for k in range(len(li)):
-        if w[k] < -60.0:  # the kernel leaves out pairs below 1e-18
-            continue
-        p = 1.0 / (1.0 + 2.0 ** (-min(w[k], 60.0)))
-        total += p
-        for f in range(levels.shape[1]):
-            sums[f][levels[k][f] + 1] += p
-    return sums, total
 
 
 @st.composite

@@ -3,18 +3,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.reconcile.decide import DECISIONS, Pairs, Persons, decide, rank_candidates, rank_candidates_sorting
-
-
-def naive_rank(person, weight, n):
-    """Per person: candidates ordered by weight (highest first), ties by pair order."""
-    best, runner = [-1] * n, [-1] * n
-    for p in range(n):
-        mine = sorted((i for i in range(len(person)) if person[i] == p), key=lambda i: (-weight[i], i))
-        if mine:
-            best[p] = mine[0]
-        if len(mine) > 1:
-            runner[p] = mine[1]
-    return best, runner
+from tests.naive.reconcile import naive_rank
 
 
 pairs_st = st.lists(st.tuples(st.integers(0, 6), st.sampled_from([-20.0, 0.0, 3.5, 3.5, 30.0, 12.25])),

@@ -82,7 +82,7 @@ def data(tmp_path_factory):
 def local(data):
     root, (res, resp), _ = data
     out = root / "local"
-    summary = reconcile(res, resp, out, chunk_pairs=700, report=False)
+    summary = reconcile(res, resp, out, chunk_rows=700, report=False)
     return out, summary
 
 
@@ -96,7 +96,7 @@ def _same_outputs(x, y):
 def test_dask_decides_exactly_like_local(data, local, cluster):
     root, (res, resp), _ = data
     out = root / "dask"
-    summary = reconcile(res, resp, out, chunk_pairs=700, report=False, backend="dask", scheduler=cluster,
+    summary = reconcile(res, resp, out, chunk_rows=700, report=False, backend="dask", scheduler=cluster,
                         partitions=PARTS)
     _same_outputs(local[0], out)
     assert summary["run"]["partitions"] == PARTS and summary["run"]["backend"] == "dask"
@@ -113,7 +113,7 @@ def test_conflicts_across_partitions_are_caught(data, local, cluster):
     parts = dict(zip(who.values(), partition_of(pa.array(list(who.values())), PARTS).tolist()))
     assert parts[who["a"]] != parts[who["b"]] and parts[who["c"]] != parts[who["d"]]
     out = root / "dask_conflicts"
-    reconcile(res, resp, out, chunk_pairs=700, report=False, backend="dask", scheduler=cluster, partitions=PARTS)
+    reconcile(res, resp, out, chunk_rows=700, report=False, backend="dask", scheduler=cluster, partitions=PARTS)
     for where in (local[0], out):
         d = {r["person_id"]: r for r in pq.read_table(where / "decisions.parquet").to_pylist()}
         for p in ("a", "b"):
@@ -124,7 +124,7 @@ def test_conflicts_across_partitions_are_caught(data, local, cluster):
 
 def test_local_cluster_started_by_the_run_with_report(data, local, tmp_path):
     _, (res, resp), _ = data
-    summary = reconcile(res, resp, tmp_path, chunk_pairs=700, backend="dask", dask_workers=2)
+    summary = reconcile(res, resp, tmp_path, chunk_rows=700, backend="dask", dask_workers=2)
     _same_outputs(local[0], tmp_path)
     assert summary["run"]["workers"] == 2 and summary["run"]["partitions"] == 4
     assert (tmp_path / "report.html").exists()

@@ -1,4 +1,4 @@
-"""Namesake risk and duplicate records (engine/namesakes.py) against plain twins and
+"""Namesake risk and duplicate records (engine/reconcile/namesakes.py) against plain twins and
 constructed cases."""
 import math
 from collections import Counter
@@ -13,32 +13,7 @@ from jukimatch.engine.reconcile.namesakes import (
 from jukimatch.engine.text import to_codepoints
 
 import pyarrow as pa
-
-M64 = (1 << 64) - 1
-FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
-
-
-def naive_mix(h):
-    h = ((h ^ (h >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    h = ((h ^ (h >> 27)) * 0x94D049BB133111EB) & M64
-    return h ^ (h >> 31)
-
-
-def naive_fnv(text):
-    h = FNV_OFFSET
-    for ch in text:
-        h = ((h ^ ord(ch)) * FNV_PRIME) & M64
-    return h
-
-
-def naive_name_key(text, tokens):
-    if text is None:
-        return 0
-    parts = [t for t in text.replace("\u3000", " ").split(" ") if t]
-    if not parts:
-        return 0
-    key = sum(naive_mix(naive_fnv(t)) for t in parts) & M64 if tokens else naive_mix(naive_fnv("".join(parts)))
-    return key or 1
+from tests.naive.reconcile import M64, naive_mix_keys, naive_name_key, naive_risk
 
 
 names = st.one_of(st.none(), st.sampled_from(["NGUYEN VAN AN", "VAN NGUYEN AN", "NGUYEN  VAN AN", "张 伟", "張\u3000偉",
@@ -65,15 +40,6 @@ def test_name_keys_fold_order_and_spaces_only_where_asked():
 def test_count_keys_match_counter(keys):
     counts = Counter(k for k in keys if k)
     assert count_keys(np.array(keys, np.uint64)).tolist() == [counts[k] if k else 0 for k in keys]
-
-
-def naive_mix_keys(*keys):
-    out, absent = [0] * len(keys[0]), [False] * len(keys[0])
-    for k in keys:
-        for i, x in enumerate(int(v) for v in k):
-            absent[i] |= x == 0
-            out[i] = naive_mix((((out[i] ^ x) * 0x9E3779B97F4A7C15) + 0x632BE59BD9B4E019) & M64)
-    return [0 if a else (o or 1) for o, a in zip(out, absent)]
 
 
 @given(st.lists(st.tuples(st.integers(0, M64), st.integers(0, 3)), max_size=30))
@@ -156,13 +122,6 @@ def _rates(rng):
     return Rates(alpha0=float(rng.random() * 0.05), alpha=float(rng.random() * 0.05), k=float(10 ** rng.uniform(-5, 0)),
                  m_cell=dist(N_CELLS), m_rel=dist(N_RELATIONS + 1), u_cell=dist(N_CELLS), u_rel=u_rel,
                  floor=(float(rng.random() * 0.05), float(10 ** rng.uniform(-6, -2))))
-
-
-def naive_risk(b, cell, rel, r, scale=1.0):
-    prior = max(scale * (r.alpha0 + r.alpha * (1 - math.exp(-r.k * b))), r.floor[0] * (1 - math.exp(-r.floor[1] * b)))
-    ri = rel if rel >= 0 else N_RELATIONS
-    odds = prior * (r.u_cell[cell] * r.u_rel[ri]) / (r.m_cell[cell] * r.m_rel[ri])
-    return odds / (1 + odds)
 
 
 @given(st.integers(0, 2**32 - 1), st.lists(st.tuples(st.integers(1, 500), st.integers(0, N_CELLS - 1),

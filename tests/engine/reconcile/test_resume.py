@@ -25,7 +25,7 @@ import sys
 from jukimatch.api import reconcile
 from jukimatch.engine.io import InputError
 try:
-    reconcile(sys.argv[1], sys.argv[2], sys.argv[3], chunk_pairs=int(sys.argv[4]), report=False,
+    reconcile(sys.argv[1], sys.argv[2], sys.argv[3], chunk_rows=int(sys.argv[4]), report=False,
               resume=sys.argv[5] == "1")
 except InputError as exc:
     print(f"jukimatch: error: {exc}", file=sys.stderr)
@@ -39,7 +39,7 @@ def data(tmp_path_factory):
     made = generate(N, root / "data", seed=7)
     paths = {k: Path(v) for k, v in made["paths"].items()}
     full = root / "full"
-    summary = reconcile(paths["residents"], paths["responses"], full, chunk_pairs=CHUNK, report=False)
+    summary = reconcile(paths["residents"], paths["responses"], full, chunk_rows=CHUNK, report=False)
     return root, paths, full, summary
 
 
@@ -124,10 +124,10 @@ def test_changed_input_refused_on_resume(data, tmp_path):
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "residents.parquet" in lines[0] and "changed" in lines[0], lines
     with pytest.raises(ResumeError, match="changed since the interrupted run"):
-        reconcile(res, paths["responses"], out, chunk_pairs=CHUNK, report=False, resume=True)
+        reconcile(res, paths["responses"], out, chunk_rows=CHUNK, report=False, resume=True)
     assert issubclass(ResumeError, InputError)  # the CLI's exit 2
     # without --resume the run starts afresh and finishes
-    reconcile(res, paths["responses"], out, chunk_pairs=CHUNK, report=False)
+    reconcile(res, paths["responses"], out, chunk_rows=CHUNK, report=False)
     assert not (out / WORK_DIR).exists()
 
 
@@ -136,14 +136,14 @@ def test_other_settings_refused_on_resume(data, tmp_path):
     out = tmp_path / "out"
     assert _run(paths, out, resume=False, fault="chunk:1").returncode == -signal.SIGKILL
     with pytest.raises(ResumeError, match="chunk_rows"):
-        reconcile(paths["residents"], paths["responses"], out, chunk_pairs=CHUNK + 1, report=False, resume=True)
+        reconcile(paths["residents"], paths["responses"], out, chunk_rows=CHUNK + 1, report=False, resume=True)
 
 
 def test_without_resume_an_old_work_folder_is_discarded(data, tmp_path):
     root, paths, full, summary = data
     out = tmp_path / "out"
     assert _run(paths, out, resume=False, fault="chunk:3").returncode == -signal.SIGKILL
-    s = reconcile(paths["residents"], paths["responses"], out, chunk_pairs=CHUNK, report=False)
+    s = reconcile(paths["residents"], paths["responses"], out, chunk_rows=CHUNK, report=False)
     assert s["run"]["chunks_reused"] == 0 and not s["run"]["resumed"]
     _same_as_full(full, out, summary)
 
@@ -158,7 +158,7 @@ def test_dask_worker_killed_mid_run_picks_up_saved_chunks(data, tmp_path):
     # on the restarted worker and the rerun reloads the chunks saved before the kill.
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env={"NUMBA_NUM_THREADS": "1", FAULT_ENV: "chunk:2"}) as cluster:
-        s = reconcile(paths["residents"], paths["responses"], out, chunk_pairs=CHUNK, report=False, backend="dask",
+        s = reconcile(paths["residents"], paths["responses"], out, chunk_rows=CHUNK, report=False, backend="dask",
                       scheduler=cluster.scheduler_address, partitions=2)
     assert s["run"]["chunks_reused"] >= 3
     _same_as_full(full, out, summary)
@@ -182,7 +182,7 @@ def test_cli_options_map_to_library_keywords():
     kw = reconcile_kwargs(parser.parse_args(base + ["--scheduler", "tcp://h:8786", "--resume", "--dask-workers", "2",
                                                     "--encrypt-key-file", "k", "--chunk-rows", "1000"]))
     assert kw == {"backend": "dask", "resume": True, "encrypt_key_file": "k", "scheduler": "tcp://h:8786",
-                  "partitions": None, "dask_workers": 2, "chunk_pairs": 1000}
+                  "partitions": None, "dask_workers": 2, "chunk_rows": 1000}
     import inspect
 
     from jukimatch.api import reconcile as api_reconcile

@@ -1,4 +1,4 @@
-"""The authenticity check's single-pair comparison takes a short cut (engine/single.py): it
+"""The authenticity check's single-pair comparison takes a short cut (engine/reconcile/single.py): it
 calls the comparison kernels directly and memoises sex codes. It must give exactly what the
 checked, column-wise path gives — the same levels, weights and decisions as the bulk run."""
 from __future__ import annotations

@@ -14,7 +14,7 @@ from jukimatch.engine.reconcile.decide import REASONS, Thresholds
 from jukimatch.engine.model import estimate_u, fit, probability
 from jukimatch.engine.report.page import write_report
 
-# The comparison layout of engine.features (FIELDS, N_LEVELS), written out so that this test does
+# The comparison layout of engine.reconcile.features (FIELDS, N_LEVELS), written out so that this test does
 # not depend on the comparison kernels being importable.
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
 N_LEVELS = (6, 5, 5, 6, 2, 5)

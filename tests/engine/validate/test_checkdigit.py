@@ -9,20 +9,10 @@ from jukimatch.engine.validate.checkdigit import (
     check_digit_of_ints, my_number_errors, numbers_from_bodies, valid_card_numbers,
     valid_my_numbers,
 )
+from tests.naive.validate import naive_check_digit
 
 VALID = ["123456789018", "023456789013", "621498320257", "548836529885"]
 INVALID = ["123456789019", "123456789010", "621498320258"]
-
-
-def naive_check_digit(body: str) -> int:
-    """The ordinance's words: P_n the n-th digit from the right, Q_n = n+1 (n<=6) else n-5."""
-    r = 0
-    for n in range(1, 12):
-        p = int(body[11 - n])
-        q = n + 1 if n <= 6 else n - 5
-        r += p * q
-    r %= 11
-    return 0 if r <= 1 else 11 - r
 
 
 def test_domain_examples():

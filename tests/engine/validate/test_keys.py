@@ -3,20 +3,10 @@ import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.validate.keys import index_keys
+from tests.naive.validate import naive_key_positions
 
 ids = st.one_of(st.none(), st.sampled_from(["", "0001", "0002", "00010", "ｱ", "名前", "a b", "0001 "]),
                 st.text(max_size=6))
-
-
-def naive(keys, values):
-    first, count = {}, {}
-    for i, k in enumerate(keys):
-        if k is None:
-            continue
-        first.setdefault(k, i)
-        count[k] = count.get(k, 0) + 1
-    repeated = [k is not None and count[k] > 1 for k in keys]
-    return repeated, [first.get(v, -1) if v is not None else -1 for v in values]
 
 
 @settings(max_examples=300)
@@ -26,7 +16,7 @@ def test_index_matches_dict(keys, values, chunks):
     col = pa.chunked_array([pa.array(keys[i:i + step], pa.string()) for i in range(0, len(keys), step)] or
                            [pa.array([], pa.string())])
     index = index_keys(col)
-    repeated, pos = naive(keys, values)
+    repeated, pos = naive_key_positions(keys, values)
     assert index.repeated().tolist() == repeated
     assert index.positions(pa.array(values, pa.string())).tolist() == pos
 
@@ -42,5 +32,5 @@ def test_sliced_and_large_string_inputs():
 def test_values_in_key_order_take_the_walk(keys, repeats):
     # answers in inquiry order, some persons answered 0..3 times: the walk's path
     values = [k for k, r in zip(keys, repeats + [1] * len(keys)) for _ in range(r)]
-    _, pos = naive(keys, values)
+    _, pos = naive_key_positions(keys, values)
     assert index_keys(pa.array(keys, pa.string())).positions(pa.array(values, pa.string())).tolist() == pos
