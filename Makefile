@@ -7,7 +7,7 @@ EXTRAS ?= test,service,sim,dask
 DEMO_N ?= 100000
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test bench install clean chromium
+.PHONY: demo test typecheck bench install clean chromium
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ chromium:
 demo: $(STAMP)
 	$(PY) -m jukimatch.api.demo --residents $(DEMO_N) --out $(DEMO_DIR)
 
-test: $(STAMP) chromium
+# mypy --strict on the public surface (setup.cfg [mypy]); its cache keeps a second run at a second.
+TYPECHECK := build/typecheck
+typecheck: $(STAMP)
+	@mkdir -p $(TYPECHECK)/jukimatch
+	@for d in engine api datasets sim bench; do ln -sfn $(CURDIR)/$$d $(TYPECHECK)/jukimatch/$$d; done
+	cd $(TYPECHECK) && MYPYPATH=. $(abspath $(PY)) -m mypy --config-file $(CURDIR)/setup.cfg
+
+test: $(STAMP) chromium typecheck
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -8,7 +8,7 @@ not load the web stack.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .library import check_numbers, generate, reconcile
 from .link import link  # eager: the submodule of the same name would shadow a lazy one
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .service import check_authenticity, provide
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name], __name__), name)
         globals()[name] = value

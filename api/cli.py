@@ -12,7 +12,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from jukimatch.api.console import Parser, UsageError
+from typing import Any
+
+from jukimatch.api.console import Parser, Subparsers, UsageError
 from jukimatch.api.reconcile_cli import add_reconcile_parser
 
 
@@ -49,7 +51,8 @@ def _numbers_from_file(path: Path) -> list[str | None]:
                 column_types={"my_number": "string"}, include_columns=["my_number"]))
         if "my_number" not in table.column_names:
             raise InputError(f"{path}: column my_number: required column missing")
-        return table.column("my_number").cast("string").to_pylist()
+        values: list[str | None] = table.column("my_number").cast("string").to_pylist()
+        return values
     return [line.strip() or None for line in path.read_text(encoding="utf-8-sig").splitlines()]
 
 
@@ -112,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _add_plugin_commands(sub) -> None:
+def _add_plugin_commands(sub: Subparsers) -> None:
     """Commands of the rooms above api (simulate, bench), found through entry points.
 
     The CLI lives in api and api never imports sim or bench; they register themselves in
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from jukimatch.engine.files.crypt import KeyFileWarning
 
-    def one_line(message, category, *rest, **kw) -> None:
+    def one_line(message: Warning | str, category: type[Warning], *rest: Any, **kw: Any) -> None:
         print(f"jukimatch: warning: {message}", file=sys.stderr)
 
     warnings.showwarning = one_line
@@ -147,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return args.func(args)
+        return int(args.func(args))
     except (UsageError, InputError) as exc:
         print(f"jukimatch: error: {exc}", file=sys.stderr)
         return 2

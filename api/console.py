@@ -6,7 +6,11 @@ import argparse
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, NoReturn, TypeAlias
+
+
+#: what ``add_subparsers`` returns: each command module adds its parser to it
+Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"
 
 
 class UsageError(Exception):
@@ -14,7 +18,7 @@ class UsageError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line form
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its one-line form
         self.print_usage(sys.stderr)
         raise UsageError(message)
 
@@ -50,8 +54,9 @@ def threads(n: int | None, flag: str = "--threads") -> Iterator[None]:
         return
     import numba
 
-    if n < 1 or n > numba.config.NUMBA_NUM_THREADS:
-        raise UsageError(f"{flag} must lie in 1..{numba.config.NUMBA_NUM_THREADS}, got {n}")
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # read from the environment
+    if n < 1 or n > most:
+        raise UsageError(f"{flag} must lie in 1..{most}, got {n}")
     before = numba.get_num_threads()
     numba.set_num_threads(n)
     try:
@@ -73,7 +78,7 @@ def deprecated_workers(args: argparse.Namespace, instead: str) -> int | None:
     return n
 
 
-def print_summary(summary: dict, out: Path) -> None:
+def print_summary(summary: dict[str, Any], out: Path) -> None:
     """The few lines ``jukimatch reconcile`` prints about a finished run."""
     d = summary["decisions"]
     rows = summary["rows"]
@@ -95,4 +100,4 @@ def print_summary(summary: dict, out: Path) -> None:
         print(f"  report: {out / 'report.html'}")
 
 
-__all__ = ["Parser", "UsageError", "deprecated_workers", "print_summary", "progress_bar", "threads", "warn"]
+__all__ = ["Parser", "Subparsers", "UsageError", "deprecated_workers", "print_summary", "progress_bar", "threads", "warn"]

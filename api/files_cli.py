@@ -1,10 +1,5 @@
 """`jukimatch files ...`: encrypted exchange files and the hourly sweep.
 
-``api/cli.py`` wires it with one line in ``build_parser``::
-
-    from jukimatch.api.files_cli import add_files_parser
-    add_files_parser(sub)
-
 Subcommands: ``keygen``, ``encrypt``, ``decrypt`` (the authorised consumer), ``mark-sent``,
 ``sweep`` (safe to run hourly, e.g. from cron: ``jukimatch files sweep --dir D --backup B``),
 ``verify-log``. Every operation is recorded in the folder's chained operation log, which the
@@ -15,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from jukimatch.api.console import Subparsers
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
@@ -106,9 +103,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_files_parser(subparsers) -> argparse.ArgumentParser:
+def add_files_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add ``files`` and its subcommands to the CLI's subparsers; return the ``files`` parser."""
-    f = subparsers.add_parser("files", help="encrypted exchange files: keygen, encrypt, decrypt, mark-sent, sweep, "
+    f: argparse.ArgumentParser = subparsers.add_parser("files", help="encrypted exchange files: keygen, encrypt, decrypt, mark-sent, sweep, "
                                              "verify-log")
     sub = f.add_subparsers(dest="files_command", required=True, parser_class=type(f))
 
@@ -158,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     add_files_parser(sub)
     args = p.parse_args(argv)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except InputError as exc:
         print(f"jukimatch: error: {exc}", file=sys.stderr)
         return 2

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
 from jukimatch.engine.reconcile.decide import Thresholds
 from jukimatch.engine.model import Model
 from jukimatch.engine.reconcile.pipeline import Options, run
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jukimatch.datasets.profile import Profile
 
 
 def reconcile(
@@ -31,7 +34,7 @@ def reconcile(
     checkpoint: bool = True,
     encrypt_key_file: str | Path | None = None,
     chunk_pairs: int | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Reconcile the agency's residents with Juki-net's responses and write the outputs.
 
     Writes decisions, review, pending and rejected Parquet files, ``summary.json``,
@@ -72,7 +75,7 @@ def reconcile(
     return run(residents, responses, out, opts)
 
 
-def check_numbers(numbers: Iterable[str | None]) -> list[dict]:
+def check_numbers(numbers: Iterable[str | None]) -> list[dict[str, Any]]:
     """Validate My Numbers (format and official check digit).
 
     Returns one dict per input: ``{"masked": "********9018", "valid": bool, "error": None|str}``
@@ -94,8 +97,8 @@ def generate(
     seed: int = 0,
     fmt: str = "parquet",
     encoding: str = "utf-8",
-    profile: str | Path | None = None,
-) -> dict:
+    profile: str | Path | Profile | None = None,
+) -> dict[str, Any]:
     """Generate a synthetic population with Juki-net answers and ground truth (see datasets)."""
     from jukimatch.datasets import generate as _generate
 

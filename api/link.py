@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from jukimatch.engine.link.blocking import RuleCount
 from jukimatch.engine.link.pipeline import LinkOptions, run
@@ -24,7 +24,7 @@ def link(
     chunk_pairs: int = 1_000_000,
     progress: Callable[[str, int, int], None] | None = None,
     on_blocking: Callable[[list[RuleCount]], None] | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Link ``left`` with ``right`` — or, without ``right``, find duplicates within ``left``.
 
     ``config`` is a TOML file (see :mod:`jukimatch.engine.link.config`) or a parsed

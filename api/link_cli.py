@@ -5,12 +5,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from jukimatch.api.console import UsageError, deprecated_workers, progress_bar, threads
+from jukimatch.api.console import Subparsers, UsageError, deprecated_workers, progress_bar, threads
+from jukimatch.engine.link.blocking import RuleCount
 
 __all__ = ["add_link_parser"]
 
 
-def _print_counts(counts) -> None:
+def _print_counts(counts: list[RuleCount]) -> None:
     width = max((len(c.name) for c in counts), default=10)
     print("blocking (pairs per rule, counted before comparing):", file=sys.stderr)
     for c in counts:
@@ -53,9 +54,9 @@ def _cmd_link(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_link_parser(subparsers) -> argparse.ArgumentParser:
+def add_link_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add the ``link`` sub-command to ``jukimatch``'s sub-parsers; returns its parser."""
-    p = subparsers.add_parser(
+    p: argparse.ArgumentParser = subparsers.add_parser(
         "link", help="link two files, or find duplicates in one, without inquiry ids",
         description="Link --left with --right (one-to-one), or without --right find duplicate records "
                     "in --left (clusters). Columns, comparisons, blocking rules and thresholds come from "

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any, NoReturn
 
-from jukimatch.api.console import deprecated_workers, print_summary, progress_bar, threads
+from jukimatch.api.console import Subparsers, deprecated_workers, print_summary, progress_bar, threads
 
 __all__ = ["add_reconcile_parser", "reconcile_kwargs"]
 
@@ -28,9 +29,9 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_reconcile_parser(subparsers) -> argparse.ArgumentParser:
+def add_reconcile_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     """Add the ``reconcile`` sub-command to ``jukimatch``'s sub-parsers; returns its parser."""
-    r = subparsers.add_parser("reconcile", help="reconcile residents with Juki-net's responses")
+    r: argparse.ArgumentParser = subparsers.add_parser("reconcile", help="reconcile residents with Juki-net's responses")
     r.add_argument("--residents", required=True, help="residents file (.parquet or .csv)")
     r.add_argument("--responses", required=True, help="responses file (.parquet or .csv)")
     r.add_argument("--out", required=True, help="output folder")
@@ -63,7 +64,7 @@ def add_reconcile_parser(subparsers) -> argparse.ArgumentParser:
     return r
 
 
-def reconcile_kwargs(args: argparse.Namespace) -> dict:
+def reconcile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """Keyword arguments for :func:`jukimatch.api.reconcile` from the parsed options.
 
     Bad combinations go through the parser's ``error`` (exit 2, one line). The old
@@ -72,7 +73,7 @@ def reconcile_kwargs(args: argparse.Namespace) -> dict:
     """
     parser = getattr(args, "_reconcile_parser", None)
 
-    def error(msg: str):
+    def error(msg: str) -> NoReturn:
         if parser is not None:
             parser.error(msg)
         raise ValueError(msg)

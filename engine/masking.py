@@ -21,8 +21,8 @@ NUMBER_DIGITS = 12
 SHOWN = 4
 
 
-def _mask_run(m: re.Match) -> str:
-    run = m.group(0)
+def _mask_run(m: re.Match[str]) -> str:
+    run: str = m.group(0)
     digits = [t for t in _TOKEN.finditer(run) if t.group("d")]
     if len(digits) < NUMBER_DIGITS:
         return run

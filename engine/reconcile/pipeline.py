@@ -8,13 +8,14 @@ written, and every output file is written to a temporary name and renamed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from jukimatch.engine.io import RESIDENT_COLUMNS, RESPONSE_COLUMNS
 from jukimatch.engine.reconcile.common import BACKENDS, Options
 
 
 def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path,
-        opts: Options | None = None) -> dict:
+        opts: Options | None = None) -> dict[str, Any]:
     """Reconcile a residents file with Juki-net's responses; write the outputs; return the summary."""
     opts = opts or Options()
     if opts.backend not in BACKENDS:
