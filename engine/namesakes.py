@@ -600,6 +600,30 @@ def _rel_index(rel: np.ndarray) -> np.ndarray:
     return np.where(r >= 0, r, N_RELATIONS)
 
 
+def _places_of_others(partial_others: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Where someone else's record lives (u over the relations), from the look-alikes'
+    relations (``partial_others``) and the own records' relations (``own``).
+
+    The person's own room is pinned at ROOM_SHARE. An answer without the building the
+    agency's record names (``block_answer_bare``) is the register's notation habit, not a
+    place: it strikes someone else's record in the block as often as one's own, so its
+    share of the block's records is the own records' share (``s``), and u there is
+    ``s / (1 - s)`` times the others in the block's named rooms. Look-alikes seldom come
+    from the person's block, so learning it from them alone left it near zero and let a
+    namesake next door through as a certain match."""
+    u = np.maximum(np.asarray(partial_others, np.float64), 1e-9)
+    u[ROOM] = u[UNKNOWN] = u[BLOCK_ANSWER_BARE] = 0.0
+    named = own[ROOM] + own[OTHER_ROOM] + own[BLOCK_ANSWER_BARE]
+    s = min(own[BLOCK_ANSWER_BARE] / named, 0.5) if named > 0 else 0.0
+    t = s / (1.0 - s)
+    v = u / u.sum()
+    scale = (1.0 - ROOM_SHARE * (1.0 + t)) / (1.0 + t * v[OTHER_ROOM])
+    u = v * scale
+    u[ROOM] = ROOM_SHARE
+    u[BLOCK_ANSWER_BARE] = t * (ROOM_SHARE + u[OTHER_ROOM])
+    return u
+
+
 def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: np.ndarray,
                floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 1000,
                tol: float = 1e-6) -> Rates:
@@ -649,10 +673,7 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
         # where someone else lives: learnt from the look-alikes (cells short of full agreement),
         # where someone else is told from an own record with confidence; a full agreement's
         # "someone else" is a namesake, and it lives where the look-alikes do
-        new_u_rel = np.maximum(other[:, PARTIAL_CELLS, :].sum(axis=(0, 1)), 1e-9)
-        new_u_rel[ROOM] = new_u_rel[UNKNOWN] = 0.0
-        new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
-        new_u_rel[ROOM] = ROOM_SHARE
+        new_u_rel = _places_of_others(other[:, PARTIAL_CELLS, :].sum(axis=(0, 1)), new_m_rel)
         new_m_cell, new_m_rel, new_u_cell = (x / x.sum() for x in (new_m_cell, new_m_rel, new_u_cell))
         new_m_rel[UNKNOWN] = new_u_rel[UNKNOWN] = 1.0  # an unknown address says nothing
         na0, na1, nk, state = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0), state)
