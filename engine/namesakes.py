@@ -625,8 +625,8 @@ def _places_of_others(partial_others: np.ndarray, own: np.ndarray) -> np.ndarray
 
 
 def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: np.ndarray,
-               floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 1000,
-               tol: float = 1e-6) -> Rates:
+               floor: tuple[float, float], *, absent: float = 0.0, known_own: tuple[np.ndarray, np.ndarray] | None = None,
+               iterations: int = 1000, tol: float = 1e-6) -> Rates:
     """EM over every person's best candidate: the person's own record, or someone else?
 
     A candidate shows an agreement cell (name, birth date) and an address relation. Own
@@ -638,7 +638,11 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     rare names are seldom namesakes, which tells a local move from a namesake next door.
     Cell and relation are taken as independent within each class. The person's own room
     is held at ROOM_SHARE for someone else (a namesake sharing the room is a namesake
-    twin of the file, found by the duplicate rule). Units are counted per (bearers, cell,
+    twin of the file, found by the duplicate rule). ``known_own`` (counts per cell and per
+    relation) are answers known to be the person's own — the number the agency already
+    holds came back — and count in m as they are: they show how often an own record's
+    address differs, which the unlabelled units alone leave to the prior (a local mover
+    and a namesake next door look the same). Units are counted per (bearers, cell,
     relation), so a step costs the distinct bearer counts, not the units.
     """
     nr = N_RELATIONS + 1
@@ -659,6 +663,8 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     np.add.at(counts, (bi, np.asarray(cell, np.int64), _rel_index(rel)), 1.0)
     n_b = counts.sum(axis=(1, 2))
     fb = -np.expm1(-floor[1] * b)
+    known_cell, known_rel = (np.zeros(N_CELLS), np.zeros(nr)) if known_own is None else \
+        (np.asarray(known_own[0], np.float64), np.asarray(known_own[1], np.float64))
     state = None
     for _ in range(iterations):
         prior = np.maximum(a0 + a1 * -np.expm1(-k * b), floor[0] * fb)
@@ -666,8 +672,8 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
         odds = prior[:, None, None] * lr[None, :, :]
         w = odds / (1.0 + odds)
         own, other = counts * (1 - w), counts * w
-        new_m_cell = np.maximum(own.sum(axis=(0, 2)), 1e-9)
-        new_m_rel = np.maximum(own.sum(axis=(0, 1)), 1e-9)
+        new_m_cell = np.maximum(own.sum(axis=(0, 2)) + known_cell, 1e-9)
+        new_m_rel = np.maximum(own.sum(axis=(0, 1)) + known_rel, 1e-9)
         new_m_rel[UNKNOWN] = 0.0
         new_u_cell = np.maximum(other.sum(axis=(0, 2)), 1e-9)
         # where someone else lives: learnt from the look-alikes (cells short of full agreement),
@@ -733,7 +739,7 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 
 __all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
-           "DUPLICATE_RECORD", "N_RELATIONS", "NAMESAKE_TWIN", "RELATIONS", "agreement_cell", "count_in",
+           "DUPLICATE_RECORD", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "RELATIONS", "agreement_cell", "count_in",
            "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys", "other_risk",
            "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
            "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

@@ -243,3 +243,26 @@ def test_an_answer_without_the_building_is_weighed_as_the_block():
     truth, expected = other[bare].sum(), risk[bare].sum()
     assert truth >= 10 and 0.5 < expected / truth < 2, (truth, expected)
     assert not (other & bare & (risk <= 1e-5)).any()
+
+
+def test_known_own_answers_show_how_often_an_own_address_differs():
+    """A local mover and a namesake next door look alike; the answers known to be the
+    person's own (held number returned) show how often an own record's address differs,
+    and the expected others then track the truth."""
+    rng = np.random.default_rng(5)
+    m_cell = np.full(N_CELLS, 0.02 / 8); m_cell[FULL_CELL] = 0.98
+    u_cell = np.full(N_CELLS, 0.2 / 8); u_cell[FULL_CELL] = 0.8
+    m_rel = np.array([0.003, 0.004, 0.005, 0.015, 0.0, 0.91, 0.003, 0.06, 0.0])
+    u_rel = np.array([0.15, 0.02, 0.2, 0.55, 0.005, 0.0, 0.075, 0.0, 0.0])
+    m_rel, u_rel = m_rel / m_rel.sum(), u_rel / u_rel.sum()
+    b, cell, rel, other = _simulate(rng, 200_000, 0.02, 0.03, 0.1, m_cell, m_rel, u_cell, u_rel)
+    n_known = 10_000
+    known = (np.bincount(rng.choice(N_CELLS, n_known, p=m_cell), minlength=N_CELLS).astype(float),
+             np.bincount(rng.choice(N_RELATIONS + 1, n_known, p=m_rel), minlength=N_RELATIONS + 1).astype(float))
+    r = fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6), known_own=known)
+    assert 0.75 < r.others / other.sum() < 1.33
+    town = RELATIONS.index("town")
+    assert abs(r.m_rel[town] / m_rel[town] - 1) < 0.3, (r.m_rel[town], m_rel[town])
+    none = fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6), known_own=(np.zeros(N_CELLS),
+                                                                                np.zeros(N_RELATIONS + 1)))
+    assert none.others == fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6)).others  # no labels: as before
