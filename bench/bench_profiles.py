@@ -12,6 +12,8 @@ against the truth and prints one row per profile, plus two comparison rows:
   matched answer's address differ after the engine's address normalisation (municipality,
   town and block; buildings where both name one) goes to review — the rule "review everyone
   who moved". Its wrong numbers and recall show what address alone buys;
+- ``max-risk B`` (with ``--budgets``): the engine under another risk budget — its own
+  trade-off of wrong numbers against recall, to set beside the blunt rule's;
 - ``splink`` (with ``--splink``; needs ``make bench``'s extra): Splink on the same files
   (``bench/peer_splink.py``), in a process of its own.
 
@@ -24,6 +26,7 @@ Examples::
     python -m jukimatch.bench.bench_profiles                               # 1M per profile
     python -m jukimatch.bench.bench_profiles --residents 100000 --json /tmp/profiles.json
     python -m jukimatch.bench.bench_profiles --profiles default,mixed --splink
+    python -m jukimatch.bench.bench_profiles --residents 200000 --budgets 1e-3,1e-2
 """
 from __future__ import annotations
 
@@ -135,7 +138,7 @@ def _row(profile: str, run: str, s: dict, expected, wall: float | None) -> dict:
 
 
 def run_profile(profile: str, n: int, seed: int, data_dir: Path, *, splink: bool = False,
-                workers: int | None = None, log=print) -> list[dict]:
+                workers: int | None = None, budgets: tuple[str, ...] = (), log=print) -> list[dict]:
     """The engine's row; the engine without a risk budget (``--max-risk 1``: its rules alone,
     where the expected count can be checked against a true count of many); the blunt rule
     on that engine; and Splink's row if asked, for one profile."""
@@ -152,6 +155,11 @@ def run_profile(profile: str, n: int, seed: int, data_dir: Path, *, splink: bool
     changed = address_changed(pq.read_table(folder / "residents.parquet"), pq.read_table(folder / "responses.parquet"),
                               decisions)
     rows.append(_row(profile, "blunt", score(blunt(decisions, changed), truth), None, None))
+    for budget in budgets:
+        out = folder / f"max-risk-{budget}-out"
+        wall, summary = _reconcile(folder, out, workers, ("--max-risk", budget))
+        rows.append(_row(profile, f"max-risk {budget}", score(pq.read_table(out / "decisions.parquet"), truth),
+                         summary.get("expected_wrong_numbers"), wall))
     if splink:
         wall = _splink(folder, folder / "splink-out")
         rows.append(_row(profile, "splink", score(pq.read_table(folder / "splink-out" / "decisions.parquet"), truth),
@@ -190,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-dir", default="bench-profiles-data", help="generated inputs and outputs, reused")
     ap.add_argument("--splink", action="store_true", help="also run Splink on every profile (bench extra)")
     ap.add_argument("--workers", type=int, help="reconcile --threads")
+    ap.add_argument("--budgets", default="", help="comma-separated --max-risk values for extra engine rows "
+                    "(the engine's own trade-off beside the blunt rule's), e.g. 1e-3,1e-2")
     ap.add_argument("--json", help="write the rows and the machine here")
     args = ap.parse_args(argv)
     names = [p.strip() for p in args.profiles.split(",") if p.strip()]
@@ -198,12 +208,20 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown profiles {unknown}; shipped: {profile_names()}")
     if args.residents < 1:
         ap.error("--residents must be at least 1")
+    budgets = tuple(b.strip() for b in args.budgets.split(",") if b.strip())
+    for b in budgets:
+        try:
+            ok = 0 < float(b) <= 1
+        except ValueError:
+            ok = False
+        if not ok:
+            ap.error(f"--budgets: {b!r} is not a risk in (0, 1]")
     machine = describe()
     print(json.dumps(machine), file=sys.stderr)
     rows: list[dict] = []
     for name in names:
         rows.extend(run_profile(name, args.residents, args.seed, Path(args.data_dir), splink=args.splink,
-                                workers=args.workers, log=lambda line: print(line, file=sys.stderr)))
+                                workers=args.workers, budgets=budgets, log=lambda line: print(line, file=sys.stderr)))
     print(table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine, "seed": args.seed, "rows": rows}, indent=2))

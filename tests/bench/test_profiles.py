@@ -25,11 +25,13 @@ def test_blunt_rule_reviews_matches_whose_address_changed():
 def test_bench_profiles_at_2k(tmp_path, capsys):
     out_json = tmp_path / "profiles.json"
     args = ["--residents", "2000", "--profiles", "clustered", "--data-dir", str(tmp_path / "data"),
-            "--json", str(out_json)]
+            "--json", str(out_json), "--budgets", "0.5"]
     assert bench_profiles.main(args) == 0
     table = capsys.readouterr().out
-    assert table.count("| clustered |") == 3 and "| expected wrong |" in table
-    engine, unbudgeted, rule = json.loads(out_json.read_text())["rows"]
+    assert table.count("| clustered |") == 4 and "| expected wrong |" in table
+    engine, unbudgeted, rule, loose = json.loads(out_json.read_text())["rows"]
+    assert loose["run"] == "max-risk 0.5"  # a looser budget: never more to review, never fewer wrong
+    assert loose["review_rate"] <= engine["review_rate"] and loose["wrong"] >= engine["wrong"]
     assert (engine["run"], unbudgeted["run"], rule["run"]) == ("engine", "no budget", "blunt")
     for r in (engine, unbudgeted, rule):
         assert r["residents"] == 2000 and 0 <= r["auto_recall"] <= 1 and 0 <= r["review_rate"] <= 1
