@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -102,7 +102,7 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[in
     return table, sorted(malformed)
 
 
-def _read_parquet(path: Path) -> tuple[pa.Table, list]:
+def _read_parquet(path: Path) -> tuple[pa.Table, list[Any]]:
     try:
         table = pq.read_table(path, memory_map=True)  # a third of the kernel time of buffered reads
     except (pa.ArrowInvalid, OSError) as exc:
@@ -189,7 +189,7 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
     return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)
 
 
-def read_keyed_table(path: str | Path, encoding: str | None, id_column: str) -> tuple[pa.Table, list, Path]:
+def read_keyed_table(path: str | Path, encoding: str | None, id_column: str) -> tuple[pa.Table, list[Any], Path]:
     """An all-text input table (:func:`read_text_table`) whose ``id_column`` is present, non-empty
     and unique: the inputs of a link run."""
     path = Path(path)

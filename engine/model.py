@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ class Model:
     m: list[np.ndarray]
     u: list[np.ndarray]
     prior: float  # λ: share of compared pairs that are matches
-    info: dict = field(default_factory=dict)  # iterations, converged, counts — for the report
+    info: dict[str, Any] = field(default_factory=dict)  # iterations, converged, counts — for the report
 
     def level_weights(self) -> list[np.ndarray]:
         """log2(m/u) per field, indexed by level + 1 (index 0, the null level, is 0)."""
@@ -65,7 +66,7 @@ class Model:
         levels = _check_levels(levels, len(self.fields), self.n_levels)
         return self.pattern_weights(prior_weight)[pack_patterns(levels)]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "fields": [
                 {"name": f, "m": m.tolist(), "u": u.tolist(),
@@ -78,7 +79,7 @@ class Model:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Model":
+    def from_dict(cls, d: dict[str, Any]) -> "Model":
         fields = [f["name"] for f in d["fields"]]
         m = [np.asarray(f["m"], dtype=np.float64) for f in d["fields"]]
         u = [np.asarray(f["u"], dtype=np.float64) for f in d["fields"]]

@@ -16,6 +16,7 @@ import sqlite3
 import statistics
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.reconcile.features import FIELDS
@@ -46,7 +47,7 @@ class Filters:
     run: str | None = None
     status: str | None = None  # one of STATUSES; None: the work still to do (open, escalated)
 
-    def where(self) -> tuple[str, list]:
+    def where(self) -> tuple[str, list[Any]]:
         sql, args = [], []
         if self.status:
             sql.append("c.status = ?")
@@ -72,10 +73,10 @@ def _case_row(conn: sqlite3.Connection, person_id: str) -> sqlite3.Row:
                        " ORDER BY case_id DESC LIMIT 1", (person_id,)).fetchone()
     if row is None:
         raise NotFound("unknown_case", "no review case for this person_id")
-    return row
+    return cast(sqlite3.Row, row)
 
 
-def list_cases(store: Store, filters: Filters = Filters(), *, after: int = 0, limit: int = 50) -> list[dict]:
+def list_cases(store: Store, filters: Filters = Filters(), *, after: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     """One page of cases in queue order (keyset paging on ``case_id``), with who holds each."""
     where, args = filters.where()
     rows = store.conn.execute(
@@ -86,7 +87,7 @@ def list_cases(store: Store, filters: Filters = Filters(), *, after: int = 0, li
     return [dict(r) | {"reasons": json.loads(r["reasons"])} for r in rows]
 
 
-def queue_counts(store: Store) -> dict:
+def queue_counts(store: Store) -> dict[str, Any]:
     """Counts per status, per reason (work to do), per run; progress decided / remaining."""
     conn = store.conn
     by_status = {st: n for st, n in conn.execute("SELECT status, sum(n) FROM review_counts GROUP BY status") if n}
@@ -132,7 +133,7 @@ def _candidates(conn: sqlite3.Connection, case_id: int) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM review_candidates WHERE case_id = ? ORDER BY rank", (case_id,)).fetchall()
 
 
-def open_case(store: Store, person_id: str, me: Principal) -> dict:
+def open_case(store: Store, person_id: str, me: Principal) -> dict[str, Any]:
     """The case as a page shows it (numbers masked); takes the lease on work to do. Audited."""
     with store.write() as conn:
         case = _case_row(conn, person_id)
@@ -165,14 +166,14 @@ def open_case(store: Store, person_id: str, me: Principal) -> dict:
     }
 
 
-def _masked_resident(resident: dict) -> dict:
+def _masked_resident(resident: dict[str, Any]) -> dict[str, Any]:
     out = dict(resident)
     if out.get("my_number"):
         out["my_number"] = mask(out["my_number"], whole=True)
     return out
 
 
-def _candidate_view(c: sqlite3.Row) -> dict:
+def _candidate_view(c: sqlite3.Row) -> dict[str, Any]:
     response = json.loads(c["response"])
     return {"rank": c["rank"], "my_number": mask(c["my_number"], whole=True), "match_weight": c["match_weight"],
             "match_probability": c["match_probability"], "fields": {f: response.get(f) for f in FIELDS},
@@ -180,7 +181,7 @@ def _candidate_view(c: sqlite3.Row) -> dict:
             "weights": json.loads(c["weights"])}
 
 
-def _decision_view(d: sqlite3.Row) -> dict:
+def _decision_view(d: sqlite3.Row) -> dict[str, Any]:
     return {"action": d["action"], "candidate": d["candidate"],
             "my_number": mask(d["my_number"], whole=True) if d["my_number"] else None, "note": d["note"],
             "status": d["status"], "decided_by": d["decided_by"], "decided_at": d["decided_at"],
@@ -197,7 +198,7 @@ def reveal(store: Store, person_id: str, rank: int, me: Principal) -> str:
             raise NotFound("unknown_candidate", f"case has no candidate {rank} with a number")
         audit.append(conn, staff_id=me.user_id, role=me.role, operation="review_reveal", person_id=person_id,
                      my_number=row["my_number"], detail={"case_id": case["case_id"], "candidate": rank})
-    return row["my_number"]
+    return str(row["my_number"])
 
 
 def next_case(store: Store, me: Principal, filters: Filters = Filters(), *, after: int = 0) -> str | None:
@@ -212,7 +213,7 @@ def next_case(store: Store, me: Principal, filters: Filters = Filters(), *, afte
         if row is None:
             return None
         _take_lease(conn, row["case_id"], me)
-    return row["person_id"]
+    return cast(str | None, row["person_id"])
 
 
 def neighbour(store: Store, person_id: str, *, forward: bool) -> str | None:
@@ -265,7 +266,7 @@ def _register(conn: sqlite3.Connection, case: sqlite3.Row, number: str, candidat
 
 
 def decide(store: Store, person_id: str, me: Principal, action: str, *, candidate: int | None = None,
-           note: str | None = None, four_eyes: bool = True) -> dict:
+           note: str | None = None, four_eyes: bool = True) -> dict[str, Any]:
     """Record a clerk's or supervisor's decision on a case; returns the case's new state."""
     if me.role not in (CLERK, SUPERVISOR):
         raise Forbidden("role_not_allowed", f"role {me.role} may not decide review cases")
@@ -303,7 +304,7 @@ def decide(store: Store, person_id: str, me: Principal, action: str, *, candidat
              me.user_id, now, opened, None if status != "approved" else me.user_id,
              None if status != "approved" else now))
         if status == "approved":
-            _register(conn, case, number, candidate, me.user_id)
+            _register(conn, case, cast(str, number), cast(int, candidate), me.user_id)
         else:
             new = "proposed" if action == "confirm" else _CLOSED_BY[action]
             conn.execute("UPDATE review_cases SET status = ?, closed_at = ? WHERE case_id = ?",
@@ -318,7 +319,7 @@ def decide(store: Store, person_id: str, me: Principal, action: str, *, candidat
             "status": new_status, "my_number": mask(number, whole=True) if number else None}
 
 
-def approve(store: Store, person_id: str, me: Principal, approve: bool, *, note: str | None = None) -> dict:
+def approve(store: Store, person_id: str, me: Principal, approve: bool, *, note: str | None = None) -> dict[str, Any]:
     """A supervisor approves (the number is registered) or returns (the case reopens) a proposal."""
     if me.role != SUPERVISOR:
         raise Forbidden("role_not_allowed", "only a supervisor approves or returns proposals")
@@ -350,7 +351,7 @@ def approve(store: Store, person_id: str, me: Principal, approve: bool, *, note:
             "status": "registered" if approve else "open", "my_number": mask(prop["my_number"], whole=True)}
 
 
-def proposals(store: Store, *, after: int = 0, limit: int = 50) -> list[dict]:
+def proposals(store: Store, *, after: int = 0, limit: int = 50) -> list[dict[str, Any]]:
     """Proposals awaiting a supervisor, oldest first, numbers masked."""
     rows = store.conn.execute(
         "SELECT d.id, d.person_id, d.candidate, d.my_number, d.decided_by, d.decided_at, c.reasons"

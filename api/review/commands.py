@@ -44,7 +44,7 @@ def _key(path: str | None) -> bytes | None:
 
 def add_review_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``jukimatch review``."""
-    p = subparsers.add_parser("review", help="the review workbench's queue: load a run, export decisions",
+    p: argparse.ArgumentParser = subparsers.add_parser("review", help="the review workbench's queue: load a run, export decisions",
                               description="Load a reconcile run's review queue into the store; export decisions.")
     sub = p.add_subparsers(dest="review_command", required=True)
     ld = sub.add_parser("load", help="load a run's review queue (idempotent)",
@@ -95,7 +95,7 @@ def add_users_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``jukimatch users``."""
     from jukimatch.api.service.auth import ROLES, TOKEN_DAYS
 
-    p = subparsers.add_parser("users", help="users and their tokens (stored hashed)",
+    p: argparse.ArgumentParser = subparsers.add_parser("users", help="users and their tokens (stored hashed)",
                               description="Add users, list them, revoke or rotate their tokens.")
     sub = p.add_subparsers(dest="users_command", required=True)
     a = sub.add_parser("add", help="add a user (or a new token for one); prints the token once")

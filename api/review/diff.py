@@ -9,6 +9,7 @@ building) so that a missing prefecture does not make the whole line look differe
 from __future__ import annotations
 
 from difflib import SequenceMatcher
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -45,7 +46,7 @@ def token_order_only(left: str | None, right: str | None) -> bool:
     return bool(a) and a != b and sorted(a) == sorted(b)
 
 
-def address_parts(left: list | None, right: list | None) -> list[tuple[Markup, Markup, bool]]:
+def address_parts(left: list[Any] | None, right: list[Any] | None) -> list[tuple[Markup, Markup, bool]]:
     """The five address parts side by side: (left, right, same) per part."""
     left, right = left or [None] * 5, right or [None] * 5
     out = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -42,7 +43,7 @@ def _write_private(table: pa.Table, path: Path, key: bytes | None) -> Path:
 
 
 def export(store: Store, out: str | Path, *, key: bytes | None = None, staff_id: str = "cli:review-export",
-           role: str = "operator") -> dict:
+           role: str = "operator") -> dict[str, Any]:
     """Write registrations.parquet and pending.parquet into ``out``; returns paths and counts."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,7 +49,7 @@ class LoadResult:
     superseded: int
     already_loaded: bool = False
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
@@ -69,7 +71,7 @@ def _review_file(run_dir: Path) -> Path:
     raise InputError(f"{run_dir}: no review.parquet: not a reconcile run's output folder")
 
 
-def _input_path(given: str | Path | None, summary: dict, kind: str, run_dir: Path) -> Path:
+def _input_path(given: str | Path | None, summary: dict[str, Any], kind: str, run_dir: Path) -> Path:
     """The run's input file: as given, else as the summary names it (absolute or from here)."""
     if given is not None:
         p = Path(given)
@@ -83,9 +85,11 @@ def _input_path(given: str | Path | None, summary: dict, kind: str, run_dir: Pat
     return p
 
 
-def _normal_forms(table: pa.Table, side: str) -> dict[str, list]:
+def _normal_forms(table: pa.Table, side: str) -> dict[str, list[Any]]:
     """Normalised text per field, as the matcher compares it; address as its five parts."""
-    col = lambda f: table.column(f"{f}_{side}")  # noqa: E731 - a local shorthand
+    def col(f: str) -> Any:
+        return table.column(f"{f}_{side}")
+
     parts = normalize_address(col("address"))
     return {"name_alpha": normalize_alpha(col("name_alpha")).to_pylist(),
             "name_kanji": normalize_kanji(col("name_kanji"))[0].to_pylist(),
@@ -93,7 +97,7 @@ def _normal_forms(table: pa.Table, side: str) -> dict[str, list]:
             "address": [list(p) for p in zip(*(x.to_pylist() for x in parts))]}
 
 
-def _registered(conn, persons: list[str]) -> set[str]:
+def _registered(conn: sqlite3.Connection, persons: list[str]) -> set[str]:
     out: set[str] = set()
     for i in range(0, len(persons), _CHUNK):
         chunk = persons[i:i + _CHUNK]
@@ -103,7 +107,7 @@ def _registered(conn, persons: list[str]) -> set[str]:
     return out
 
 
-def _responses_by_row(path: Path, rows: np.ndarray) -> dict[int, dict]:
+def _responses_by_row(path: Path, rows: np.ndarray) -> dict[int, dict[str, Any]]:
     s = read_table(path, "responses").table
     have = s.column(ROW_COLUMN).to_numpy()
     pos = np.searchsorted(have, rows)
@@ -145,8 +149,8 @@ def load_run(store: Store, run_dir: str | Path, *, key: bytes | None = None, res
     related = review.column("related_person_ids").to_pylist() if "related_person_ids" in review.column_names \
         else [None] * len(rows)
     now = now_iso()
-    cases: dict[str, dict] = {}
-    candidates: list[tuple] = []
+    cases: dict[str, dict[str, Any]] = {}
+    candidates: list[tuple[Any, ...]] = []
     for i, row in enumerate(rows):
         pid = row["person_id"]
         case = cases.get(pid)

@@ -20,9 +20,9 @@ from . import cases
 class _RuledModel(Model):
     """A request model whose documented schema also states the rules between its fields."""
 
-    rules: tuple[dict, ...] = ()
+    rules: tuple[dict[str, Any], ...] = ()
 
-    def schema(self) -> dict:
+    def schema(self) -> dict[str, Any]:
         return super().schema() | {"allOf": list(self.rules)}
 
 

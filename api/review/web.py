@@ -47,7 +47,7 @@ def _filters(params: Any) -> cases.Filters:
                          status=status if status in cases.STATUSES else None)
 
 
-def _candidate_rows(case: dict) -> list[dict]:
+def _candidate_rows(case: dict[str, Any]) -> list[dict[str, Any]]:
     """Per field: the agency's text and each candidate's, differences marked, level and weight."""
     res = case["resident"]
     rows = []
@@ -68,7 +68,7 @@ def _candidate_rows(case: dict) -> list[dict]:
     return rows
 
 
-def waterfall(prior: float, weights: dict, *, width: int = 220) -> list[dict]:
+def waterfall(prior: float, weights: dict[str, Any], *, width: int = 220) -> list[dict[str, Any]]:
     """The steps from the prior to the total weight, as bars placed on one scale (pixels)."""
     steps = [("prior", prior)] + [(f, float(weights.get(f) or 0.0)) for f in FIELDS]
     ends = np.cumsum([v for _, v in steps])
@@ -82,7 +82,7 @@ def waterfall(prior: float, weights: dict, *, width: int = 220) -> list[dict]:
     return out
 
 
-def page_routes(store: Any, settings: dict) -> list:
+def page_routes(store: Any, settings: dict[str, Any]) -> list[Any]:
     """Starlette routes of the pages, over the app's store and settings."""
     from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
@@ -165,7 +165,7 @@ def page_routes(store: Any, settings: dict) -> list:
         resp.delete_cookie(SESSION_COOKIE, path="/review")
         return resp
 
-    def _queue_data(params: Any) -> dict:
+    def _queue_data(params: Any) -> dict[str, Any]:
         f = _filters(params)
         after = int(params.get("after") or 0) if str(params.get("after") or "0").isdigit() else 0
         page = cases.list_cases(store, f, after=after, limit=50)
@@ -186,11 +186,12 @@ def page_routes(store: Any, settings: dict) -> list:
         s, form, refused = await posted(request)
         if refused is not None:
             return refused
+        assert s is not None  # posted() answers with a refusal whenever there is no session
         pid = await run_in_threadpool(cases.next_case, store, s.principal, _filters(form))
         return redirect(f"/review/cases/{quote(pid)}" if pid else "/review?empty=1")
 
     async def show_case(request: Request, s: sessions.Session, *, status: int = 200, error: str | None = None,
-                        revealed: dict | None = None) -> Response:
+                        revealed: dict[str, Any] | None = None) -> Response:
         pid = request.path_params["person_id"]
         try:
             case = await run_in_threadpool(cases.open_case, store, pid, s.principal)
@@ -213,6 +214,7 @@ def page_routes(store: Any, settings: dict) -> list:
         s, form, refused = await posted(request)
         if refused is not None:
             return refused
+        assert s is not None  # posted() answers with a refusal whenever there is no session
         rank = str(form.get("candidate") or "")
         if not rank.isdigit():
             return await show_case(request, s, status=422, error="candidate must be a number")
@@ -221,12 +223,14 @@ def page_routes(store: Any, settings: dict) -> list:
                                              s.principal)
         except ServiceError as exc:
             return await show_case(request, s, status=exc.status, error=said(request, exc))
-        return await show_case(request, s, revealed={int(rank): number})
+        revealed: dict[Any, Any] = {int(rank): number}
+        return await show_case(request, s, revealed=revealed)
 
     async def decision_post(request: Request) -> Response:
         s, form, refused = await posted(request)
         if refused is not None:
             return refused
+        assert s is not None  # posted() answers with a refusal whenever there is no session
         pid = request.path_params["person_id"]
         action = str(form.get("action") or "")
         cand = str(form.get("candidate") or "")
@@ -245,6 +249,7 @@ def page_routes(store: Any, settings: dict) -> list:
         s, form, refused = await posted(request)
         if refused is not None:
             return refused
+        assert s is not None  # posted() answers with a refusal whenever there is no session
         try:
             await run_in_threadpool(cases.approve, store, request.path_params["person_id"], s.principal,
                                     form.get("approve") == "1", note=str(form.get("note") or ""))

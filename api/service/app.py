@@ -19,6 +19,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from . import audit, authenticity, logsafe, openapi, provision
@@ -122,7 +123,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
 
     routes_served = all_routes()
 
-    def respond(status: int, payload: Any, headers: dict | None = None) -> Response:
+    def respond(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
         return Response(_json_bytes(payload), status_code=status, media_type="application/json", headers=headers)
 
     def refuse_provision(principal: Principal | None, exc: ServiceError) -> ServiceError:
@@ -144,7 +145,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
             audit.append(conn, staff_id=principal.user_id, role=principal.role, operation="authenticity_check_refused",
                          detail={"error": exc.code, "status": exc.status})
 
-    def endpoint(route: Route):
+    def endpoint(route: Route) -> Callable[[Request], Awaitable[Response]]:
         is_provision = route.handler.__name__ == "post_provision"
         is_check = route.handler.__name__ == "post_check"
 
@@ -209,7 +210,7 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
     routes += page_routes(st, settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Any):
+    async def lifespan(app: Any) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(_retry_loop(st, jukinet, retry_interval_s, retry_base_s))] \
             if retry_interval_s else []
         if st.anchorer is not None:
@@ -224,7 +225,8 @@ def create_app(store: Store | str | Path, *, jukinet: Jukinet | None = None, max
             if st.anchorer is not None and st.anchorer.pending:
                 st.anchor()
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    handlers: dict[Any, Any] = {HTTPException: http_error}
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.store = st
     app.state.jukinet = jukinet
     app.state.openapi = spec
@@ -251,10 +253,12 @@ async def _anchor_loop(store: Store) -> None:
     """Anchor the chains' heads once per anchor interval when entries were appended since."""
     from starlette.concurrency import run_in_threadpool
 
+    anchorer = store.anchorer
+    assert anchorer is not None  # the loop runs only for a store that anchors
     while True:
-        await asyncio.sleep(store.anchorer.interval_s)
+        await asyncio.sleep(anchorer.interval_s)
         try:
-            if store.anchorer.pending:
+            if anchorer.pending:
                 await run_in_threadpool(store.anchor)
         except Exception:  # noqa: BLE001 - the loop must survive a bad round
             log.exception("anchoring the audit heads failed")

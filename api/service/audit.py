@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from . import chain
 from .chain import Verification
@@ -21,14 +22,14 @@ from .canon import dumps, now_iso
 
 def append(conn: sqlite3.Connection, *, staff_id: str, role: str, operation: str,
            person_id: str | None = None, my_number: str | None = None,
-           detail: dict | None = None) -> int:
+           detail: dict[str, Any] | None = None) -> int:
     """Append one entry; must run inside ``Store.write()``. Returns its sequence number."""
     return chain.append(conn, chain.AUDIT, {"at": now_iso(), "staff_id": staff_id, "role": role,
                                             "operation": operation, "person_id": person_id,
                                             "my_number": my_number, "detail": dumps(detail or {})})
 
 
-def verify_connection(conn: sqlite3.Connection, anchors: list[dict] | None = None) -> Verification:
+def verify_connection(conn: sqlite3.Connection, anchors: list[dict[str, Any]] | None = None) -> Verification:
     """Verify the store behind ``conn`` with the key the connection carries."""
     return chain.verify(conn, getattr(conn, "audit_key", None), anchors)
 

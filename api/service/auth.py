@@ -14,6 +14,7 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from .canon import now_iso
 from .store import Store
@@ -77,7 +78,7 @@ def _issue(conn: sqlite3.Connection, user_id: str, token: str, expires_days: flo
                  (hash_token(token), user_id, now_iso(), expires))
 
 
-def list_users(store: Store) -> list[dict]:
+def list_users(store: Store) -> list[dict[str, Any]]:
     """Every user with its role and its live tokens' count and nearest expiry (never a token)."""
     rows = store.conn.execute(
         "SELECT u.user_id, u.role, u.requester_code, u.created_at,"

@@ -22,6 +22,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
@@ -29,8 +30,11 @@ from jukimatch.engine.masking import mask
 from . import audit
 from .errors import NotFound
 from .jukinet import FOUR_INFO_FIELDS, Jukinet, JukinetUnavailable
-from .canon import dumps, now_iso
+from .canon import dumps, inserted_id, now_iso
 from .store import Store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from jukimatch.engine.reconcile.single import SingleResult
 
 log = logging.getLogger("jukimatch.service")
 
@@ -55,7 +59,7 @@ class CheckResult:
     levels: dict[str, int] | None = None
     registration_id: int | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"check_id": self.check_id, "person_id": self.person_id, "result": self.result,
                 "my_number": self.number_masked, "reasons": self.reasons,
                 "match_probability": self.match_probability, "levels": self.levels,
@@ -64,7 +68,7 @@ class CheckResult:
 
 def retry_delay(attempts: int, base_s: float = RETRY_BASE_S) -> float:
     """Seconds until the next Juki-net attempt after ``attempts`` failed ones."""
-    return min(base_s * 2 ** max(attempts - 1, 0), RETRY_MAX_S)
+    return float(min(base_s * 2 ** max(attempts - 1, 0), RETRY_MAX_S))
 
 
 def _insert_check(conn: sqlite3.Connection, person_id: str, number: str, result: str, reasons: list[str],
@@ -75,7 +79,7 @@ def _insert_check(conn: sqlite3.Connection, person_id: str, number: str, result:
         " staff_id, requested_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (person_id, mask(number, whole=True), registration_id, result, dumps(reasons), staff_id, now,
          now if decided else None))
-    return int(cur.lastrowid)
+    return inserted_id(cur)
 
 
 # The person and the registrations that decide the path, in one statement: the number
@@ -124,7 +128,7 @@ def check_authenticity(store: Store, person_id: str, my_number: str, *, jukinet:
                        outcome.match_probability, outcome.levels, reg_id)
 
 
-def _start(conn: sqlite3.Connection, row: tuple, person_id: str, number: str, error: str | None, masked: str,
+def _start(conn: sqlite3.Connection, row: tuple[Any, ...], person_id: str, number: str, error: str | None, masked: str,
            staff_id: str, role: str) -> CheckResult | tuple[int, int, int]:
     """The check's first transaction for a known person: a final result, or the provisional
     registration to ask Juki-net about as ``(registration_id, attempts, check_id)``."""
@@ -144,10 +148,10 @@ def _start(conn: sqlite3.Connection, row: tuple, person_id: str, number: str, er
         return CheckResult(cid, person_id, AUTHENTIC, masked, reasons, registration_id=held_id)
     if reg_id is None:
         now = now_iso()
-        reg_id = int(conn.execute(
+        reg_id = inserted_id(conn.execute(
             "INSERT INTO registrations (person_id, my_number, status, source, staff_id, created_at,"
             " next_attempt_at) VALUES (?, ?, 'provisional', 'authenticity_check', ?, ?, ?)",
-            (person_id, number, staff_id, now, now)).lastrowid)
+            (person_id, number, staff_id, now, now)))
         attempts = 0
         audit.append(conn, staff_id=staff_id, role=role, operation="register_provisional",
                      person_id=person_id, my_number=number, detail={"registration_id": reg_id})
@@ -166,7 +170,7 @@ class Outcome:
     levels: dict[str, int] | None = None
 
 
-def compare_with_ours(ours: dict, theirs: dict):
+def compare_with_ours(ours: dict[str, Any], theirs: dict[str, Any]) -> SingleResult:
     """The engine's single-pair comparison, looked up at call time (it imports the kernels)."""
     from jukimatch.engine.reconcile import single
 
@@ -200,7 +204,7 @@ _STATE_SQL = ("SELECT r.status, r.reasons, r.match_probability,"
               " FROM registrations r WHERE r.id = ?")
 
 
-def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: str, ours: dict, attempts: int,
+def _ask_and_decide(store: Store, registration_id: int, person_id: str, number: str, ours: dict[str, Any], attempts: int,
                     *, jukinet: Jukinet | None, staff_id: str, role: str, retry_base_s: float) -> Outcome:
     """Juki-net lookup and comparison outside any transaction, then one write to record the result."""
     try:
@@ -265,7 +269,7 @@ def retry_provisional(store: Store, *, jukinet: Jukinet | None, staff_id: str = 
     now = now_iso()
     with store.write() as conn:
         sql = "SELECT id FROM registrations WHERE status = 'provisional'"
-        args: tuple = ()
+        args: tuple[Any, ...] = ()
         if not force:
             sql += " AND next_attempt_at <= ?"
             args = (now,)

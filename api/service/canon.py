@@ -3,6 +3,7 @@ hashes the same every time. The store and the audit chain both write them."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 
@@ -19,4 +20,11 @@ def dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-__all__ = ["dumps", "now_iso"]
+def inserted_id(cur: sqlite3.Cursor) -> int:
+    """The rowid an INSERT just made (sqlite3 types it optional; after an INSERT it is set)."""
+    if cur.lastrowid is None:
+        raise RuntimeError("no row was inserted")
+    return cur.lastrowid
+
+
+__all__ = ["dumps", "inserted_id", "now_iso"]

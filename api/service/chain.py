@@ -25,9 +25,10 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 from jukimatch.engine.io import InputError
 
@@ -83,7 +84,7 @@ def key_id(key: bytes) -> str:
     return kid(key).hex()
 
 
-def mac(key: bytes | None, prev: str, values: Iterable) -> str:
+def mac(key: bytes | None, prev: str, values: Iterable[Any]) -> str:
     """HMAC-SHA256 of the previous MAC and an entry's fields; ``key=None``: a legacy SHA-256."""
     body = dumps([prev, *values]).encode("utf-8")
     if key is None:
@@ -91,7 +92,7 @@ def mac(key: bytes | None, prev: str, values: Iterable) -> str:
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 
-def append(conn: sqlite3.Connection, chain: Chain, values: dict) -> int:
+def append(conn: sqlite3.Connection, chain: Chain, values: dict[str, Any]) -> int:
     """Append one entry (``values``: the chain's fields but ``seq``) inside the caller's write transaction."""
     key = getattr(conn, "audit_key", None)
     if key is None:
@@ -104,8 +105,8 @@ def append(conn: sqlite3.Connection, chain: Chain, values: dict) -> int:
     conn.execute(f"INSERT INTO {chain.table} ({cols}, prev_hash, hash) VALUES ({', '.join('?' * len(chain.fields))},"
                  " ?, ?)", (*(row[f] for f in chain.fields), prev, h))
     conn.execute(f"UPDATE {chain.head} SET seq = ?, hash = ? WHERE id = 1", (seq, h))
-    conn.chain_appends = getattr(conn, "chain_appends", 0) + 1
-    return seq
+    setattr(conn, "chain_appends", getattr(conn, "chain_appends", 0) + 1)  # a KeyedConnection counts them
+    return int(seq)
 
 
 def _keyed(conn: sqlite3.Connection) -> dict[str, tuple[str, int]]:
@@ -150,7 +151,7 @@ def bind(conn: sqlite3.Connection, key: bytes | None, key_path: Path) -> bytes:
         raise
 
 
-def seal_legacy(conn: sqlite3.Connection, key: bytes) -> dict:
+def seal_legacy(conn: sqlite3.Connection, key: bytes) -> dict[str, Any]:
     """Key a store written before the keyed chain; runs inside the caller's write transaction.
 
     Refuses when the old SHA-256 chain does not verify (sealing would bless a tampered log).
@@ -165,7 +166,7 @@ def seal_legacy(conn: sqlite3.Connection, key: bytes) -> dict:
                  (key_id(key), v.head_seq + 1, now))
     conn.execute("INSERT INTO audit_chain (chain, key_id, keyed_from, installed_at) VALUES ('provision', ?, 1, ?)",
                  (key_id(key), now))
-    conn.audit_key = key
+    setattr(conn, "audit_key", key)  # a KeyedConnection keeps it
     append(conn, AUDIT, {"at": now, "staff_id": "system:migrate", "role": "auditor", "operation": SEAL_OPERATION,
                          "person_id": None, "my_number": None,
                          "detail": dumps({"legacy_entries": v.entries, "legacy_head": v.head_hash})})
@@ -197,15 +198,15 @@ class Verification:
     head_hash: str
     first_broken: int | None = None
     problem: str | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "entries": self.entries, "head_seq": self.head_seq, "head_hash": self.head_hash,
                 "first_broken": self.first_broken, "problem": self.problem, **self.details}
 
 
 def walk(conn: sqlite3.Connection, chain: Chain, key: bytes | None, *, keyed_from: int,
-         want: set[int] = frozenset()) -> Verification:
+         want: Set[int] = frozenset()) -> Verification:
     """Walk one chain in sequence order; stop at the first entry that does not hold.
 
     Entries before ``keyed_from`` are checked as legacy SHA-256 links, the rest by MAC.
@@ -259,7 +260,7 @@ def _provision_rows_match(conn: sqlite3.Connection) -> str | None:
     return None
 
 
-def read_anchors(path: str | Path) -> list[dict]:
+def read_anchors(path: str | Path) -> list[dict[str, Any]]:
     """The anchored heads in ``path``; a malformed line is an error (the file was tampered with)."""
     path = Path(path)
     try:
@@ -278,7 +279,7 @@ def read_anchors(path: str | Path) -> list[dict]:
     return out
 
 
-def verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict] | None = None) -> Verification:
+def verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict[str, Any]] | None = None) -> Verification:
     """Both chains, the provision records against their snapshots, and every anchored head.
 
     Everything is read in one transaction: an entry committed meanwhile cannot make a sound
@@ -294,7 +295,7 @@ def verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict] | No
             conn.execute("COMMIT")
 
 
-def _verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict]) -> Verification:
+def _verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict[str, Any]]) -> Verification:
     keyed = _keyed(conn)
     if not keyed:
         v = walk(conn, AUDIT, None, keyed_from=10**18)
@@ -307,7 +308,7 @@ def _verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict]) ->
         raise AuditKeyError("this store's audit log is keyed: give its --audit-key-file")
     if any(kid != key_id(key) for kid, _ in keyed.values()):
         raise AuditKeyError(f"not this store's audit key (store key id {keyed['audit'][0]})")
-    results = {}
+    results: dict[str, Verification] = {}
     for chain in CHAINS:
         mine = [a for a in anchors if a["chain"] == chain.name]
         kid, keyed_from = keyed.get(chain.name, (None, 1))
@@ -337,14 +338,14 @@ def _verify(conn: sqlite3.Connection, key: bytes | None, anchors: list[dict]) ->
             if problem:
                 v = Verification(False, v.entries, v.head_seq, v.head_hash, None, f"provision chain: {problem}")
         results[chain.name] = v
-    a, p = results["audit"], results["provision"]
-    first_bad = a if not a.ok else p
-    return Verification(a.ok and p.ok, a.entries, a.head_seq, a.head_hash, first_bad.first_broken,
-                        first_bad.problem, details={"keyed": True, "provision_entries": p.entries,
-                                                     "provision_head_seq": p.head_seq, "anchors_checked": len(anchors)})
+    au, pr = results["audit"], results["provision"]
+    first_bad = au if not au.ok else pr
+    return Verification(au.ok and pr.ok, au.entries, au.head_seq, au.head_hash, first_bad.first_broken,
+                        first_bad.problem, details={"keyed": True, "provision_entries": pr.entries,
+                                                     "provision_head_seq": pr.head_seq, "anchors_checked": len(anchors)})
 
 
-def heads(conn: sqlite3.Connection) -> list[dict]:
+def heads(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """The head of each keyed chain, read in one transaction, as anchor lines."""
     own_txn = not conn.in_transaction
     if own_txn:
@@ -365,7 +366,7 @@ def heads(conn: sqlite3.Connection) -> list[dict]:
             conn.execute("COMMIT")
 
 
-def write_anchor(conn: sqlite3.Connection, path: str | Path) -> list[dict]:
+def write_anchor(conn: sqlite3.Connection, path: str | Path) -> list[dict[str, Any]]:
     """Append the current heads to the anchor file ``path`` (created 0600; one write, fsynced)."""
     lines = heads(conn)
     data = "".join(json.dumps(a, sort_keys=True) + "\n" for a in lines).encode()

@@ -24,7 +24,7 @@ def _usage(message: str) -> Exception:
 
 def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``jukimatch serve``."""
-    p = subparsers.add_parser("serve", help="run the inquiry service (authenticity checks, information provision)",
+    p: argparse.ArgumentParser = subparsers.add_parser("serve", help="run the inquiry service (authenticity checks, information provision)",
                               description="Run the HTTP inquiry service over a SQLite store; OpenAPI at /openapi.json.")
     p.add_argument("--db", default="jukimatch.sqlite", help="store file (created and migrated if new)")
     p.add_argument("--host", default="127.0.0.1")
@@ -59,7 +59,7 @@ def add_serve_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def add_audit_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``jukimatch audit keygen|anchor|verify|migrate``."""
-    p = subparsers.add_parser("audit", help="audit log tools: keygen, anchor, verify, migrate",
+    p: argparse.ArgumentParser = subparsers.add_parser("audit", help="audit log tools: keygen, anchor, verify, migrate",
                               description="The keyed audit chain: its key, its anchors, its verification.")
     sub = p.add_subparsers(dest="audit_command", required=True)
     k = sub.add_parser("keygen", help="write a new audit key file (mode 0600, never overwritten)",
@@ -178,7 +178,7 @@ def _cmd_audit_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def tls_options(cert: str | None, key: str | None) -> dict[str, str]:
+def tls_options(cert: str | None, key: str | None) -> dict[str, Any]:
     """uvicorn's ssl options for ``--tls-cert/--tls-key`` (both or neither; files must exist)."""
     if not cert and not key:
         return {}

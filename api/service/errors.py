@@ -4,6 +4,8 @@ Messages name fields and problems, never values: a value might be a My Number.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class ServiceError(Exception):
     """A refusal with a status, a short machine-readable code and a message for people."""
@@ -17,8 +19,8 @@ class ServiceError(Exception):
         self.details = details
         self.recorded = recorded  # a provision record already says what happened
 
-    def as_dict(self) -> dict:
-        out = {"error": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"error": self.code, "message": self.message}
         if self.details is not None:
             out["details"] = self.details
         return out

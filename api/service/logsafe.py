@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
 from jukimatch.engine.masking import mask
 
@@ -52,7 +53,7 @@ def install() -> None:
             lg.addFilter(MaskNumbers())
 
 
-def uvicorn_log_config(level: str = "info", access_log: bool = True) -> dict:
+def uvicorn_log_config(level: str = "info", access_log: bool = True) -> dict[str, Any]:
     """A uvicorn ``log_config`` whose loggers carry the mask filter."""
     filt = {"mask": {"()": MaskNumbers}}
     return {

@@ -32,7 +32,8 @@ class Field:
 
     def problems(self, value: Any) -> list[str]:
         py = _JSON_TYPE[self.type]
-        if not isinstance(value, py) or (py is int and isinstance(value, bool)):
+        right_type = isinstance(value, py) and not (py is int and isinstance(value, bool))
+        if not right_type:
             return [f"must be of type {self.type}"]
         out = []
         if self.type == "string":
@@ -60,7 +61,7 @@ class Field:
                 out.append("items must be unique")
         return out
 
-    def schema(self) -> dict:
+    def schema(self) -> dict[str, Any]:
         # an optional field may be sent as null: validate() treats it as absent
         s: dict[str, Any] = {"type": self.type if self.required else [self.type, "null"],
                              "description": self.description}
@@ -71,8 +72,9 @@ class Field:
                 if v is not None:
                     s[k] = v
         else:
-            for k, v in (("maxLength", self.max_length), ("pattern", self.pattern), ("minimum", self.minimum),
-                         ("maximum", self.maximum)):
+            limits: tuple[tuple[str, Any], ...] = (("maxLength", self.max_length), ("pattern", self.pattern),
+                                                   ("minimum", self.minimum), ("maximum", self.maximum))
+            for k, v in limits:
                 if v is not None:
                     s[k] = f"^{v}$" if k == "pattern" else v
             if self.enum:
@@ -86,7 +88,7 @@ class Model:
     description: str
     fields: tuple[Field, ...] = field(default_factory=tuple)
 
-    def validate(self, body: Any) -> dict:
+    def validate(self, body: Any) -> dict[str, Any]:
         """The body as a dict of known fields, or :class:`Unprocessable` listing every problem."""
         if not isinstance(body, dict):
             raise Unprocessable("invalid_request", f"{self.name}: the body must be a JSON object")
@@ -105,7 +107,7 @@ class Model:
             raise Unprocessable("invalid_request", f"{self.name}: {summary}", details=problems)
         return {f.name: body.get(f.name) for f in self.fields}
 
-    def schema(self) -> dict:
+    def schema(self) -> dict[str, Any]:
         return {"type": "object", "description": self.description, "additionalProperties": False,
                 "required": [f.name for f in self.fields if f.required],
                 "properties": {f.name: f.schema() for f in self.fields}}

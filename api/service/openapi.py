@@ -7,7 +7,7 @@ being documented.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 from .models import MODELS
 
@@ -41,16 +41,16 @@ _OBJECT = {"type": "object"}
 RESPONSE_SCHEMAS = {"Error": _ERROR, "AuthenticityCheck": _CHECK, "Provision": _PROVISION, "Object": _OBJECT}
 
 
-def _ref(name: str) -> dict:
+def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version: str = "0.1.0") -> dict:
+def build(routes: Sequence[Any], *, title: str = "jukimatch inquiry service", version: str = "0.1.0") -> dict[str, Any]:
     """The OpenAPI document for ``routes`` (objects with method, path, roles, summary, model, ok)."""
-    paths: dict[str, dict] = {}
+    paths: dict[str, dict[str, Any]] = {}
     for r in routes:
         path = re.sub(r"\{(\w+)(:\w+)?\}", r"{\1}", r.path)
-        op: dict = {"summary": r.summary, "operationId": r.name, "tags": [r.path.split("/")[2] if
+        op: dict[str, Any] = {"summary": r.summary, "operationId": r.name, "tags": [r.path.split("/")[2] if
                                                                           r.path.startswith("/v1/") else "meta"]}
         if r.roles:
             op["security"] = [{"bearer": []}]
@@ -80,7 +80,7 @@ def build(routes: Sequence, *, title: str = "jukimatch inquiry service", version
             responses.setdefault(code, {"description": desc, "content": {"application/json": {"schema": _ref("Error")}}})
         op["responses"] = responses
         paths.setdefault(path, {})[r.method.lower()] = op
-    schemas = {m.name: m.schema() for m in MODELS}
+    schemas: dict[str, Any] = {m.name: m.schema() for m in MODELS}
     schemas.update({r.model.name: r.model.schema() for r in routes if r.model is not None})
     schemas.update(RESPONSE_SCHEMAS)
     return {

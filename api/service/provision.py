@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from jukimatch.datasets.requesters import INFO_KIND_NAMES, INFO_KINDS, Requester, load_requesters
 
@@ -30,7 +30,7 @@ from jukimatch.engine.masking import mask
 
 from .chain import record_provision
 from .errors import Conflict, NotFound
-from .canon import dumps, now_iso
+from .canon import dumps, inserted_id, now_iso
 from .store import Store
 
 log = logging.getLogger("jukimatch.service")
@@ -51,16 +51,16 @@ class ProvisionResult:
     time_requested: str
     time_provided: str | None = None
     reason: str | None = None
-    copies: dict[str, dict | None] | None = None
+    copies: dict[str, dict[str, Any] | None] | None = None
     hold_id: int | None = None
     office_work: str | None = None
     procedure: str | None = None
     information_name: str | None = None
     provider: str = PROVIDER
     claimed_requester: str | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self, *, with_copies: bool = True) -> dict:
+    def as_dict(self, *, with_copies: bool = True) -> dict[str, Any]:
         out = {"provision_id": self.provision_id, "status": self.status, "requester": self.requester,
                "office_work_row": self.office_work_row, "office_work": self.office_work,
                "procedure": self.procedure, "info_kinds": self.info_kinds,
@@ -112,7 +112,7 @@ def _record(conn: sqlite3.Connection, *, status: str, requester: str | None, row
         " claimed_requester, bound_requester) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (named, row, office_work, procedure, "".join(kinds), info_name, subject, status, reason, requested,
          provided, PROVIDER, user_id, requester, bound))
-    pid = int(cur.lastrowid)
+    pid = inserted_id(cur)
     record_provision(conn, pid, "created")
     return ProvisionResult(pid, status, named, row, kinds, requested, provided, reason,
                            office_work=office_work, procedure=procedure, information_name=info_name,
@@ -136,7 +136,7 @@ def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequ
         raise ValueError(f"info_kinds must be a non-empty subset of {', '.join(INFO_KINDS)}")
     kinds = [k for k in INFO_KINDS if k in set(info_kinds)]
     requested = now_iso()
-    common = dict(requester=requester, row=office_work_row, kinds=kinds, subject=subject, user_id=user_id,
+    common: dict[str, Any] = dict(requester=requester, row=office_work_row, kinds=kinds, subject=subject, user_id=user_id,
                   requested=requested, bound=bound_requester)
     try:
         return _provide(store, requester, office_work_row, kinds, subject, procedure, bound_requester, common)
@@ -145,14 +145,14 @@ def provide(store: Store, requester: str, office_work_row: int, info_kinds: Sequ
             with store.write() as conn:
                 _record(conn, status=ERROR, reason=f"internal_error: {type(exc).__name__}", office_work=None,
                         procedure=procedure, provided=None, **common)
-            exc.provision_recorded = True  # the HTTP layer must not record it twice
+            setattr(exc, "provision_recorded", True)  # the HTTP layer must not record it twice
         except Exception:  # noqa: BLE001 - the store itself failed: say so, raise the first error
             log.exception("a failed provision request could not be recorded")
         raise
 
 
 def _provide(store: Store, requester: str, office_work_row: int, kinds: list[str], subject: str,
-             procedure: str | None, bound_requester: str | None, common: dict) -> ProvisionResult:
+             procedure: str | None, bound_requester: str | None, common: dict[str, Any]) -> ProvisionResult:
     with store.write() as conn:
         if bound_requester is not None and requester != bound_requester:
             return _record(conn, status=FORBIDDEN, reason="requester_not_bound_to_token", office_work=None,
@@ -182,9 +182,9 @@ def _provide(store: Store, requester: str, office_work_row: int, kinds: list[str
         if flagged:
             res = _record(conn, status=HELD, reason=f"no_auto_response: {''.join(flagged)}", office_work=office_work,
                           procedure=proc, provided=None, **common)
-            res.hold_id = int(conn.execute(
+            res.hold_id = inserted_id(conn.execute(
                 "INSERT INTO holds (provision_id, kinds, payload, status, created_at) VALUES (?, ?, ?, 'held', ?)",
-                (res.provision_id, "".join(flagged), dumps(copies), now_iso())).lastrowid)
+                (res.provision_id, "".join(flagged), dumps(copies), now_iso())))
             return res
         res = _record(conn, status=PROVIDED, reason=None, office_work=office_work, procedure=proc,
                       provided=now_iso(), **common)
@@ -252,7 +252,7 @@ def refuse_hold(store: Store, hold_id: int, *, operator_id: str, reason: str) ->
     return _decide_hold(store, hold_id, operator_id=operator_id, release=False, note=reason)
 
 
-def list_holds(store: Store, *, status: str = "held", after: int = 0, limit: int = 100) -> list[dict]:
+def list_holds(store: Store, *, status: str = "held", after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """Holds in id order after ``after``, without payloads (one page, at most ``limit``)."""
     rows = store.conn.execute(
         "SELECT h.id, h.provision_id, h.kinds, h.status, h.created_at, h.decided_at, h.decided_by,"
@@ -261,7 +261,7 @@ def list_holds(store: Store, *, status: str = "held", after: int = 0, limit: int
     return [dict(r) for r in rows]
 
 
-def get_hold(store: Store, hold_id: int) -> dict:
+def get_hold(store: Store, hold_id: int) -> dict[str, Any]:
     """One hold with the payload the operator is asked to confirm."""
     r = store.conn.execute("SELECT h.*, p.requester_code, p.ordinance_row, p.subject_id, p.office_work"
                            " FROM holds h JOIN provision_records p ON p.id = h.provision_id WHERE h.id = ?",

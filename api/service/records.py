@@ -8,7 +8,8 @@ masked: there is no way to pull numbers out in bulk.
 from __future__ import annotations
 
 import json
-from typing import Iterable, Mapping
+import sqlite3
+from typing import Any, Iterable, Mapping
 
 from jukimatch.engine.masking import mask
 
@@ -23,7 +24,7 @@ PERSON_COLUMNS = ("person_id", "subject_id", "resident_class", "name_alpha", "na
 MAX_PAGE = 1000
 
 
-def read_person(store: Store, person_id: str, principal: Principal) -> dict:
+def read_person(store: Store, person_id: str, principal: Principal) -> dict[str, Any]:
     """A person's record and registrations; numbers in clear only for staff. Audited."""
     with store.write() as conn:
         p = conn.execute(f"SELECT {', '.join(PERSON_COLUMNS)} FROM persons WHERE person_id = ?",
@@ -46,45 +47,47 @@ def read_person(store: Store, person_id: str, principal: Principal) -> dict:
     return out
 
 
-def _page(store: Store, select: str, key: str, after: int, limit: int, where: tuple[str, object] | None):
+def _page(store: Store, select: str, key: str, after: int, limit: int,
+          where: tuple[str, object] | None) -> sqlite3.Cursor:
     """Rows of ``select`` with ``key > after`` (and ``column = value`` when given), in key
     order, at most ``limit`` (capped at MAX_PAGE): keyset paging, stable while rows are appended."""
-    sql, args = f"{select} WHERE {key} > ?", [after]
+    sql = f"{select} WHERE {key} > ?"
+    args: list[object] = [after]
     if where is not None and where[1] is not None:
         sql += f" AND {where[0]} = ?"
         args.append(where[1])
     return store.conn.execute(f"{sql} ORDER BY {key} LIMIT ?", (*args, max(1, min(limit, MAX_PAGE))))
 
 
-def audit_entries(store: Store, *, after: int = 0, limit: int = 100, person_id: str | None = None) -> list[dict]:
+def audit_entries(store: Store, *, after: int = 0, limit: int = 100, person_id: str | None = None) -> list[dict[str, Any]]:
     """One page of the audit log, numbers masked (the auditor's view)."""
     rows = _page(store, "SELECT seq, at, staff_id, role, operation, person_id, my_number, detail, hash FROM audit_log",
                  "seq", after, limit, ("person_id", person_id))
     return [{**dict(r), "my_number": mask(r["my_number"], whole=True), "detail": json.loads(r["detail"])} for r in rows]
 
 
-def provision_records(store: Store, *, after: int = 0, limit: int = 100, requester: str | None = None) -> list[dict]:
+def provision_records(store: Store, *, after: int = 0, limit: int = 100, requester: str | None = None) -> list[dict[str, Any]]:
     """One page of provision records (they hold no My Numbers)."""
     return [dict(r) for r in _page(store, "SELECT * FROM provision_records", "id", after, limit,
                                    ("requester_code", requester))]
 
 
-def load_persons(store: Store, persons: Iterable[Mapping]) -> int:
+def load_persons(store: Store, persons: Iterable[Mapping[str, Any]]) -> int:
     """Insert or replace person records (the agency's 4 information and the exchange id)."""
     now = now_iso()
     rows = [{**{c: (None if r.get(c) in (None, "") else str(r.get(c))) for c in PERSON_COLUMNS}, "updated_at": now}
             for r in persons]
-    store.db["persons"].upsert_all(rows, pk="person_id", batch_size=5000)
+    store.db.table("persons").upsert_all(rows, pk="person_id", batch_size=5000)
     return len(rows)
 
 
-def load_copies(store: Store, copies: Iterable[Mapping]) -> int:
+def load_copies(store: Store, copies: Iterable[Mapping[str, Any]]) -> int:
     """Insert or replace copy data rows: ``subject_id``, ``kind`` (E/C/S), ``data``, ``no_auto_response``."""
     now = now_iso()
     rows = [{"subject_id": str(r["subject_id"]), "kind": r["kind"],
              "data": r["data"] if isinstance(r["data"], str) else dumps(r["data"]),
              "no_auto_response": int(bool(r.get("no_auto_response"))), "updated_at": now} for r in copies]
-    store.db["copies"].insert_all(rows, replace=True, batch_size=5000)
+    store.db.table("copies").insert_all(rows, replace=True, batch_size=5000)
     return len(rows)
 
 

@@ -28,7 +28,7 @@ class Call:
     store: Store
     jukinet: Jukinet | None
     principal: Principal | None
-    body: dict | None
+    body: dict[str, Any] | None
     path: dict[str, Any]
     query: dict[str, str]
     settings: dict[str, Any] = field(default_factory=dict)
@@ -58,8 +58,8 @@ class Route:
     roles: tuple[str, ...]
     handler: Handler
     model: Model | None = None
-    ok: dict = field(default_factory=dict)  # status -> (description, schema name)
-    query: tuple[tuple[str, str], ...] = ()
+    ok: dict[int, tuple[str, str]] = field(default_factory=dict)  # status -> (description, schema name)
+    query: tuple[tuple[str, Any], ...] = ()
     inline: bool = False  # short SQLite-only work: run on the event loop, skip the thread hop
 
 

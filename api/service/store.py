@@ -27,7 +27,7 @@ import time
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import sqlite_utils
 
@@ -81,7 +81,7 @@ class Store:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[KeyedConnection] = []
         # A one-element box, so that the finalizer (which must not hold ``self``) sees a
         # checkpointer replaced by close().
         self._ckpt = [Checkpointer(self.path, every=checkpoint_every)]
@@ -93,8 +93,8 @@ class Store:
                 for c in self._all:
                     c.audit_key = self.audit_key
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
+    def _connect(self) -> KeyedConnection:
+        conn: KeyedConnection = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_S,
                                check_same_thread=False, factory=KeyedConnection)
         conn.audit_key = self.audit_key
         conn.row_factory = sqlite3.Row
@@ -109,9 +109,9 @@ class Store:
         return conn
 
     @property
-    def conn(self) -> sqlite3.Connection:
+    def conn(self) -> KeyedConnection:
         """This thread's connection (autocommit outside :meth:`write`)."""
-        conn = getattr(self._local, "conn", None)
+        conn: KeyedConnection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
         return conn
@@ -131,7 +131,7 @@ class Store:
         return schema.migrate(self.conn)
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[KeyedConnection]:
         """A write transaction holding the database write lock from its first statement."""
         conn = self.conn
         # Threads of this process queue on a lock rather than on SQLite's busy handler, whose
@@ -149,7 +149,7 @@ class Store:
             if self.anchorer is not None and conn.chain_appends:
                 self.anchorer.note(conn, conn.chain_appends)
 
-    def anchor(self, path: str | Path | None = None) -> list[dict]:
+    def anchor(self, path: str | Path | None = None) -> list[dict[str, Any]]:
         """Append the chains' heads to ``path`` (default: this store's anchor file) now."""
         from .chain import write_anchor
 

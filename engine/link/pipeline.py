@@ -25,7 +25,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pyarrow as pa
@@ -63,7 +63,7 @@ class LinkOptions:
 
 # --- features, keys, levels ---------------------------------------------------------------
 
-def _features(table: pa.Table, cfg: LinkConfig, side: str, warnings: list[str]) -> list:
+def _features(table: pa.Table, cfg: LinkConfig, side: str, warnings: list[str]) -> list[Any]:
     out = []
     for spec in cfg.columns:
         if spec.name in table.column_names:
@@ -75,7 +75,7 @@ def _features(table: pa.Table, cfg: LinkConfig, side: str, warnings: list[str]) 
     return out
 
 
-def _keys(feats: list, cfg: LinkConfig) -> np.ndarray:
+def _keys(feats: list[Any], cfg: LinkConfig) -> np.ndarray:
     idx = {c.name: i for i, c in enumerate(cfg.columns)}
     n = _n_records(feats[0], cfg.columns[0].kind)
     keys = np.zeros((n, len(cfg.rules)), dtype=np.uint64)
@@ -85,7 +85,7 @@ def _keys(feats: list, cfg: LinkConfig) -> np.ndarray:
     return keys
 
 
-def _n_records(feature, kind: str) -> int:
+def _n_records(feature: Any, kind: str) -> int:
     if kind == "strings":
         return len(feature)
     if kind == "date":
@@ -95,7 +95,7 @@ def _n_records(feature, kind: str) -> int:
     return len(feature)
 
 
-def compare_columns(cfg: LinkConfig, left: list, right: list, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+def compare_columns(cfg: LinkConfig, left: list[Any], right: list[Any], li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """The (pairs × columns) int8 level matrix of the configured comparisons."""
     out = np.empty((len(li), len(cfg.columns)), dtype=np.int8)
     for f, spec in enumerate(cfg.columns):
@@ -103,7 +103,7 @@ def compare_columns(cfg: LinkConfig, left: list, right: list, li: np.ndarray, ri
     return out
 
 
-def _compare_chunks(cfg: LinkConfig, left: list, right: list, li: np.ndarray, ri: np.ndarray, chunk: int,
+def _compare_chunks(cfg: LinkConfig, left: list[Any], right: list[Any], li: np.ndarray, ri: np.ndarray, chunk: int,
                     progress: Progress | None) -> np.ndarray:
     levels = np.empty((len(li), len(cfg.columns)), dtype=np.int8)
     for a in range(0, len(li), chunk):
@@ -116,7 +116,7 @@ def _compare_chunks(cfg: LinkConfig, left: list, right: list, li: np.ndarray, ri
 
 # --- the model: see engine.link.model -----------------------------------------------------
 
-def _u_levels(cfg: LinkConfig, left: list, right: list, nl: int, nr: int, dedupe: bool) -> np.ndarray:
+def _u_levels(cfg: LinkConfig, left: list[Any], right: list[Any], nl: int, nr: int, dedupe: bool) -> np.ndarray:
     rng = np.random.default_rng(cfg.seed)
     k = cfg.u_sample
     uli = rng.integers(0, nl, size=k, dtype=np.int64)
@@ -132,10 +132,11 @@ def _n_total(nl: int, nr: int, dedupe: bool) -> float:
     return nl * (nl - 1) / 2 if dedupe else float(nl) * nr
 
 
-def _term_frequencies(cfg: LinkConfig, lf: list, rf: list, dedupe: bool) -> tuple[dict, dict]:
+def _term_frequencies(cfg: LinkConfig, lf: list[Any], rf: list[Any],
+                      dedupe: bool) -> tuple[dict[int, TermFreq], dict[str, dict[str, Any]]]:
     """Per TF column: per-record shares and keys of its ``tf_key`` value, and a summary for the report."""
     tf: dict[int, TermFreq] = {}
-    info: dict[str, dict] = {}
+    info: dict[str, dict[str, Any]] = {}
     for f, spec in enumerate(cfg.columns):
         if not spec.tf:
             continue
@@ -156,7 +157,7 @@ def _term_frequencies(cfg: LinkConfig, lf: list, rf: list, dedupe: bool) -> tupl
 
 # --- the run ------------------------------------------------------------------------------
 
-def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Path, opts: LinkOptions) -> dict:
+def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Path, opts: LinkOptions) -> dict[str, Any]:
     """Link ``left`` with ``right`` (or deduplicate ``left`` when ``right`` is None); write the outputs."""
     cfg = opts.config
     threshold = cfg.threshold if opts.threshold is None else float(opts.threshold)
@@ -173,8 +174,10 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
     warnings: list[str] = []
 
     L, l_bad, lpath = read_keyed_table(left_path, opts.encoding, cfg.id_column)
-    if dedupe:
-        R, r_bad, rpath = L, [], None
+    r_bad: list[tuple[int, str]] = []
+    rpath: Path | None = None
+    if right_path is None:
+        R = L
     else:
         R, r_bad, rpath = read_keyed_table(right_path, opts.encoding, cfg.id_column)
     nl, nr = L.num_rows, R.num_rows
@@ -238,8 +241,8 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
     return summary
 
 
-def _links_table(cfg: LinkConfig, lid, rid, li, ri, scored: Scored, levels, dec: PairDecisions, blocked: Blocked,
-                 names: list[str]) -> pa.Table:
+def _links_table(cfg: LinkConfig, lid: pa.Array, rid: pa.Array, li: np.ndarray, ri: np.ndarray, scored: Scored,
+                 levels: np.ndarray, dec: PairDecisions, blocked: Blocked, names: list[str]) -> pa.Table:
     k = dec.kept
     reason = pa.DictionaryArray.from_arrays(pa.array(dec.reason.astype(np.int32), mask=dec.reason < 0),
                                             pa.array(REVIEW_REASONS, pa.string()))
@@ -262,7 +265,7 @@ def _links_table(cfg: LinkConfig, lid, rid, li, ri, scored: Scored, levels, dec:
     return table.take(pa.array(order))
 
 
-def _clusters_table(cfg: LinkConfig, lid, clusters: Clusters) -> pa.Table:
+def _clusters_table(cfg: LinkConfig, lid: pa.Array, clusters: Clusters) -> pa.Table:
     return pa.table({
         cfg.id_column: lid,
         "cluster_id": lid.take(pa.array(clusters.root)),
@@ -274,8 +277,9 @@ def _weight_of(p: float) -> float:
     return round(weight_of(p), 4)
 
 
-def _summary(cfg, threshold, review, dedupe, lpath, rpath, nl, nr, blocked: Blocked, model, tf_info,
-             dec: PairDecisions, li, ri, scored: Scored, warnings) -> dict:
+def _summary(cfg: LinkConfig, threshold: float, review: float, dedupe: bool, lpath: Path, rpath: Path | None,
+             nl: int, nr: int, blocked: Blocked, model: Model | None, tf_info: dict[str, Any], dec: PairDecisions,
+             li: np.ndarray, ri: np.ndarray, scored: Scored, warnings: list[str]) -> dict[str, Any]:
     k = dec.kept
     auto = scored.probability[k] >= threshold
     n_review = int((~dec.match).sum())

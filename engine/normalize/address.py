@@ -11,7 +11,7 @@ have (no prefecture written, no block numbers, no building) is null.
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba as nb
 import numpy as np
@@ -467,7 +467,7 @@ def address_parts(cps: Codepoints) -> list[Codepoints]:
             for w in range(_PARTS)]
 
 
-def normalize_address(values) -> AddressParts:
+def normalize_address(values: Any) -> AddressParts:
     """Split addresses into parts written one way, whatever notation the source used.
 
     NFKC (full-width digits and letters to ASCII); hyphen look-alikes (‐ ‑ ‒ – — ― − －, and

@@ -8,6 +8,7 @@ folding (only marks, dashes or spaces) are all null.
 from __future__ import annotations
 
 import functools
+from typing import Any
 import unicodedata
 
 import numba as nb
@@ -116,7 +117,7 @@ def kana_key(cps: Codepoints) -> Codepoints:
     return Codepoints(cp, off)
 
 
-def normalize_kana(values) -> pa.LargeStringArray:
+def normalize_kana(values: Any) -> pa.LargeStringArray:
     """Kana names to the standard spec's fuzzy key: katakana, unvoiced, large, no dashes.
 
     Steps, in order:

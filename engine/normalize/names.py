@@ -5,6 +5,8 @@ normalising (only spaces or punctuation) are all the same unknown value, returne
 """
 from __future__ import annotations
 
+from typing import Any
+
 import functools
 
 import numpy as np
@@ -52,7 +54,7 @@ def _alpha_table() -> tuple[np.ndarray, np.ndarray]:
     return table, pairs
 
 
-def normalize_alpha(values) -> pa.LargeStringArray:
+def normalize_alpha(values: Any) -> pa.LargeStringArray:
     """Alphabet names to ``A-Z`` tokens separated by single spaces, in the order written.
 
     NFKD (full width to ASCII, accents split off), accents dropped (É -> E, Ñ -> N), a few
@@ -151,7 +153,7 @@ def _kanji_table() -> np.ndarray:
     return table
 
 
-def normalize_kanji(values) -> tuple[pa.LargeStringArray, np.ndarray]:
+def normalize_kanji(values: Any) -> tuple[pa.LargeStringArray, np.ndarray]:
     """Kanji names to one canonical spelling, and a flag for Juki-net characters.
 
     NFKC; every run of whitespace (ASCII, full-width U+3000, tab, no-break) becomes one ASCII
