@@ -5,11 +5,11 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
-from jukimatch.engine.reconcile.decide import Thresholds
 from jukimatch.engine.model import Model
+from jukimatch.engine.reconcile.decide import Thresholds
 from jukimatch.engine.reconcile.pipeline import Options, run
+from jukimatch.engine.validate.checkdigit import my_number_errors
 
 if TYPE_CHECKING:  # pragma: no cover
     from jukimatch.datasets.profile import Profile

@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from jukimatch.engine.link.blocking import RuleCount
-from jukimatch.engine.link.pipeline import LinkOptions, run
 from jukimatch.engine.link.config import LinkConfig, load_config
+from jukimatch.engine.link.pipeline import LinkOptions, run
 
 __all__ = ["link"]
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from jukimatch.bench.micro import per_million
-from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
 from jukimatch.engine.model import count_patterns, estimate_u, fit
+from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
 
 PAIRS = 10_000_000
 

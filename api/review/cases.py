@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from jukimatch.engine.validate.checkdigit import my_number_errors
-from jukimatch.engine.reconcile.features import FIELDS
 from jukimatch.engine.masking import mask
+from jukimatch.engine.reconcile.features import FIELDS
+from jukimatch.engine.validate.checkdigit import my_number_errors
 
 from jukimatch.api.service import audit
 from jukimatch.api.service.auth import CLERK, SUPERVISOR, Principal
-from jukimatch.api.service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from jukimatch.api.service.canon import now_iso
+from jukimatch.api.service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from jukimatch.api.service.store import Store
 
 

@@ -24,13 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.normalize.address import normalize_address
 from jukimatch.engine.files.crypt import SUFFIX, read_parquet
-from jukimatch.engine.reconcile.features import FIELDS
 from jukimatch.engine.io import RESIDENT_COLUMNS, ROW_COLUMN, InputError, read_table
-from jukimatch.engine.normalize.kana import normalize_kana
 from jukimatch.engine.masking import mask
+from jukimatch.engine.normalize.address import normalize_address
+from jukimatch.engine.normalize.kana import normalize_kana
 from jukimatch.engine.normalize.names import normalize_alpha, normalize_kanji
+from jukimatch.engine.reconcile.features import FIELDS
 
 from jukimatch.api.service import audit
 from jukimatch.api.service.canon import dumps, now_iso

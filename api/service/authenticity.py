@@ -24,8 +24,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jukimatch.engine.validate.checkdigit import my_number_errors
 from jukimatch.engine.masking import mask
+from jukimatch.engine.validate.checkdigit import my_number_errors
 
 from . import audit
 from .errors import NotFound

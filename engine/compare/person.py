@@ -99,7 +99,6 @@ from functools import partial
 import numba as nb
 import numpy as np
 
-from jukimatch.engine.runtime import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
 from jukimatch.engine.compare._similarity import (
     GATHER,
     equal_ignoring_spaces,
@@ -115,6 +114,7 @@ from jukimatch.engine.compare._similarity import (
     tokens_have_jw_partners,
 )
 from jukimatch.engine.compare.arguments import check_array, check_codepoints, check_pairs, check_range, max_len
+from jukimatch.engine.runtime import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
 from jukimatch.engine.text import Codepoints
 
 __all__ = [

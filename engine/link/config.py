@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jukimatch.engine.link.blocking import MAX_PAIRS_PER_RULE
 from jukimatch.engine.io import InputError
+from jukimatch.engine.link.blocking import MAX_PAIRS_PER_RULE
 from jukimatch.engine.link.comparisons import LINK_COMPARISONS, Comparison, make_comparison
 
 __all__ = [

@@ -19,15 +19,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.runtime import JIT
-from jukimatch.engine.normalize.address import address_hashes
-from jukimatch.engine.validate.checkdigit import valid_my_numbers
 from jukimatch.engine.link.blocking import combine_keys
+from jukimatch.engine.normalize.address import address_hashes
 from jukimatch.engine.normalize.dates import Dates, normalize_sex, parse_dates
 from jukimatch.engine.normalize.fold import as_strings, nfkc, squeeze_spaces
 from jukimatch.engine.normalize.kana import kana_codepoints
 from jukimatch.engine.normalize.names import alpha_codepoints, kanji_codepoints
+from jukimatch.engine.runtime import JIT
 from jukimatch.engine.text import Codepoints, hash_strings, to_codepoints
+from jukimatch.engine.validate.checkdigit import valid_my_numbers
 
 __all__ = ["key_part", "normalise", "token_keys", "value_ids"]
 

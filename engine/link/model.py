@@ -41,9 +41,9 @@ from dataclasses import dataclass, replace
 import numba as nb
 import numpy as np
 
-from jukimatch.engine.runtime import JIT_PARALLEL, threads_for
 from jukimatch.engine.link.config import LinkConfig
 from jukimatch.engine.model import Model, estimate_u, fit, probability
+from jukimatch.engine.runtime import JIT_PARALLEL, threads_for
 
 __all__ = [
     "Scored",

@@ -30,17 +30,17 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.link.blocking import Blocked, RuleCount, block, combine_keys
 from jukimatch.engine.files.atomic import atomic_write_bytes
 from jukimatch.engine.files.crypt import write_parquet
 from jukimatch.engine.io import read_keyed_table
-from jukimatch.engine.runtime import Timer
 from jukimatch.engine.link.assign import REVIEW_REASONS, Clusters, PairDecisions, decide_pairs
+from jukimatch.engine.link.blocking import Blocked, RuleCount, block, combine_keys
 from jukimatch.engine.link.config import LinkConfig
 from jukimatch.engine.link.features import empty_column, key_part, normalise
 from jukimatch.engine.link.model import (Scored, TermFreq, fit_link_model, rule_mask, score_pairs, term_frequencies,
                          tf_adjustments)
 from jukimatch.engine.model import Model, weight_of
+from jukimatch.engine.runtime import Timer
 
 __all__ = ["LinkOptions", "Scored", "compare_columns", "fit_link_model", "rule_mask", "run", "score_pairs",
            "term_frequencies", "tf_adjustments"]

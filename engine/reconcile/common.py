@@ -18,15 +18,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from jukimatch.engine.files.atomic import atomic_write_bytes
 from jukimatch.engine.files.crypt import SUFFIX, write_parquet
 from jukimatch.engine.io import InputTable, read_table
 from jukimatch.engine.model import Model, default_model, estimate_u, fit, unpack_patterns
-from jukimatch.engine.files.atomic import atomic_write_bytes
 from jukimatch.engine.reconcile.checkpoint import WorkDir, digests_in_background, fault_point
 from jukimatch.engine.reconcile.decide import DECISIONS, Thresholds
 from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
-from jukimatch.engine.reconcile.namesakes import poisson_bounds
 from jukimatch.engine.reconcile.merge import add_stats, merge_sorted
+from jukimatch.engine.reconcile.namesakes import poisson_bounds
 from jukimatch.engine.reconcile.prepare import KEY
 from jukimatch.engine.reconcile.tables import PartOutputs, TWIN_KEY, malformed_decisions, sample_persons, with_related
 from jukimatch.engine.runtime import Timer

@@ -30,17 +30,17 @@ import numpy as np
 
 from jukimatch.engine.files.crypt import load_key, read_parquet, write_parquet
 from jukimatch.engine.io import InputError
-from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
-from jukimatch.engine.reconcile.common import Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs
-from jukimatch.engine.runtime import Timer
-from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
+from jukimatch.engine.reconcile.common import Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs
+from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
+from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from jukimatch.engine.reconcile.prepare import prepare
 from jukimatch.engine.reconcile.score import (
     CandidateUnits, Phantoms, candidate_units, number_report, population_inputs, rates_from, score_and_decide,
     with_rates,
 )
 from jukimatch.engine.reconcile.tables import part_outputs, side_by_side
+from jukimatch.engine.runtime import Timer
 
 
 SCHEDULER_TIMEOUT_S = 15

@@ -13,10 +13,10 @@ import pyarrow as pa
 
 from jukimatch.engine.compare.levels import NAME_FULL, n_levels
 from jukimatch.engine.compare.person import compare_address, compare_dates, compare_names, compare_sex
+from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
 from jukimatch.engine.normalize.address import address_hashes
 from jukimatch.engine.normalize.kana import kana_codepoints
 from jukimatch.engine.normalize.names import alpha_codepoints, kanji_codepoints
-from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
 from jukimatch.engine.text import Codepoints, concat_codepoints, same_text, take_codepoints
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.files.crypt import load_key
+from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
 from jukimatch.engine.reconcile.common import (
     Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs, release_unused,
 )
 from jukimatch.engine.reconcile.namesakes import population
-from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
 from jukimatch.engine.reconcile.prepare import prepare
 from jukimatch.engine.reconcile.score import (
     candidate_units, population_inputs, rates_from, score_and_decide, with_rates,

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import numba as nb
 import numpy as np
 
-from jukimatch.engine.runtime import JIT
 from jukimatch.engine.compare.levels import DATE_FULL
+from jukimatch.engine.runtime import JIT
 
 FNV_OFFSET, FNV_PRIME = 14695981039346656037, 1099511628211
 

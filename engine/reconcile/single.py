@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.compare.person import one_pair_levels
+from jukimatch.engine.model import Model, default_model
 from jukimatch.engine.normalize.dates import normalize_sex
 from jukimatch.engine.reconcile.decide import Thresholds
 from jukimatch.engine.reconcile.features import DATE_FIELD, FIELDS, SEX_FIELD, Features, features
-from jukimatch.engine.model import Model, default_model
 
 CONFIRMED, REJECTED, REVIEW = "confirmed", "rejected", "review"
 _PERSON_COLUMNS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")

@@ -28,9 +28,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.outcomes import DECISIONS, MATCH, NO_MATCH, REASONS, REVIEW
 from jukimatch.engine.masking import mask
 from jukimatch.engine.model import Model, weight_of
+from jukimatch.engine.outcomes import DECISIONS, MATCH, NO_MATCH, REASONS, REVIEW
 
 __all__ = ["write_report"]
 

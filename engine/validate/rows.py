@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.validate.checkdigit import scan_numbers_trimmed, valid_card_numbers
 from jukimatch.engine.io import NAME_COLUMNS, ROW_COLUMN
-from jukimatch.engine.validate.keys import KeyIndex, index_keys
 from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
+from jukimatch.engine.validate.checkdigit import scan_numbers_trimmed, valid_card_numbers
+from jukimatch.engine.validate.keys import KeyIndex, index_keys
 
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-validate")
 RESIDENT_CLASSES = ("mid_long_term", "special_permanent", "japanese_relative")

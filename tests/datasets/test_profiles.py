@@ -10,8 +10,8 @@ from stdnum.jp import in_ as stdnum_in
 
 from jukimatch.datasets import load_profile, make_population
 from jukimatch.datasets.namesakes import namesake_chance
-from jukimatch.datasets.vocab import rows_of
 from jukimatch.datasets.profile import profile_names
+from jukimatch.datasets.vocab import rows_of
 from jukimatch.engine.normalize.address import normalize_address
 
 N = 6_000

@@ -3,8 +3,8 @@ against plain-Python twins."""
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.validate.checkdigit import scan_numbers, valid_card_numbers
 from jukimatch.engine.text import Codepoints, from_codepoints, hash_strings, to_codepoints
+from jukimatch.engine.validate.checkdigit import scan_numbers, valid_card_numbers
 from tests.naive.text import naive_hash, naive_layout, naive_number_kind
 
 texts = st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=25)

@@ -13,8 +13,8 @@ import pytest
 from tests.api.service.support import build_world
 
 from jukimatch.api.service import Store, check_authenticity, register_bulk, retry_provisional, verify
-from jukimatch.api.service.checkpointer import FALLBACK_AUTOCHECKPOINT
 from jukimatch.api.service.canon import now_iso
+from jukimatch.api.service.checkpointer import FALLBACK_AUTOCHECKPOINT
 from jukimatch.api.service.standin import OnlineJukinet
 
 # The child confirms one number, then dies (os._exit: no cleanup, no close) while Juki-net is

@@ -10,8 +10,8 @@ import pytest
 from tests.api.service.support import NUMBER_RE, LogCapture, auth, bad_number, build_world, live
 
 from jukimatch.api.service import create_app
-from jukimatch.datasets.requesters import load_requesters
 from jukimatch.api.service.standin import OnlineJukinet
+from jukimatch.datasets.requesters import load_requesters
 
 REQUESTERS = load_requesters()
 

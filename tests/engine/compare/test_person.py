@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from tests.naive import compare as naive
-from jukimatch.engine.compare.levels import LEVEL_LABELS
 from jukimatch.engine.compare import person as compare
+from jukimatch.engine.compare.levels import LEVEL_LABELS
 from jukimatch.engine.compare.person import (
     KERNELS,
     compare_address,

@@ -13,6 +13,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler
 
 from tests.naive import compare as naive
+from jukimatch.engine.compare._similarity import token_set_ratio_pairs
 from jukimatch.engine.compare.person import (
     compare_address,
     compare_dates,
@@ -20,7 +21,6 @@ from jukimatch.engine.compare.person import (
     compare_sex,
     jaro_winkler,
 )
-from jukimatch.engine.compare._similarity import token_set_ratio_pairs
 from jukimatch.engine.text import to_codepoints
 
 

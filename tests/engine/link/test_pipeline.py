@@ -14,8 +14,8 @@ import pytest
 from jukimatch.api.link import link
 from jukimatch.datasets import make_population
 from jukimatch.engine.io import InputError
-from jukimatch.engine.link.pipeline import score_pairs, term_frequencies, tf_adjustments
 from jukimatch.engine.link.config import load_config, parse_config
+from jukimatch.engine.link.pipeline import score_pairs, term_frequencies, tf_adjustments
 from jukimatch.engine.model import Model
 
 PROFILE = {"cases": {"found": 0.888, "duplicate_registration": 0.05}}

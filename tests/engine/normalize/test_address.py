@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jukimatch.engine.normalize.address import DESIGNATED_CITIES, IRREGULAR_CITIES, PREFECTURES
 from jukimatch.engine.normalize import AddressParts, normalize_address
+from jukimatch.engine.normalize.address import DESIGNATED_CITIES, IRREGULAR_CITIES, PREFECTURES
 
 from tests.naive import normalize as naive
 

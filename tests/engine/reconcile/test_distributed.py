@@ -9,11 +9,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from jukimatch.api import generate, reconcile
-from jukimatch.engine.validate.checkdigit import numbers_from_bodies
+from jukimatch.engine.reconcile.chunks import PartPlan, plan_u_sample
 from jukimatch.engine.reconcile.decide import REASON_CODES, Pairs, Persons, Thresholds, decide
 from jukimatch.engine.reconcile.partition import localize_plan, partition_of, resolve_numbers, split_rows
-from jukimatch.engine.reconcile.chunks import PartPlan, plan_u_sample
 from jukimatch.engine.reconcile.score import decide_with_phantoms, number_report
+from jukimatch.engine.validate.checkdigit import numbers_from_bodies
 
 pytest.importorskip("dask.distributed")
 pytestmark = pytest.mark.timeout(240)  # a cluster that hangs fails the test, never the suite

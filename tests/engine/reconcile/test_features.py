@@ -3,8 +3,8 @@ import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.reconcile.features import features, pair_features
 from jukimatch.engine.normalize import normalize_sex, parse_dates
+from jukimatch.engine.reconcile.features import features, pair_features
 from jukimatch.engine.text import same_text
 
 texts = st.one_of(st.none(), st.sampled_from(["", "ＡＢＣ", "ABC", "髙橋", "高橋", "ｶﾞｯﾂ", "ガッツ", "東京都新宿区西新宿2-8-1",

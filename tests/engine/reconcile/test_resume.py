@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from jukimatch.api import generate, reconcile
-from jukimatch.engine.reconcile.checkpoint import FAULT_ENV, WORK_DIR, ResumeError
 from jukimatch.engine.io import InputError
+from jukimatch.engine.reconcile.checkpoint import FAULT_ENV, WORK_DIR, ResumeError
 
 N = 3_000
 CHUNK = 250  # 12 chunks

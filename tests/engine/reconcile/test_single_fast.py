@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from jukimatch.engine.reconcile import single
 from jukimatch.engine.normalize.dates import normalize_sex
+from jukimatch.engine.reconcile import single
 from jukimatch.engine.reconcile.features import FIELDS, compare_features, features
 
 EDGE = [

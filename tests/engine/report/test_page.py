@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jukimatch.engine.reconcile.decide import REASONS, Thresholds
 from jukimatch.engine.model import estimate_u, fit, probability
+from jukimatch.engine.reconcile.decide import REASONS, Thresholds
 from jukimatch.engine.report.page import write_report
 
 # The comparison layout of engine.reconcile.features (FIELDS, N_LEVELS), written out so that this test does
