@@ -1,7 +1,7 @@
 """CLI hook of the simulator: ``jukimatch simulate load|plan|calibrate|jukinet``.
 
-``api/cli.py`` registers it with ``add_simulate_parser(sub)``; nothing of the simulator is
-imported until a subcommand runs. Each handler returns an exit status; bad usage raises
+The CLI finds it through the ``jukimatch.commands`` entry point (setup.cfg); nothing of the
+simulator is imported until a subcommand runs. Each handler returns an exit status; bad usage raises
 :class:`jukimatch.engine.io.InputError`, which the CLI prints as one line with status 2.
 """
 from __future__ import annotations

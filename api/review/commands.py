@@ -1,6 +1,6 @@
 """CLI hooks: ``jukimatch review load|export`` and ``jukimatch users add|list|revoke|rotate``.
 
-Registered by ``api/cli.py``; bad usage raises :class:`~jukimatch.engine.io.InputError`
+Bad usage raises :class:`~jukimatch.engine.io.InputError`
 (one line, exit 2). A token is printed once, as the last word of the last line.
 """
 from __future__ import annotations
