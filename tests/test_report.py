@@ -1,10 +1,13 @@
 """report.html: self-contained, complete, explains scores, and never shows a My Number in clear."""
 from __future__ import annotations
 
+import os
 import re
+import stat
 import subprocess
 import sys
 import types
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pyarrow as pa
@@ -137,7 +140,7 @@ def test_self_contained_with_every_section(doc, run_inputs):
     assert doc.startswith("<!DOCTYPE html>") and doc.rstrip().endswith("</html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", doc)
     assert "<script" not in doc.lower() and "<link" not in doc.lower()
-    assert doc.count('src="data:image/png;base64,') >= 4
+    assert doc.count("<svg ") >= 4 and "data:image" not in doc
     for section in ("summary", "reasons", "weights", "levels", "model", "timings", "waterfalls"):
         assert f'id="{section}"' in doc
     assert "Rows in = rows out" in doc and "NOT CONSERVED" not in doc
@@ -170,9 +173,8 @@ def test_never_shows_a_my_number_in_clear(doc, run_inputs):
     assert HELD not in doc and OTHER not in doc
     assert "********9018" in doc  # the masked column is shown
     assert "東京都 ********1098 番地" in doc  # a number typed into an address is masked too
-    # no data run of 12 digits anywhere outside the base64 images
-    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", doc)
-    assert not re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", text)
+    # no data run of 12 digits anywhere, plots included
+    assert not re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", doc)
 
 
 def test_data_is_escaped(doc):
@@ -197,7 +199,7 @@ def test_no_model_and_no_pairs(tmp_path, run_inputs):
     for section in ("summary", "reasons", "weights", "levels", "model", "timings", "waterfalls"):
         assert f'id="{section}"' in doc
     assert "No pairs were compared" in doc and "No model" in doc
-    assert "data:image/png" not in doc and HELD not in doc
+    assert "<svg" not in doc and HELD not in doc
 
 
 def test_empty_run(tmp_path):
@@ -227,6 +229,67 @@ def test_level_labels_from_compare_when_present(tmp_path, run_inputs, monkeypatc
     assert "year and month equal" in doc and "<td>equal</td>" in doc
 
 
+def _svgs(doc: str) -> list[ET.Element]:
+    """Every inline plot, parsed as XML: a malformed one raises here."""
+    return [ET.fromstring(m) for m in re.findall(r"<svg .*?</svg>", doc, flags=re.S)]
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_plots_are_well_formed_svg(doc):
+    plots = _svgs(doc)
+    # weights, levels, model, and one waterfall per explained pair
+    assert len(plots) == 3 + doc.count('class="wf waterfall"')
+    titles = [p.get("aria-label") for p in plots]
+    assert titles[:3] == ["match weight histogram by decision", "comparison level distribution per field",
+                          "match weight per comparison level"]
+    assert set(titles[3:]) == {"match weight waterfall"}
+    for p in plots:
+        assert p.tag == f"{SVG}svg" and p.get("viewBox", "").startswith("0 0 700 ")
+        assert p.find(f"{SVG}title") is not None  # read out by a screen reader, shown on hover
+        marks = p.findall(f"{SVG}rect") + p.findall(f"{SVG}path")
+        assert marks and all(float(r.get("width", "1")) >= 0 and float(r.get("height", "1")) >= 0
+                             for r in p.findall(f"{SVG}rect"))
+
+
+def test_plots_say_what_they_show(doc, run_inputs):
+    weights, levels, model_plot, first_wf = _svgs(doc)[:4]
+    texts = lambda p: ["".join(t.itertext()) for t in p.iter(f"{SVG}text")]  # noqa: E731
+    counts = {d: int((run_inputs["pair_decision"] == d).sum()) for d in ("match", "review", "no_match")}
+    for d, n in counts.items():  # the legend counts every pair of its decision
+        assert (f"{d} ({n:,})" in texts(weights)) == (n > 0)
+    assert any(t.startswith("match ≥ p") for t in texts(weights))  # the thresholds are marked
+    assert set(FIELDS) <= set(texts(levels)) and "null" in texts(levels)
+    assert any(t.startswith("name_alpha: 5") for t in texts(model_plot))  # a bar per level, labelled
+    assert {"prior", "final", *FIELDS} <= set(texts(first_wf))
+
+
+def test_report_is_owner_only(tmp_path, run_inputs):
+    _write(tmp_path, **run_inputs)
+    assert stat.S_IMODE(os.stat(tmp_path / "report.html").st_mode) == 0o600
+
+
 def test_import_stays_light():
-    code = "import sys, jukimatch.engine.report; assert 'matplotlib' not in sys.modules"
+    code = ("import sys, jukimatch.engine.report, jukimatch.engine.link_report; "
+            "assert 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_reconcile_path_never_imports_matplotlib(tmp_path):
+    """The report is drawn without a plotting library: a whole small run, report included."""
+    code = f"""
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("matplotlib imported by the reconcile path")
+sys.meta_path.insert(0, Block())
+from jukimatch.api import generate, reconcile
+generate(300, {str(tmp_path / 'in')!r}, seed=5)
+reconcile({str(tmp_path / 'in' / 'residents.parquet')!r}, {str(tmp_path / 'in' / 'responses.parquet')!r},
+          {str(tmp_path / 'out')!r})
+assert "<svg " in open({str(tmp_path / 'out' / 'report.html')!r}, encoding="utf-8").read()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
