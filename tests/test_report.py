@@ -293,3 +293,18 @@ assert "<svg " in open({str(tmp_path / 'out' / 'report.html')!r}, encoding="utf-
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("n_fields", [6, 12])  # 12 fields: too many for one key, a bincount per field
+def test_level_counts_match_a_naive_count(n_fields):
+    from jukimatch.engine.report import _level_counts
+
+    rng = np.random.default_rng(11)
+    levels = rng.integers(-1, 5, size=(2000, n_fields)).astype(np.int8)
+    codes = rng.integers(0, 3, size=2000).astype(np.int8)
+    counts = _level_counts(levels, codes, 3, 6)
+    for f in range(n_fields):
+        naive = np.zeros((3, 6), np.int64)
+        for g, lv in zip(codes, levels[:, f]):
+            naive[g, lv + 1] += 1
+        assert (counts[f] == naive).all()
