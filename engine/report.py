@@ -444,13 +444,40 @@ def _weights_section(summary: dict, weight: np.ndarray, groups: list[str], codes
     img = _weights_svg(hist, edges, groups, marks)
     stats = []
     for g, name in enumerate(groups):
-        sel = w[c == g]
-        if len(sel):
-            q = np.percentile(sel, [5, 50, 95])
-            stats.append([_e(name), _n(len(sel)), f"{q[0]:.1f}", f"{q[1]:.1f}", f"{q[2]:.1f}"])
+        if hist[g].any():
+            q = _percentiles(w, idx, hist[g], g * _BINS, (5, 50, 95))
+            stats.append([_e(name), _n(int(hist[g].sum())), f"{q[0]:.1f}", f"{q[1]:.1f}", f"{q[2]:.1f}"])
     return (head + '<p class="muted">Each compared candidate pair, coloured by the decision taken for its person '
             "(a review person's weak runner-ups show up as low weights). Dashed lines: thresholds.</p>" + img
             + _table(["decision", "pairs", "p5 bits", "median", "p95"], stats, numeric=(1, 2, 3, 4)) + "</section>")
+
+
+def _percentiles(w: np.ndarray, key: np.ndarray, counts: np.ndarray, first: int, qs: tuple) -> list[float]:
+    """``np.percentile(w[group], qs)`` (linear), reading only the histogram bins that hold the
+    order statistics: ``key`` is each weight's bin (``first`` + bin for this group) and
+    ``counts`` the group's histogram. Binning keeps order, so the k-th smallest of the group
+    is the (k − pairs in lower bins)-th smallest of its bin."""
+    cum = np.cumsum(counts)
+    n = int(cum[-1])
+    cache: dict[int, np.ndarray] = {}
+
+    def kth(k: int) -> float:
+        b = int(np.searchsorted(cum, k, side="right"))
+        if b not in cache:
+            cache[b] = np.sort(w[key == first + b])
+        return float(cache[b][k - (int(cum[b - 1]) if b else 0)])
+
+    out = []
+    for q in qs:
+        h = (n - 1) * q / 100
+        lo = math.floor(h)
+        a, t = kth(lo), h - lo
+        if t == 0:
+            out.append(a)
+            continue
+        b = kth(lo + 1)
+        out.append(a + (b - a) * t if t < 0.5 else b - (b - a) * (1 - t))
+    return out
 
 
 def _weights_svg(hist: np.ndarray, edges: np.ndarray, groups: list[str], marks: list) -> str:
@@ -571,7 +598,7 @@ def _levels_svg(fields: list[str], labels: dict, counts: list[np.ndarray], n_lev
         sx = _scale(0, most * 1.04, x0, x1)
         svg.text((x0 + x1) / 2, top + 7, name, "middle", "b")
         y_base = top + head_h + row_h * k
-        _x_axis(svg, _ticks(0, most, 3), sx, y_base, top + head_h, "s")
+        _x_axis(svg, _ticks(0, most, 4), sx, y_base, top + head_h, "s")
         for lv in range(k):
             y = top + head_h + row_h * lv
             svg.text(x0 - 4, y + row_h / 2, _tick(labels, name, lv - 1, width=28), "end", "s")
@@ -756,7 +783,7 @@ def _waterfall_svg(bottoms: list[float], heights: list[float], colors: list[str]
     lo, hi = min(ends), max(ends)
     pad = 0.08 * (hi - lo) or 1.0
     sy = _scale(lo - pad, hi + pad, y0, y1)
-    for t in _ticks(lo - pad, hi + pad, 4):
+    for t in _ticks(lo - pad, hi + pad, 7):
         y = sy(t)
         svg.line(x0, y, x1, y, "#eee")
         svg.text(x0 - 4, y, _short(t), "end", "s")
@@ -770,7 +797,8 @@ def _waterfall_svg(bottoms: list[float], heights: list[float], colors: list[str]
             svg.line(cx - slot + bar / 2, sy(b), cx - bar / 2, sy(b), "#999", 0.6)
         for j, line in enumerate(tick):
             if line:
-                svg.text(cx, y0 + 10 + 11 * j, line, "middle", "s" + (" b" if j in (0, 3) else ""))
+                svg.text(cx, y0 + 10 + 11 * j, line, "middle", "s" + (" b" if j in (0, 3) else ""),
+                         c if j == 3 else "")  # the weight in its bar's colour
     svg.line(x0, sy(0.0), x1, sy(0.0), "#333", 0.8)
     svg.line(x0, y1, x0, y0, "#666")
     svg.text(12, (y0 + y1) / 2, "bits", "middle", "s", rotate=True)

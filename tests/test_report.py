@@ -308,3 +308,19 @@ def test_level_counts_match_a_naive_count(n_fields):
         for g, lv in zip(codes, levels[:, f]):
             naive[g, lv + 1] += 1
         assert (counts[f] == naive).all()
+
+
+def test_percentiles_from_the_histogram_equal_numpys():
+    from jukimatch.engine.report import _BINS, _percentiles
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 1000):
+        w = np.concatenate([rng.normal(20, 15, n), np.full(n, 3.0)])  # ties too
+        codes = rng.integers(0, 2, len(w))
+        lo, hi = w.min() - 0.5, w.max() + 0.5
+        idx = np.clip(((w - lo) * (_BINS / (hi - lo))).astype(np.intp), 0, _BINS - 1) + codes * _BINS
+        hist = np.bincount(idx, minlength=2 * _BINS).reshape(2, _BINS)
+        for g in range(2):
+            if hist[g].any():
+                got = _percentiles(w, idx, hist[g], g * _BINS, (5, 50, 95))
+                assert np.allclose(got, np.percentile(w[codes == g], [5, 50, 95]), rtol=0, atol=1e-9)
