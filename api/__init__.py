@@ -7,11 +7,9 @@ line need not load the web stack or the linker.
 """
 from __future__ import annotations
 
-import sys
-import types
-from importlib import import_module
 from typing import TYPE_CHECKING
 
+from ._lazy import function_over_submodule, lazy_names
 from .library import check_numbers, generate, reconcile
 
 _LAZY = {"check_authenticity": ".service", "provide": ".service"}
@@ -21,28 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .service import check_authenticity, provide
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class _Package(types.ModuleType):
-    """``link`` is both a function and the submodule defining it: importing the submodule
-    binds its name on the package, which would hide the function. A property keeps the name
-    for the function, however the submodule is imported."""
-
-    @property
-    def link(self):
-        return import_module(".link", __name__).link
-
-    @link.setter
-    def link(self, submodule: types.ModuleType) -> None:
-        pass  # the import system's binding of the submodule: the function keeps the name
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__ = lazy_names(__name__, _LAZY)
+function_over_submodule(__name__, "link")
 
 __all__ = ["check_authenticity", "check_numbers", "generate", "link", "provide", "reconcile"]

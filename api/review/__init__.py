@@ -5,10 +5,9 @@ The store side (load, cases, export) needs only the core install; the pages and 
 """
 from __future__ import annotations
 
-import sys
-import types
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import function_over_submodule, lazy_names
 
 # Imported on first use: the CLI registers ``review`` for every command (``reconcile`` too),
 # and the store side pulls in the service's store and audit chain (~0.1 s).
@@ -27,28 +26,5 @@ __all__ = ["Filters", "LoadResult", "approve", "decide", "decision_seconds", "ex
            "next_case", "open_case", "queue_counts", "reveal"]
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its submodule on first use (see ``_LAZY``)."""
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-class _Package(types.ModuleType):
-    """``export`` is both a function and the submodule defining it: importing the submodule
-    binds its name on the package, which would hide the function. A property keeps the name
-    for the function, however the submodule is imported (as ``from .export import export``
-    here did when it was eager)."""
-
-    @property
-    def export(self):
-        return import_module(".export", __name__).export
-
-    @export.setter
-    def export(self, submodule: types.ModuleType) -> None:
-        pass  # the import system's binding of the submodule: the function keeps the name
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__ = lazy_names(__name__, _LAZY)
+function_over_submodule(__name__, "export")  # the function, not the submodule of the same name
