@@ -14,8 +14,18 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .store import Store, now_iso
+if TYPE_CHECKING:  # the store (sqlite_utils) is imported when a function here runs, not when
+    from .store import Store  # the CLI reads ROLES and TOKEN_DAYS to register its commands
+
+
+def now_iso(delta_s: float = 0.0) -> str:
+    """:func:`.store.now_iso`, imported on first use."""
+    from .store import now_iso as store_now_iso
+
+    return store_now_iso(delta_s)
+
 
 GATEWAY, STAFF, OPERATOR, AUDITOR = "gateway", "staff", "operator", "auditor"
 CLERK, SUPERVISOR = "clerk", "supervisor"
