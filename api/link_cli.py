@@ -4,9 +4,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jukimatch.api.console import Subparsers, UsageError, deprecated_workers, progress_bar, threads
-from jukimatch.engine.link.blocking import RuleCount
+
+if TYPE_CHECKING:  # pragma: no cover - the linker loads when `link` runs, not when the CLI starts
+    from jukimatch.engine.link.blocking import RuleCount
 
 __all__ = ["add_link_parser"]
 

@@ -5,6 +5,7 @@ Examples::
     python -m jukimatch.bench                                  # 100k and 1M, all contestants
     python -m jukimatch.bench --sizes 100000,1000000,10000000  # + 10M for jukimatch alone
     python -m jukimatch.bench --sizes 100000 --contestants jukimatch,pandas --repeats 5
+    python -m jukimatch.bench probe [--splink]                 # reconcile beside a bare probe (bench_probe)
 
 Micro benchmarks are separate: ``pytest bench/ --benchmark-only``.
 """
@@ -70,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["probe"]:  # the side-by-side against the machine (issue #16)
+        from .bench_probe import main as probe_main
+
+        return probe_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         import psutil  # noqa: F401

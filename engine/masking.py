@@ -15,7 +15,9 @@ import re
 
 _DIGIT = r"(?:\d|%3[0-9]|%EF%BC%9[0-9])"
 _SEP = r"(?:[\s\-\u2010-\u2015\u2212\u30fc\uff0d\uff70+]|%20|%2D|%E3%80%80)"
-_RUN = re.compile(rf"{_DIGIT}(?:{_SEP}{{0,3}}{_DIGIT})*", re.IGNORECASE)
+# a run of digits, or a separator skipped whole: scanning left to right, an encoded separator
+# (``%E3%80%80``) is never read from its middle as the digits ``80``
+_RUN = re.compile(rf"(?P<run>{_DIGIT}(?:{_SEP}{{0,3}}{_DIGIT})*)|{_SEP}", re.IGNORECASE)
 _TOKEN = re.compile(rf"(?P<d>{_DIGIT})|{_SEP}", re.IGNORECASE)
 NUMBER_DIGITS = 12
 SHOWN = 4
@@ -23,6 +25,8 @@ SHOWN = 4
 
 def _mask_run(m: re.Match[str]) -> str:
     run: str = m.group(0)
+    if m.group("run") is None:
+        return run
     digits = [t for t in _TOKEN.finditer(run) if t.group("d")]
     if len(digits) < NUMBER_DIGITS:
         return run

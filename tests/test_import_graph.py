@@ -179,7 +179,7 @@ ENGINE_ROOMS = {
     "compare": {"runtime", "text"},
     "validate": {"runtime", "text", "io", "normalize"},
     "files": {"io"},
-    "report": {"compare", "masking", "model", "outcomes"},
+    "report": {"compare", "files", "masking", "model", "outcomes"},
     "reconcile": {"runtime", "text", "io", "masking", "outcomes", "model", "normalize", "compare", "validate",
                   "files", "report"},
     "link": {"runtime", "text", "io", "model", "normalize", "compare", "validate", "files", "report"},

@@ -216,13 +216,19 @@ def next_case(store: Store, me: Principal, filters: Filters = Filters(), *, afte
     return cast(str | None, row["person_id"])
 
 
-def neighbour(store: Store, person_id: str, *, forward: bool) -> str | None:
-    """The next (or previous) case with work to do, by queue order, for page navigation."""
+def neighbour(store: Store, person_id: str, *, forward: bool, me: Principal | None = None) -> str | None:
+    """The next (or previous) case with work to do, by queue order, for page navigation;
+    with ``me``, skipping cases another person holds (a step should land on a case one can work)."""
     conn = store.conn
     case = _case_row(conn, person_id)
     op, order = (">", "ASC") if forward else ("<", "DESC")
-    row = conn.execute(f"SELECT person_id FROM review_cases WHERE todo = 1 AND case_id {op} ?"
-                       f" ORDER BY case_id {order} LIMIT 1", (case["case_id"],)).fetchone()
+    held, args = "", [case["case_id"]]
+    if me is not None:
+        held = (" AND NOT EXISTS (SELECT 1 FROM review_leases l WHERE l.case_id = c.case_id AND l.user_id != ?"
+                " AND l.expires_at > ?)")
+        args += [me.user_id, now_iso()]
+    row = conn.execute(f"SELECT c.person_id FROM review_cases c WHERE c.todo = 1 AND c.case_id {op} ?{held}"
+                       f" ORDER BY c.case_id {order} LIMIT 1", args).fetchone()
     return row[0] if row else None
 
 

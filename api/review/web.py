@@ -198,8 +198,8 @@ def page_routes(store: Any, settings: dict[str, Any]) -> list[Any]:
         except ServiceError as exc:
             return render(request, "message.html", exc.status, s,
                           message=said(request, exc))
-        prev_pid = await run_in_threadpool(cases.neighbour, store, pid, forward=False)
-        next_pid = await run_in_threadpool(cases.neighbour, store, pid, forward=True)
+        prev_pid = await run_in_threadpool(cases.neighbour, store, pid, forward=False, me=s.principal)
+        next_pid = await run_in_threadpool(cases.neighbour, store, pid, forward=True, me=s.principal)
         return render(request, "case.html", status, s, case=case, rows=_candidate_rows(case), error=error,
                       revealed=revealed or {}, prev_pid=prev_pid, next_pid=next_pid,
                       saved=request.query_params.get("saved"))

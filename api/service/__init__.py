@@ -8,20 +8,41 @@ In-process use needs only the core install::
     provide(store, "mhlw", 1, ["E", "C"], "SUBJ0001", user_id="gw-mhlw")
 
 The ASGI app (:func:`create_app`) needs the ``service`` extra (Starlette, uvicorn, httpx);
-it is imported only when asked for.
+like every name here, it is imported only when asked for.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .audit import Verification, verify
-from .auth import AUDITOR, GATEWAY, OPERATOR, STAFF, Principal, add_user, revoke_token
-from .authenticity import CheckResult, Outcome, check_authenticity, get_check, retry_provisional
-from .errors import ServiceError
-from .jukinet import FourInfo, HttpJukinet, Jukinet, JukinetUnavailable, NoJukinet
-from .provision import ProvisionResult, get_provision, provide, refuse_hold, release_hold, seed_requesters
-from .records import load_copies, load_persons, read_person, register_bulk
-from .store import Store
+from .._lazy import lazy_names
+
+# Each name from the submodule that defines it, imported on first use: ``jukimatch reconcile``
+# registers ``serve`` and ``audit`` on its command line through this package, and must not pay
+# ~0.2 s for the store, the audit chain and the generator it never uses.
+_LAZY = {
+    **dict.fromkeys(("Verification", "verify"), ".audit"),
+    **dict.fromkeys(("AUDITOR", "GATEWAY", "OPERATOR", "STAFF", "Principal", "add_user", "revoke_token"), ".auth"),
+    **dict.fromkeys(("CheckResult", "Outcome", "check_authenticity", "get_check", "retry_provisional"),
+                    ".authenticity"),
+    "ServiceError": ".errors",
+    **dict.fromkeys(("FourInfo", "HttpJukinet", "Jukinet", "JukinetUnavailable", "NoJukinet"), ".jukinet"),
+    **dict.fromkeys(("ProvisionResult", "get_provision", "provide", "refuse_hold", "release_hold",
+                     "seed_requesters"), ".provision"),
+    **dict.fromkeys(("load_copies", "load_persons", "read_person", "register_bulk"), ".records"),
+    "Store": ".store",
+    "create_app": ".app",  # Starlette: the service extra
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import create_app
+    from .audit import Verification, verify
+    from .auth import AUDITOR, GATEWAY, OPERATOR, STAFF, Principal, add_user, revoke_token
+    from .authenticity import CheckResult, Outcome, check_authenticity, get_check, retry_provisional
+    from .errors import ServiceError
+    from .jukinet import FourInfo, HttpJukinet, Jukinet, JukinetUnavailable, NoJukinet
+    from .provision import ProvisionResult, get_provision, provide, refuse_hold, release_hold, seed_requesters
+    from .records import load_copies, load_persons, read_person, register_bulk
+    from .store import Store
 
 __all__ = [
     "AUDITOR", "CheckResult", "FourInfo", "GATEWAY", "HttpJukinet", "Jukinet", "JukinetUnavailable", "NoJukinet",
@@ -32,10 +53,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``create_app`` imports Starlette: only on first use, so the core install stays small."""
-    if name == "create_app":
-        from .app import create_app
-
-        return create_app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, _LAZY)

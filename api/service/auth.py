@@ -14,10 +14,13 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .canon import now_iso
-from .store import Store
+
+if TYPE_CHECKING:  # the store (sqlite_utils) is imported when a function here runs, not when
+    from .store import Store  # the CLI reads ROLES and TOKEN_DAYS to register its commands
+
 
 GATEWAY, STAFF, OPERATOR, AUDITOR = "gateway", "staff", "operator", "auditor"
 CLERK, SUPERVISOR = "clerk", "supervisor"

@@ -536,6 +536,19 @@ def _bearer_bins(b: np.ndarray) -> np.ndarray:
     return np.where(b <= 32, b, np.round(binned))
 
 
+def _distinct_bins(bearers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(_bearer_bins(bearers), return_inverse=True)`` without sorting a million
+    floats: bearer counts are whole numbers, so their distinct values come from a bincount."""
+    whole = bearers.astype(np.int64)
+    if len(whole) == 0 or whole.min() < 0 or (whole != bearers).any() or whole.max() > 4 * len(whole) + 1024:
+        return np.unique(_bearer_bins(bearers), return_inverse=True)
+    present = np.flatnonzero(np.bincount(whole))
+    b, inverse = np.unique(_bearer_bins(present.astype(np.float64)), return_inverse=True)
+    lookup = np.zeros(int(present[-1]) + 1, np.int64)
+    lookup[present] = inverse
+    return b, lookup[whole]
+
+
 def agreement_cell(name_full: np.ndarray, name_conflict: np.ndarray, date_level: np.ndarray) -> np.ndarray:
     """Per pair, a coarse agreement cell 0..8: 3 · name (0 contradicts, 1 partly, 2 fully)
     + birth date (0 differs, 1 partly or unknown, 2 agrees wherever known)."""
@@ -658,7 +671,7 @@ def fit_others(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, m_rel0: n
     a0, a1, k = 0.03, 0.03, 0.01
     if not len(b_all):
         return Rates(floor[0], 0.0, floor[1], m_cell, m_rel, u_cell, u_rel, floor, 0.0, 0.0, absent)
-    b, bi = np.unique(_bearer_bins(b_all), return_inverse=True)
+    b, bi = _distinct_bins(b_all)
     counts = np.zeros((len(b), N_CELLS, nr))
     np.add.at(counts, (bi, np.asarray(cell, np.int64), _rel_index(rel)), 1.0)
     n_b = counts.sum(axis=(1, 2))

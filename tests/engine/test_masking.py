@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from jukimatch.engine.masking import mask
 from tests.naive.masking import naive_mask
@@ -42,6 +42,8 @@ _PIECES = st.sampled_from(["0", "7", "０", "٣", "%30", "%3a", "%EF%BC%99", "%e
 
 @settings(max_examples=400)
 @given(st.lists(_PIECES, max_size=60).map("".join))
+@example("%E3%80%800000000000")  # an encoded space is not the digits 80
+@example("%E3%80%80" + "0" * 12)
 def test_mask_agrees_with_its_plain_twin(text):
     assert mask(text) == naive_mask(text)
 

@@ -115,7 +115,7 @@ def test_proposer_cannot_approve_and_a_shared_number_is_refused(browser, server,
 
 
 def test_reveal_is_deliberate_and_audited(browser, server, desk, plain):
-    pid = next(plain)
+    pid = plain_cases(desk.store)[0]  # the queue's first: a following case exists, whatever ran before
     page = log_in(browser, server, desk, "clerk1", f"/review/cases/{pid}")
     assert not FULL_NUMBER.search(page.content())
     page.click("#reveal-1")
@@ -127,6 +127,18 @@ def test_reveal_is_deliberate_and_audited(browser, server, desk, plain):
     page.keyboard.press("j")  # next case without the mouse
     page.wait_for_url(f"**{following}")
     assert page.locator("#person").inner_text() == following.rsplit("/", 1)[1]
+    page.context.close()
+
+
+def test_next_link_skips_a_case_another_clerk_holds(browser, server, desk):
+    first = plain_cases(desk.store)[1]
+    page = log_in(browser, server, desk, "clerk1", f"/review/cases/{first}")
+    following = page.get_attribute("#next-link", "href")
+    held = log_in(browser, server, desk, "clerk2", following)  # clerk2 opens it: it is theirs now
+    assert held.locator("#person").inner_text() == following.rsplit("/", 1)[1]
+    page.reload()
+    assert page.get_attribute("#next-link", "href") != following
+    held.context.close()
     page.context.close()
 
 

@@ -222,3 +222,15 @@ def test_known_own_answers_show_how_often_an_own_address_differs():
     none = fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6), known_own=(np.zeros(N_CELLS),
                                                                                 np.zeros(N_RELATIONS + 1)))
     assert none.others == fit_others(b, cell, rel, m_rel[:N_RELATIONS], (0.0, 1e-6)).others  # no labels: as before
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 5000).map(float), st.floats(0, 5000, allow_nan=False)), max_size=300))
+def test_distinct_bins_equal_unique(values):
+    """The bincount shortcut is np.unique over the bins, exactly."""
+    from jukimatch.engine import namesakes as ns
+
+    b = np.asarray(values, np.float64)
+    got, inv = ns._distinct_bins(b)
+    want, want_inv = np.unique(ns._bearer_bins(b), return_inverse=True)
+    assert np.array_equal(got, want) and np.array_equal(inv, want_inv)

@@ -1,10 +1,13 @@
 """report.html: self-contained, complete, explains scores, and never shows a My Number in clear."""
 from __future__ import annotations
 
+import os
 import re
+import stat
 import subprocess
 import sys
 import types
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pyarrow as pa
@@ -137,7 +140,7 @@ def test_self_contained_with_every_section(doc, run_inputs):
     assert doc.startswith("<!DOCTYPE html>") and doc.rstrip().endswith("</html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", doc)
     assert "<script" not in doc.lower() and "<link" not in doc.lower()
-    assert doc.count('src="data:image/png;base64,') >= 4
+    assert doc.count("<svg ") >= 4 and "data:image" not in doc
     for section in ("summary", "reasons", "weights", "levels", "model", "timings", "waterfalls"):
         assert f'id="{section}"' in doc
     assert "Rows in = rows out" in doc and "NOT CONSERVED" not in doc
@@ -170,9 +173,8 @@ def test_never_shows_a_my_number_in_clear(doc, run_inputs):
     assert HELD not in doc and OTHER not in doc
     assert "********9018" in doc  # the masked column is shown
     assert "東京都 ********1098 番地" in doc  # a number typed into an address is masked too
-    # no data run of 12 digits anywhere outside the base64 images
-    text = re.sub(r'src="data:image/png;base64,[^"]*"', "", doc)
-    assert not re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", text)
+    # no data run of 12 digits anywhere, plots included
+    assert not re.search(r"(?<![0-9])[0-9]{12}(?![0-9])", doc)
 
 
 def test_data_is_escaped(doc):
@@ -197,7 +199,7 @@ def test_no_model_and_no_pairs(tmp_path, run_inputs):
     for section in ("summary", "reasons", "weights", "levels", "model", "timings", "waterfalls"):
         assert f'id="{section}"' in doc
     assert "No pairs were compared" in doc and "No model" in doc
-    assert "data:image/png" not in doc and HELD not in doc
+    assert "<svg" not in doc and HELD not in doc
 
 
 def test_empty_run(tmp_path):
@@ -227,6 +229,98 @@ def test_level_labels_from_compare_when_present(tmp_path, run_inputs, monkeypatc
     assert "year and month equal" in doc and "<td>equal</td>" in doc
 
 
-def test_import_stays_light():
-    code = "import sys, jukimatch.engine.report.page; assert 'matplotlib' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)
+def _svgs(doc: str) -> list[ET.Element]:
+    """Every inline plot, parsed as XML: a malformed one raises here."""
+    return [ET.fromstring(m) for m in re.findall(r"<svg .*?</svg>", doc, flags=re.S)]
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_plots_are_well_formed_svg(doc):
+    plots = _svgs(doc)
+    # weights, levels, model, and one waterfall per explained pair
+    assert len(plots) == 3 + doc.count('class="wf waterfall"')
+    titles = [p.get("aria-label") for p in plots]
+    assert titles[:3] == ["match weight histogram by decision", "comparison level distribution per field",
+                          "match weight per comparison level"]
+    assert set(titles[3:]) == {"match weight waterfall"}
+    for p in plots:
+        assert p.tag == f"{SVG}svg" and p.get("viewBox", "").startswith("0 0 700 ")
+        assert p.find(f"{SVG}title") is not None  # read out by a screen reader, shown on hover
+        marks = p.findall(f"{SVG}rect") + p.findall(f"{SVG}path")
+        assert marks and all(float(r.get("width", "1")) >= 0 and float(r.get("height", "1")) >= 0
+                             for r in p.findall(f"{SVG}rect"))
+
+
+def test_plots_say_what_they_show(doc, run_inputs):
+    weights, levels, model_plot, first_wf = _svgs(doc)[:4]
+    texts = lambda p: ["".join(t.itertext()) for t in p.iter(f"{SVG}text")]  # noqa: E731
+    counts = {d: int((run_inputs["pair_decision"] == d).sum()) for d in ("match", "review", "no_match")}
+    for d, n in counts.items():  # the legend counts every pair of its decision
+        assert (f"{d} ({n:,})" in texts(weights)) == (n > 0)
+    assert any(t.startswith("match ≥ p") for t in texts(weights))  # the thresholds are marked
+    assert set(FIELDS) <= set(texts(levels)) and "null" in texts(levels)
+    assert any(t.startswith("name_alpha: 5") for t in texts(model_plot))  # a bar per level, labelled
+    assert {"prior", "final", *FIELDS} <= set(texts(first_wf))
+
+
+def test_report_is_owner_only(tmp_path, run_inputs):
+    _write(tmp_path, **run_inputs)
+    assert stat.S_IMODE(os.stat(tmp_path / "report.html").st_mode) == 0o600
+
+
+def test_drawn_without_matplotlib(tmp_path):
+    """The reconcile and link paths import no plotting library, and the report draws without one."""
+    path = tmp_path / "report.html"
+    code = f"""
+import sys, importlib.abc
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("matplotlib imported")
+sys.meta_path.insert(0, Block())
+import numpy as np, pyarrow as pa
+import jukimatch.engine.reconcile.local, jukimatch.engine.link.report
+from jukimatch.engine.report.page import write_report
+rng = np.random.default_rng(1)
+write_report({str(path)!r}, summary={{"rows": {{"residents_in": 0, "decisions_out": 0, "conserved": True}},
+             "decisions": {{}}, "reasons": {{}}, "timings_s": {{}}}},
+             decisions=pa.table({{"person_id": pa.array([], pa.string()), "decision": pa.array([], pa.string())}}),
+             review=pa.table({{"person_id": pa.array([], pa.string())}}), levels=rng.integers(-1, 3, (50, 2)),
+             weight=rng.normal(0, 9, 50), pair_decision=None, model=None)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert path.read_text(encoding="utf-8").count("<svg ") == 2  # weights and levels; no model to draw
+
+
+@pytest.mark.parametrize("n_fields", [6, 12])  # 12 fields: too many for one key, a bincount per field
+def test_level_counts_match_a_naive_count(n_fields):
+    from jukimatch.engine.report.page import _level_counts
+
+    rng = np.random.default_rng(11)
+    levels = rng.integers(-1, 5, size=(2000, n_fields)).astype(np.int8)
+    codes = rng.integers(0, 3, size=2000).astype(np.int8)
+    counts = _level_counts(levels, codes, 3, 6)
+    for f in range(n_fields):
+        naive = np.zeros((3, 6), np.int64)
+        for g, lv in zip(codes, levels[:, f]):
+            naive[g, lv + 1] += 1
+        assert (counts[f] == naive).all()
+
+
+def test_percentiles_from_the_histogram_equal_numpys():
+    from jukimatch.engine.report.page import _BINS, _percentiles
+
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 7, 1000):
+        w = np.concatenate([rng.normal(20, 15, n), np.full(n, 3.0)])  # ties too
+        codes = rng.integers(0, 2, len(w))
+        lo, hi = w.min() - 0.5, w.max() + 0.5
+        idx = np.clip(((w - lo) * (_BINS / (hi - lo))).astype(np.intp), 0, _BINS - 1) + codes * _BINS
+        hist = np.bincount(idx, minlength=2 * _BINS).reshape(2, _BINS)
+        for g in range(2):
+            if hist[g].any():
+                got = _percentiles(w, idx, hist[g], g * _BINS, (5, 50, 95))
+                assert np.allclose(got, np.percentile(w[codes == g], [5, 50, 95]), rtol=0, atol=1e-9)

@@ -1,0 +1,48 @@
+"""What ``jukimatch reconcile`` imports before it reads a row: what the run needs, nothing else.
+
+Speed is measured in bench/ (``bench_probe``'s cold-start row); here only which modules load.
+"""
+import json
+import subprocess
+import sys
+
+START = """
+import json, sys
+from jukimatch.api.cli import build_parser
+build_parser().parse_args(["reconcile", "--residents", "a.csv", "--responses", "b.csv", "--out", "o"])
+import jukimatch.engine.reconcile.pipeline, jukimatch.engine.reconcile.local
+print(json.dumps(sorted(sys.modules)))
+"""
+
+#: loaded by other commands only: the service's store and audit chain, the generator, the
+#: linker, the web stack, plotting. (Not scipy: Numba imports it to check its version
+#: wherever it is installed, as the bench extra does; the core install has none.)
+NOT_FOR_RECONCILE = ("sqlite_utils", "jukimatch.api.service.store", "jukimatch.api.service.chain",
+                     "jukimatch.api.review.cases", "jukimatch.datasets", "jukimatch.engine.link",
+                     "jukimatch.engine.report", "matplotlib", "jinja2", "starlette", "httpx")
+
+
+def test_reconcile_starts_without_what_it_does_not_use():
+    out = subprocess.run([sys.executable, "-c", START], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    loaded = set(json.loads(out.stdout))
+    assert "jukimatch.engine.reconcile.local" in loaded
+    assert not [m for m in NOT_FOR_RECONCILE if m in loaded]
+
+
+def test_lazy_names_are_the_functions_whatever_was_imported_first():
+    """``link`` and ``export`` name both a function and its submodule: importing the submodule
+    first must not hide the function."""
+    code = """
+import jukimatch.api.link, jukimatch.api.review.export
+from jukimatch.api import link
+from jukimatch.api.review import export, load_run
+from jukimatch.api.service import Store, check_authenticity
+import jukimatch.api as api
+assert callable(link) and link is api.link and link.__module__ == "jukimatch.api.link"
+assert callable(export) and export.__module__ == "jukimatch.api.review.export"
+assert callable(load_run) and isinstance(Store, type) and check_authenticity is api.check_authenticity
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
