@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from configparser import ConfigParser
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,9 +49,14 @@ def _absolute(module: str, level: int, name: str | None, is_package: bool) -> st
     return ".".join(base + ([name] if name else []))
 
 
+@cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), str(path))
+
+
 def _imports(module: str, path: Path):
     """(target module, imported name or None, line) for every import of a project module."""
-    tree = ast.parse(path.read_text(), str(path))
+    tree = _tree(path)
     is_package = path.name == "__init__.py"
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -71,6 +77,7 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
 
+@cache
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {m: set() for m in MODULES}
     for mod, path in MODULES.items():
@@ -146,7 +153,7 @@ def test_no_private_names_across_modules():
             leaf = target.rsplit(".", 1)
             if _private(leaf[-1]) and mod.rsplit(".", 1)[0] != leaf[0] and mod != leaf[0]:
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports private module {target} from outside its package")
-        tree = ast.parse(path.read_text())
+        tree = _tree(path)
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 target = _absolute(mod, node.level, node.module, path.name == "__init__.py")

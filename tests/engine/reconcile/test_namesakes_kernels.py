@@ -228,7 +228,7 @@ def test_known_own_answers_show_how_often_an_own_address_differs():
 @given(st.lists(st.one_of(st.integers(0, 5000).map(float), st.floats(0, 5000, allow_nan=False)), max_size=300))
 def test_distinct_bins_equal_unique(values):
     """The bincount shortcut is np.unique over the bins, exactly."""
-    from jukimatch.engine import namesakes as ns
+    from jukimatch.engine.reconcile import namesakes as ns
 
     b = np.asarray(values, np.float64)
     got, inv = ns._distinct_bins(b)
