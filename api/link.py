@@ -24,6 +24,7 @@ def link(
     chunk_pairs: int = 1_000_000,
     progress: Callable[[str, int, int], None] | None = None,
     on_blocking: Callable[[list[RuleCount]], None] | None = None,
+    encrypt_key_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """Link ``left`` with ``right`` — or, without ``right``, find duplicates within ``left``.
 
@@ -32,7 +33,8 @@ def link(
     birth date, sex, address, My Number). ``threshold`` (a match probability) overrides the
     configuration's, ``review_threshold`` the lower end of the review band (pairs from it up to
     ``threshold`` go to review, not to clusters). ``on_blocking`` receives the pair count of every blocking rule before
-    any pair is compared.
+    any pair is compared. ``encrypt_key_file`` (see ``jukimatch files keygen``) writes the links
+    and clusters encrypted (``.parquet.enc``, AES-256-GCM), as reconcile does its outputs.
 
     Writes ``links.parquet`` (pairs at or above the review threshold; ``decision`` is
     ``match`` for an automatic match — a one-to-one link, or a pair inside a duplicate
@@ -46,5 +48,5 @@ def link(
     """
     cfg = config if isinstance(config, LinkConfig) else load_config(config)
     opts = LinkOptions(config=cfg, threshold=threshold, review_threshold=review_threshold, encoding=encoding, chunk_pairs=chunk_pairs, report=report,
-                       progress=progress, on_blocking=on_blocking)
+                       progress=progress, on_blocking=on_blocking, encrypt_key_file=encrypt_key_file)
     return run(left, right, out, opts)

@@ -35,7 +35,8 @@ def _cmd_link(args: argparse.Namespace) -> int:
             summary = link(args.left, args.right, out=out, config=args.config, threshold=args.threshold,
                            review_threshold=args.review_threshold, encoding=args.encoding,
                            report=not args.no_report, progress=bar,
-                           on_blocking=None if args.quiet else _print_counts)
+                           on_blocking=None if args.quiet else _print_counts,
+                           encrypt_key_file=args.encrypt_key_file)
         except BlockingLimitError as exc:
             raise UsageError(str(exc)) from None
     if not args.quiet:
@@ -52,7 +53,8 @@ def _cmd_link(args: argparse.Namespace) -> int:
         for w in summary["warnings"]:
             print(f"  warning: {w}")
         print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in summary["timings_s"].items()))
-        files = ["links.parquet"] + (["clusters.parquet"] if "clusters" in summary else []) + ["summary.json"]
+        files = summary.get("encrypted") or ["links.parquet"] + (["clusters.parquet"] if "clusters" in summary else [])
+        files = [*files, "summary.json"]
         print(f"  outputs: {out}/" + "  ".join(files) + ("  report.html" if not args.no_report else ""))
     return 0
 
@@ -74,6 +76,9 @@ def add_link_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for the kernels (default: all)")
     p.add_argument("--workers", type=int, help="deprecated: --threads")
     p.add_argument("--encoding", help="force the CSV encoding (utf-8, cp932); default: detect")
+    p.add_argument("--encrypt-key-file", metavar="PATH",
+                   help="write links and clusters encrypted (AES-256-GCM) with this key; "
+                        "see `jukimatch files keygen` and `jukimatch files decrypt`")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=_cmd_link)

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.files.atomic import atomic_write_bytes
-from jukimatch.engine.files.crypt import write_parquet
+from jukimatch.engine.files.crypt import load_key, write_parquet
 from jukimatch.engine.io import read_keyed_table
 from jukimatch.engine.link.assign import REVIEW_REASONS, Clusters, PairDecisions, decide_pairs
 from jukimatch.engine.link.blocking import Blocked, RuleCount, block, combine_keys
@@ -59,6 +59,7 @@ class LinkOptions:
     report: bool = True
     progress: Progress | None = None
     on_blocking: Callable[[list[RuleCount]], None] | None = None  # counts, before comparing
+    encrypt_key_file: str | Path | None = None  # write links and clusters encrypted (AES-256-GCM)
 
 
 # --- features, keys, levels ---------------------------------------------------------------
@@ -172,6 +173,7 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
     t0 = time.perf_counter()
     out = Path(out_dir)
     warnings: list[str] = []
+    key = load_key(opts.encrypt_key_file) if opts.encrypt_key_file else None  # refused before any work
 
     L, l_bad, lpath = read_keyed_table(left_path, opts.encoding, cfg.id_column)
     r_bad: list[tuple[int, str]] = []
@@ -221,15 +223,18 @@ def run(left_path: str | Path, right_path: str | Path | None, out_dir: str | Pat
 
     out.mkdir(parents=True, exist_ok=True)
     lid, rid = L.column(cfg.id_column), R.column(cfg.id_column)
-    write_parquet(_links_table(cfg, lid, rid, li, ri, scored, levels, dec, blocked, names), out / "links.parquet", None)
+    written = [write_parquet(_links_table(cfg, lid, rid, li, ri, scored, levels, dec, blocked, names),
+                             out / "links.parquet", key)]
     if dec.clusters is not None:
-        write_parquet(_clusters_table(cfg, lid, dec.clusters), out / "clusters.parquet", None)
+        written.append(write_parquet(_clusters_table(cfg, lid, dec.clusters), out / "clusters.parquet", key))
     if model is not None:
         model.save(out / "model.json")
     timer.lap("write")
 
     summary = _summary(cfg, threshold, review, dedupe, lpath, rpath, nl, nr, blocked, model, tf_info, dec, li, ri,
                        scored, warnings)
+    if key is not None:
+        summary["encrypted"] = [p.name for p in written]
     if opts.report:
         from jukimatch.engine.link.report import write_link_report
 

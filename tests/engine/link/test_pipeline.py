@@ -171,3 +171,25 @@ def test_febrl4_f1():
     tp = int((acc.left_id.str.split("-").str[1] == acc.right_id.str.split("-").str[1]).sum())
     fp, fn = len(acc) - tp, 5000 - tp
     assert 2 * tp / (2 * tp + fp + fn) >= 0.9995
+
+
+def test_cli_link_writes_encrypted_outputs(population, tmp_path, capsys):
+    """With a key, links and clusters exist only encrypted, and decrypt to the plain run's tables."""
+    from jukimatch.engine.files.crypt import load_key, read_parquet, write_key_file
+
+    path, _ = population
+    key = tmp_path / "key.bin"
+    write_key_file(key)
+    plain = tmp_path / "plain"
+    link(path, out=plain, report=False)
+    rc, _ = _cli(["link", "--left", str(path), "--out", str(tmp_path / "enc"), "--no-report",
+                  "--encrypt-key-file", str(key)])
+    assert rc == 0 and "links.parquet.enc" in capsys.readouterr().out
+    enc = tmp_path / "enc"
+    assert not (enc / "links.parquet").exists() and not (enc / "clusters.parquet").exists()
+    for name in ("links", "clusters"):
+        assert (enc / f"{name}.parquet.enc").stat().st_mode & 0o077 == 0
+        assert read_parquet(enc / f"{name}.parquet.enc", load_key(key)).equals(pq.read_table(plain / f"{name}.parquet"))
+    summary = json.loads((enc / "summary.json").read_text())
+    assert summary["encrypted"] == ["links.parquet.enc", "clusters.parquet.enc"]
+    assert "encrypted" not in json.loads((plain / "summary.json").read_text())
