@@ -133,18 +133,19 @@ def mix(*keys: np.ndarray) -> np.ndarray:
 
 @nb.njit(**JIT)
 def _table(n):  # pragma: no cover - compiled
-    """An empty open-addressing table for ``n`` keys (twice as many slots, a power of two)."""
+    """An empty open-addressing table for ``n`` keys: a power of two of at least 1.5 n slots,
+    each slot a (key, count) pair side by side, so a probe touches one cache line."""
     size = 1
-    while size < 2 * n + 2:
+    while size < n + n // 2 + 2:
         size *= 2
-    return np.zeros(size, dtype=np.uint64), np.uint64(size - 1)
+    return np.zeros(2 * size, dtype=np.uint64), np.uint64(size - 1)
 
 
 @nb.njit(**JIT)
-def _slot(slot_key, mask, k):  # pragma: no cover - compiled
+def _slot(table, mask, k):  # pragma: no cover - compiled
     """The slot holding ``k``, or the empty slot where it would go (linear probing)."""
     s = _mix(k) & mask
-    while slot_key[s] != 0 and slot_key[s] != k:
+    while table[2 * s] != 0 and table[2 * s] != k:
         s = (s + np.uint64(1)) & mask
     return s
 
@@ -152,35 +153,34 @@ def _slot(slot_key, mask, k):  # pragma: no cover - compiled
 @nb.njit(**JIT)
 def _count_in(values, queries):  # pragma: no cover - compiled
     """For each query key, how many values carry it (0 for key 0)."""
-    slot_key, mask = _table(len(values))
-    slot_count = np.zeros(len(slot_key), dtype=np.int64)
+    table, mask = _table(len(values))
     for i in range(len(values)):
         k = values[i]
         if k != 0:
-            s = _slot(slot_key, mask, k)
-            slot_key[s] = k
-            slot_count[s] += 1
+            s = _slot(table, mask, k)
+            table[2 * s] = k
+            table[2 * s + 1] += np.uint64(1)
     out = np.zeros(len(queries), dtype=np.int64)
     for i in range(len(queries)):
         k = queries[i]
         if k != 0:
-            s = _slot(slot_key, mask, k)
-            if slot_key[s] == k:
-                out[i] = slot_count[s]
+            s = _slot(table, mask, k)
+            if table[2 * s] == k:
+                out[i] = np.int64(table[2 * s + 1])
     return out
 
 
 @nb.njit(**JIT)
 def _first_seen(keys):  # pragma: no cover - compiled
     """True at the first row carrying each non-zero key."""
-    slot_key, mask = _table(len(keys))
+    table, mask = _table(len(keys))
     out = np.zeros(len(keys), dtype=np.bool_)
     for i in range(len(keys)):
         k = keys[i]
         if k != 0:
-            s = _slot(slot_key, mask, k)
-            if slot_key[s] == 0:
-                slot_key[s] = k
+            s = _slot(table, mask, k)
+            if table[2 * s] == 0:
+                table[2 * s] = k
                 out[i] = True
     return out
 
