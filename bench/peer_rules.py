@@ -65,7 +65,7 @@ def _strings(values) -> np.ndarray:
     import pandas as pd
 
     s = pd.Series(values, dtype="object").astype("string").str.strip()
-    out = s.astype(object).to_numpy(dtype=object)
+    out = s.astype(object).to_numpy(dtype=object, copy=True)  # pandas 3 hands out read-only views
     out[(s.isna() | (s == "").fillna(True)).to_numpy(dtype=bool)] = None
     return out
 
