@@ -150,55 +150,93 @@ def _slot(table, mask, k):  # pragma: no cover - compiled
     return s
 
 
+PART_KEYS = 16_384  # keys per part: a part's table (1.5 slots a key, 16 bytes a slot) stays in L2
+
+
+def _part_bits(n: int) -> int:
+    """Top hash bits that split ``n`` keys into parts of about PART_KEYS: one table the size of
+    the whole file misses the caches on every probe (0.55 s a count at 10M against 30 ms at 1M)."""
+    bits = 0
+    while (n >> bits) > PART_KEYS and bits < 16:
+        bits += 1
+    return bits
+
+
 @nb.njit(**JIT)
-def _count_in(values, queries):  # pragma: no cover - compiled
-    """For each query key, how many values carry it (0 for key 0)."""
-    table, mask = _table(len(values))
-    for i in range(len(values)):
-        k = values[i]
-        if k != 0:
-            s = _slot(table, mask, k)
-            table[2 * s] = k
+def _parts(keys, bits):  # pragma: no cover - compiled
+    """The non-zero keys grouped by the top ``bits`` of their hash, row order kept within a
+    group: (group starts, rows, keys), so that each group is then read in sequence."""
+    shift = np.uint64(63 - bits)  # the top ``bits`` as (h >> 1) >> shift: no shift by 64 when bits is 0
+    one = np.uint64(1)
+    start = np.zeros((1 << bits) + 1, np.int64)
+    for i in range(len(keys)):
+        if keys[i] != 0:
+            start[((_mix(keys[i]) >> one) >> shift) + one] += 1
+    for b in range(1 << bits):
+        start[b + 1] += start[b]
+    rows = np.empty(start[1 << bits], np.int64)
+    ks = np.empty(start[1 << bits], np.uint64)
+    fill = start[:-1].copy()
+    for i in range(len(keys)):
+        if keys[i] != 0:
+            b = (_mix(keys[i]) >> one) >> shift
+            rows[fill[b]] = i
+            ks[fill[b]] = keys[i]
+            fill[b] += 1
+    return start, rows, ks
+
+
+@nb.njit(**JIT)
+def _count_parts(vs, vk, qs, qr, qk, n_queries):  # pragma: no cover - compiled
+    """For each query (grouped as :func:`_parts` groups them), how many values of its group carry its key."""
+    out = np.zeros(n_queries, dtype=np.int64)
+    for b in range(len(vs) - 1):
+        table, mask = _table(vs[b + 1] - vs[b])
+        for j in range(vs[b], vs[b + 1]):
+            s = _slot(table, mask, vk[j])
+            table[2 * s] = vk[j]
             table[2 * s + 1] += np.uint64(1)
-    out = np.zeros(len(queries), dtype=np.int64)
-    for i in range(len(queries)):
-        k = queries[i]
-        if k != 0:
-            s = _slot(table, mask, k)
-            if table[2 * s] == k:
-                out[i] = np.int64(table[2 * s + 1])
+        for j in range(qs[b], qs[b + 1]):
+            s = _slot(table, mask, qk[j])
+            if table[2 * s] == qk[j]:
+                out[qr[j]] = np.int64(table[2 * s + 1])
     return out
 
 
 @nb.njit(**JIT)
-def _first_seen(keys):  # pragma: no cover - compiled
-    """True at the first row carrying each non-zero key."""
-    table, mask = _table(len(keys))
-    out = np.zeros(len(keys), dtype=np.bool_)
-    for i in range(len(keys)):
-        k = keys[i]
-        if k != 0:
-            s = _slot(table, mask, k)
+def _first_in_parts(start, rows, ks, n):  # pragma: no cover - compiled
+    """True at the first row of each key, each group read in row order."""
+    out = np.zeros(n, dtype=np.bool_)
+    for b in range(len(start) - 1):
+        table, mask = _table(start[b + 1] - start[b])
+        for j in range(start[b], start[b + 1]):
+            s = _slot(table, mask, ks[j])
             if table[2 * s] == 0:
-                table[2 * s] = k
-                out[i] = True
+                table[2 * s] = ks[j]
+                out[rows[j]] = True
     return out
 
 
 def count_keys(keys: np.ndarray) -> np.ndarray:
     """For each row, how many rows (itself included) carry its key; 0 where the key is 0."""
     k = np.ascontiguousarray(keys, dtype=np.uint64)
-    return _count_in(k, k)
+    start, rows, ks = _parts(k, _part_bits(len(k)))
+    return _count_parts(start, ks, start, rows, ks, len(k))
 
 
 def count_in(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """For each query key, how many of ``values`` carry it; 0 where the query key is 0."""
-    return _count_in(np.ascontiguousarray(values, dtype=np.uint64), np.ascontiguousarray(queries, dtype=np.uint64))
+    bits = _part_bits(max(len(values), len(queries)))
+    vs, _rows, vk = _parts(np.ascontiguousarray(values, dtype=np.uint64), bits)
+    qs, qr, qk = _parts(np.ascontiguousarray(queries, dtype=np.uint64), bits)
+    return _count_parts(vs, vk, qs, qr, qk, len(queries))
 
 
 def first_seen(keys: np.ndarray) -> np.ndarray:
     """True at the first row carrying each non-zero key."""
-    return _first_seen(np.ascontiguousarray(keys, dtype=np.uint64))
+    k = np.ascontiguousarray(keys, dtype=np.uint64)
+    start, rows, ks = _parts(k, _part_bits(len(k)))
+    return _first_in_parts(start, rows, ks, len(k))
 
 
 _KEY_FIELDS = ("alpha", "kanji", "kana", "birth", "cohort", "room")

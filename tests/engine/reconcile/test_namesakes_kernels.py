@@ -62,6 +62,27 @@ def test_count_in_and_first_seen_match_twins(values, queries):
     assert first_seen(np.array(values, np.uint64)).tolist() == first
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([50, 5_000, 200_000]))
+def test_counts_in_many_parts_match_twins(seed, distinct):
+    """Past PART_KEYS keys the counts split into parts by hash: the same counts, first rows kept."""
+    from jukimatch.engine.reconcile import namesakes as ns
+
+    rng = np.random.default_rng(seed)
+    n = 3 * ns.PART_KEYS + int(rng.integers(0, 1000))
+    keys = rng.integers(0, distinct, n).astype(np.uint64)
+    queries = rng.integers(0, distinct + 10, n // 2).astype(np.uint64)
+    assert ns._part_bits(n) >= 2
+    counts = Counter(keys[keys != 0].tolist())
+    assert count_keys(keys).tolist() == [counts[k] if k else 0 for k in keys.tolist()]
+    assert count_in(keys, queries).tolist() == [counts[q] if q else 0 for q in queries.tolist()]
+    seen, first = set(), []
+    for v in keys.tolist():
+        first.append(bool(v) and v not in seen)
+        seen.add(v)
+    assert first_seen(keys).tolist() == first
+
+
 def test_mix_is_zero_when_a_part_is_absent():
     out = mix(np.array([1, 0, 3], np.uint64), np.array([5, 5, 0], np.uint64))
     assert out[0] != 0 and out[1] == 0 and out[2] == 0
