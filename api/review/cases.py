@@ -201,14 +201,18 @@ def reveal(store: Store, person_id: str, rank: int, me: Principal) -> str:
     return str(row["my_number"])
 
 
+# a condition on review_cases ``c``: no live lease of another user (parameters: user id, now)
+NOT_HELD_BY_OTHERS = (" AND NOT EXISTS (SELECT 1 FROM review_leases l WHERE l.case_id = c.case_id"
+                      " AND l.user_id != ? AND l.expires_at > ?)")
+
+
 def next_case(store: Store, me: Principal, filters: Filters = Filters(), *, after: int = 0) -> str | None:
     """Claim the first case after ``after`` that this person may work and nobody else holds."""
     where, args = (Filters(filters.reason, filters.municipality, filters.nationality, filters.run,
                            None if me.role == SUPERVISOR else "open")).where()
     with store.write() as conn:
         row = conn.execute(
-            f"SELECT c.case_id, c.person_id FROM review_cases c WHERE {where} AND c.case_id > ? AND NOT EXISTS"
-            " (SELECT 1 FROM review_leases l WHERE l.case_id = c.case_id AND l.user_id != ? AND l.expires_at > ?)"
+            f"SELECT c.case_id, c.person_id FROM review_cases c WHERE {where} AND c.case_id > ?{NOT_HELD_BY_OTHERS}"
             " ORDER BY c.case_id LIMIT 1", [*args, after, me.user_id, now_iso()]).fetchone()
         if row is None:
             return None
@@ -224,8 +228,7 @@ def neighbour(store: Store, person_id: str, *, forward: bool, me: Principal | No
     op, order = (">", "ASC") if forward else ("<", "DESC")
     held, args = "", [case["case_id"]]
     if me is not None:
-        held = (" AND NOT EXISTS (SELECT 1 FROM review_leases l WHERE l.case_id = c.case_id AND l.user_id != ?"
-                " AND l.expires_at > ?)")
+        held = NOT_HELD_BY_OTHERS
         args += [me.user_id, now_iso()]
     row = conn.execute(f"SELECT c.person_id FROM review_cases c WHERE c.todo = 1 AND c.case_id {op} ?{held}"
                        f" ORDER BY c.case_id {order} LIMIT 1", args).fetchone()

@@ -163,9 +163,10 @@ def _part_bits(n: int) -> int:
 
 
 @nb.njit(**JIT)
-def _parts(keys, bits):  # pragma: no cover - compiled
+def _parts(keys, bits, with_rows):  # pragma: no cover - compiled
     """The non-zero keys grouped by the top ``bits`` of their hash, row order kept within a
-    group: (group starts, rows, keys), so that each group is then read in sequence."""
+    group: (group starts, rows — empty unless ``with_rows`` —, keys), so that each group is
+    then read in sequence."""
     shift = np.uint64(63 - bits)  # the top ``bits`` as (h >> 1) >> shift: no shift by 64 when bits is 0
     one = np.uint64(1)
     start = np.zeros((1 << bits) + 1, np.int64)
@@ -174,13 +175,14 @@ def _parts(keys, bits):  # pragma: no cover - compiled
             start[((_mix(keys[i]) >> one) >> shift) + one] += 1
     for b in range(1 << bits):
         start[b + 1] += start[b]
-    rows = np.empty(start[1 << bits], np.int64)
+    rows = np.empty(start[1 << bits] if with_rows else 0, np.int64)
     ks = np.empty(start[1 << bits], np.uint64)
     fill = start[:-1].copy()
     for i in range(len(keys)):
         if keys[i] != 0:
             b = (_mix(keys[i]) >> one) >> shift
-            rows[fill[b]] = i
+            if with_rows:
+                rows[fill[b]] = i
             ks[fill[b]] = keys[i]
             fill[b] += 1
     return start, rows, ks
@@ -220,22 +222,22 @@ def _first_in_parts(start, rows, ks, n):  # pragma: no cover - compiled
 def count_keys(keys: np.ndarray) -> np.ndarray:
     """For each row, how many rows (itself included) carry its key; 0 where the key is 0."""
     k = np.ascontiguousarray(keys, dtype=np.uint64)
-    start, rows, ks = _parts(k, _part_bits(len(k)))
+    start, rows, ks = _parts(k, _part_bits(len(k)), True)
     return _count_parts(start, ks, start, rows, ks, len(k))
 
 
 def count_in(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """For each query key, how many of ``values`` carry it; 0 where the query key is 0."""
     bits = _part_bits(max(len(values), len(queries)))
-    vs, _rows, vk = _parts(np.ascontiguousarray(values, dtype=np.uint64), bits)
-    qs, qr, qk = _parts(np.ascontiguousarray(queries, dtype=np.uint64), bits)
+    vs, _none, vk = _parts(np.ascontiguousarray(values, dtype=np.uint64), bits, False)  # values: counted only
+    qs, qr, qk = _parts(np.ascontiguousarray(queries, dtype=np.uint64), bits, True)
     return _count_parts(vs, vk, qs, qr, qk, len(queries))
 
 
 def first_seen(keys: np.ndarray) -> np.ndarray:
     """True at the first row carrying each non-zero key."""
     k = np.ascontiguousarray(keys, dtype=np.uint64)
-    start, rows, ks = _parts(k, _part_bits(len(k)))
+    start, rows, ks = _parts(k, _part_bits(len(k)), True)
     return _first_in_parts(start, rows, ks, len(k))
 
 
