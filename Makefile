@@ -7,7 +7,7 @@ EXTRAS ?= test,service,sim,dask
 DEMO_N ?= 100000
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test typecheck bench install clean chromium
+.PHONY: demo test typecheck bench install kernels clean chromium
 
 UV     := $(VENV)/bin/uv
 UV_VERSION ?= uv>=0.13,<0.14
@@ -19,11 +19,18 @@ UV_VERSION ?= uv>=0.13,<0.14
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --quiet '$(UV_VERSION)'
-	$(UV) pip install --quiet --python $(PY) --compile-bytecode -e '.[$(EXTRAS)]'
-	$(PY) -m jukimatch.api.warmup
+	$(UV) pip install --quiet --python $(PY) -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-install: $(STAMP) chromium
+# Again after a kernel's source changes: only what changed is compiled, the rest loads.
+KERNEL_STAMP := $(VENV)/.kernels
+$(KERNEL_STAMP): $(STAMP) api/warmup.py api/data/kernels.txt $(wildcard engine/*.py engine/*/*.py)
+	$(PY) -m jukimatch.api.warmup
+	touch $(KERNEL_STAMP)
+
+kernels: $(KERNEL_STAMP)
+
+install: $(STAMP) $(KERNEL_STAMP) chromium
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not used);
 # a Japanese font makes the workbench's screenshots legible.
@@ -31,7 +38,7 @@ CHROMIUM ?= /usr/bin/chromium
 chromium:
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic; }
 
-demo: $(STAMP)
+demo: $(STAMP) $(KERNEL_STAMP)
 	$(PY) -m jukimatch.api.demo --residents $(DEMO_N) --out $(DEMO_DIR)
 
 # mypy --strict on the public surface (setup.cfg [mypy]); its cache keeps a second run at a second.
@@ -41,7 +48,7 @@ typecheck: $(STAMP)
 	@for d in engine api datasets sim bench; do ln -sfn $(CURDIR)/$$d $(TYPECHECK)/jukimatch/$$d; done
 	cd $(TYPECHECK) && MYPYPATH=. $(abspath $(PY)) -m mypy --config-file $(CURDIR)/setup.cfg
 
-test: $(STAMP) chromium typecheck
+test: $(STAMP) $(KERNEL_STAMP) chromium typecheck
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

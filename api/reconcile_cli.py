@@ -13,20 +13,43 @@ from typing import Any, NoReturn
 
 from jukimatch.api.console import Subparsers, deprecated_workers, print_summary, progress_bar, threads
 
-__all__ = ["add_reconcile_parser", "reconcile_kwargs"]
+__all__ = ["add_reconcile_parser", "reconcile_kwargs", "start_reading"]
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from jukimatch.api import reconcile
+    kw = _checked_kwargs(args)
+    start_reading(args, kw)
+    from jukimatch.api import reconcile  # the engine and Numba: imported while the inputs are read
+
+    kw = _with_thresholds(kw)
 
     out = Path(args.out)
-    kw = reconcile_kwargs(args)
     with threads(args.threads), progress_bar(sys.stderr.isatty() and not args.quiet) as bar:
         summary = reconcile(args.residents, args.responses, out, model=args.model, encoding=args.encoding,
                             report=not args.no_report, progress=bar, **kw)
     if not args.quiet:
         print_summary(summary, out)
     return 0
+
+
+def _with_thresholds(kw: dict[str, Any]) -> dict[str, Any]:
+    max_risk = kw.pop("max_risk", None)
+    if max_risk is not None:
+        from jukimatch.engine.reconcile.decide import Thresholds
+
+        kw["thresholds"] = Thresholds(max_risk=max_risk)
+    return kw
+
+
+def start_reading(args: argparse.Namespace, kw: dict[str, Any]) -> None:
+    """Start reading both inputs in the background before the engine is imported (local backend:
+    the Dask backend reads partitions its own way). The run takes the tables when it reads."""
+    if kw.get("backend", "local") != "local":
+        return
+    from jukimatch.engine.io import prefetch
+
+    prefetch(args.residents, "residents", encoding=args.encoding)
+    prefetch(args.responses, "responses", encoding=args.encoding)
 
 
 def add_reconcile_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -71,6 +94,12 @@ def reconcile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     ``--workers`` becomes ``--dask-workers`` on the Dask backend and ``--threads`` otherwise
     (``args.threads`` is set from it).
     """
+    return _with_thresholds(_checked_kwargs(args))
+
+
+def _checked_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """:func:`reconcile_kwargs` with ``--max-risk`` checked but not yet made into thresholds
+    (which imports the engine)."""
     parser = getattr(args, "_reconcile_parser", None)
 
     def error(msg: str) -> NoReturn:
@@ -103,9 +132,7 @@ def reconcile_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if max_risk is not None:
         if not 0.0 < max_risk <= 1.0:
             error(f"--max-risk must be a probability in (0, 1], got {max_risk}")
-        from jukimatch.engine.reconcile.decide import Thresholds
-
-        kw["thresholds"] = Thresholds(max_risk=max_risk)
+        kw["max_risk"] = max_risk
     if backend == "dask":
         kw.update(scheduler=args.scheduler, partitions=args.partitions, dask_workers=dask_workers)
     if args.chunk_rows is not None:

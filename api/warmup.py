@@ -101,8 +101,19 @@ def shares(kernels: list[Kernel], processes: int) -> list[list[int]]:
     return [s for s in out if s]
 
 
+#: what a run and the demo import besides the kernels' modules: compiled to bytecode here too
+RUN_IMPORTS = ("jukimatch.api.cli", "jukimatch.api.library", "jukimatch.engine.reconcile.local",
+               "jukimatch.engine.report", "jukimatch.datasets")
+
+
 def _compile(indices: list[int]) -> int:
-    """In a worker process: compile the given kernels into the on-disk cache."""
+    """In a worker process: compile the given kernels into the on-disk cache.
+
+    Python's bytecode of every module imported here (Numba, NumPy, Arrow, the engine) is
+    written too, even under PYTHONDONTWRITEBYTECODE, as an installer writes it: uv installs
+    without it (compiling every installed package would cost ~10 s), and without it each
+    later process compiles Numba's sources again (~0.6 s of every start)."""
+    sys.dont_write_bytecode = False
     import importlib
 
     from numba.core import types
@@ -118,6 +129,8 @@ def _compile(indices: list[int]) -> int:
         except Exception as exc:  # noqa: BLE001 - a stale entry: the run compiles it instead
             missing += 1
             print(f"warmup: {k.module}.{k.name} not compiled ({type(exc).__name__}: {exc})", file=sys.stderr)
+    for module in RUN_IMPORTS:
+        importlib.import_module(module)
     return 1 if missing else 0
 
 

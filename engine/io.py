@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -167,6 +169,13 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
     path = Path(path)
     if kind not in REQUIRED:
         raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+    started = _PREFETCHED.pop(_prefetch_key(path, kind, encoding), None)
+    if started is not None:
+        return started.result()
+    return _read_table(path, kind, encoding)
+
+
+def _read_table(path: Path, kind: str, encoding: str | None) -> InputTable:
     table, malformed = read_text_table(path, encoding=encoding)
     names = table.column_names
     for col in REQUIRED[kind]:
@@ -187,6 +196,45 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
             rows = kept
     malformed = [(max(line - 1, 0), err) for line, err in malformed]
     return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)
+
+
+_PREFETCHED: dict[tuple[Any, ...], Future[InputTable]] = {}
+
+
+def _prefetch_key(path: Path, kind: str, encoding: str | None) -> tuple[Any, ...]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path), kind, encoding)
+    return (str(path.resolve()), kind, encoding, st.st_mtime_ns, st.st_size)
+
+
+def prefetch(path: str | Path, kind: str, *, encoding: str | None = None) -> None:
+    """Start :func:`read_table` of ``path`` in a thread; the next ``read_table`` with the same
+    path, kind and encoding takes its result (or raises its error) instead of reading again.
+
+    Why: ``jukimatch reconcile`` starts reading its inputs as soon as its command line is
+    parsed, so that Arrow reads (on its own threads, without the GIL) while the process is
+    still importing the engine and Numba. The thread is not a daemon: the process ends after
+    the read does, never in the middle of it. A file that changes in between is read again.
+    """
+    path = Path(path)
+    if kind not in REQUIRED:
+        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+    key = _prefetch_key(path, kind, encoding)
+    if key in _PREFETCHED:
+        return
+    future: Future[InputTable] = Future()
+    future.set_running_or_notify_cancel()
+
+    def read() -> None:
+        try:
+            future.set_result(_read_table(path, kind, encoding))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever takes the result
+            future.set_exception(exc)
+
+    _PREFETCHED[key] = future
+    threading.Thread(target=read, name=f"jukimatch-prefetch-{kind}").start()
 
 
 def read_keyed_table(path: str | Path, encoding: str | None, id_column: str) -> tuple[pa.Table, list[Any], Path]:
