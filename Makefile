@@ -12,13 +12,15 @@ DEMO_DIR ?= demo-out
 UV     := $(VENV)/bin/uv
 UV_VERSION ?= uv>=0.13,<0.14
 
-# uv installs in a few seconds what pip took ~30 s for (same resolved versions); it is itself
-# installed with the venv's own pip, so a fresh machine needs only python3. Then the engine's
-# Numba kernels are compiled once, in one process per core, into their on-disk cache
-# (jukimatch.api.warmup): a first run finds them compiled instead of compiling in one process.
+# uv installs in a few seconds what pip took ~30 s for (the same resolved versions). uv itself
+# comes from pip: python3's own pip installing into the venv (no pip in the venv: 3 s less),
+# else the venv's pip from ensurepip; so a fresh machine still needs only python3. Then the
+# engine's Numba kernels are compiled once, one process per core, into their on-disk cache
+# (jukimatch.api.warmup): a first run finds them compiled instead of compiling them in turn.
 $(STAMP): setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	test -x $(UV) || $(PY) -m pip install --quiet '$(UV_VERSION)'
+	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	test -x $(UV) || $(PYTHON) -m pip install --quiet --python $(PY) '$(UV_VERSION)' \
+	  || { $(PY) -m ensurepip --default-pip && $(PY) -m pip install --quiet '$(UV_VERSION)'; }
 	$(UV) pip install --quiet --python $(PY) -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 

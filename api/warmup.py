@@ -166,7 +166,7 @@ def called_kernels() -> set[tuple[str, str, str]]:
     cache-loaded signature in this process: those the run called from Python."""
     from numba.core.registry import CPUDispatcher
 
-    found = set()
+    found: set[tuple[str, str, str]] = set()
     for modname, module in list(sys.modules.items()):
         if not modname.startswith("jukimatch.") or module is None:
             continue
@@ -194,7 +194,7 @@ def _record(work: Path, path: Path) -> None:
     stack: list[dict[str, Any]] = []
     top: list[tuple[tuple[str, str, str], float, set[tuple[str, str, str]]]] = []
 
-    class Listener(event.Listener):  # type: ignore[misc]
+    class Listener(event.Listener):
         def on_start(self, ev: Any) -> None:
             stack.append({"t": time.perf_counter(), "callees": set()})
 
@@ -207,7 +207,7 @@ def _record(work: Path, path: Path) -> None:
             else:
                 top.append((key, time.perf_counter() - frame["t"], frame["callees"]))
 
-    event.register("numba:compile", Listener())
+    event.register("numba:compile", Listener())  # type: ignore[no-untyped-call]
     compiled_by_small_run(work)
     called = called_kernels()
     signatures: dict[tuple[str, str], set[str]] = {}

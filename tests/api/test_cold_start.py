@@ -46,3 +46,25 @@ print("ok")
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+FIRST_READ = """
+import os, sys
+import jukimatch.engine.io as io
+def first_read(path, kind, encoding):
+    os.write(1, (kind + " " + str("numba" in sys.modules) + chr(10)).encode())
+    os._exit(0)
+io._read_table = first_read
+from jukimatch.api.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_reconcile_reads_before_it_imports_the_engine(tmp_path):
+    """The inputs are being read while Numba and the engine import (the cold start's largest
+    part): the first read starts before ``numba`` is imported."""
+    args = ["reconcile", "--residents", str(tmp_path / "r.csv"), "--responses", str(tmp_path / "s.csv"),
+            "--out", str(tmp_path / "o"), "--max-risk", "1e-4"]
+    out = subprocess.run([sys.executable, "-c", FIRST_READ, *args], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[:2] == ["residents", "False"]

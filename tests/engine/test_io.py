@@ -75,3 +75,40 @@ def test_malformed_rows_are_returned_with_their_record_numbers(tmp_path):
     assert got.table.column("person_id").to_pylist() == ["1", "4"]
     assert got.table.column("__row").to_pylist() == [1, 4]
     assert [r for r, _ in got.malformed] == [2, 3]
+
+
+def test_prefetched_read_is_the_same_read(tmp_path):
+    """``prefetch`` reads in a thread; the next ``read_table`` of that file takes the result."""
+    from jukimatch.engine.io import prefetch
+
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    direct = read_table(path, "residents")
+    prefetch(path, "residents")
+    taken = read_table(path, "residents")
+    assert taken.table.equals(direct.table) and taken.malformed == direct.malformed and taken.path == direct.path
+    assert read_table(path, "residents").table.equals(direct.table)  # taken once; then read again
+
+
+def test_prefetched_error_is_raised_by_the_read(tmp_path):
+    from jukimatch.engine.io import prefetch
+
+    path = tmp_path / "r.csv"
+    path.write_text("person_id,sex\n1,1\n", encoding="utf-8")
+    prefetch(path, "residents")
+    with pytest.raises(InputError, match="no name column"):
+        read_table(path, "residents")
+    prefetch(tmp_path / "absent.csv", "responses")
+    with pytest.raises(InputError, match="no such file"):
+        read_table(tmp_path / "absent.csv", "responses")
+
+
+def test_a_file_changed_after_prefetch_is_read_again(tmp_path):
+    from jukimatch.engine.io import prefetch
+
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + ROWS, encoding="utf-8")
+    prefetch(path, "residents", encoding="utf-8")
+    path.write_text(HEADER + ROWS + "0003,X Y,,2000-01-01,1,\n", encoding="utf-8")
+    assert read_table(path, "residents", encoding="utf-8").table.num_rows == 3
+    assert read_table(path, "residents").table.num_rows == 3  # another encoding: never the prefetched one
