@@ -80,14 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import psutil  # noqa: F401
     except ImportError:
-        print("jukimatch bench needs the bench extra: pip install -e '.[bench]'", file=sys.stderr)
+        print("jukimatch bench needs the bench extra: .venv/bin/uv pip install -e '.[bench]'", file=sys.stderr)
         return 2
     import importlib.util
 
     needs = {"splink": ("splink", "duckdb", "pandas"), "pandas": ("pandas", "rapidfuzz")}
     missing = sorted({m for c in args.contestants for m in needs.get(c, ()) if importlib.util.find_spec(m) is None})
     if missing:
-        print(f"jukimatch bench: {', '.join(missing)} not installed; pip install -e '.[bench]' "
+        print(f"jukimatch bench: {', '.join(missing)} not installed; .venv/bin/uv pip install -e '.[bench]' "
               "or choose --contestants", file=sys.stderr)
         return 2
     from .endtoend import Config, markdown, run, save

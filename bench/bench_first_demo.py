@@ -5,7 +5,8 @@ Each repetition clones the given branch into a new folder and runs, timing each:
 target (the Numba warm-up; without it the kernels compile inside the demo run), then
 ``make demo``. The sum is what one ``make demo`` costs on a clean checkout (make's own
 overhead aside). Branches are interleaved (A, B, A, B, ...) on a shared, noisy machine, and
-the median of ``--repeats`` is printed. Package registries' download caches stay as they are
+the median of ``--repeats`` is printed, with the CPU seconds of the steps (user + sys, which
+other work on the machine does not inflate) and the load average after each run. Package registries' download caches stay as they are
 (warm here as on CI). Speed is measured here, never asserted in tests.
 
     python -m jukimatch.bench.bench_first_demo --repo /work/main --branch main --branch start
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -25,9 +27,14 @@ from pathlib import Path
 STEPS = ("install", "compile", "demo")
 
 
+CPU: dict[str, float] = {}  # CPU seconds (user + sys) of each step's processes, beside the wall
+
+
 def _make(folder: Path, *targets: str) -> float:
-    t = time.perf_counter()
+    t, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     subprocess.run(["make", *targets], cwd=folder, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[targets[0]] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return time.perf_counter() - t
 
 
@@ -37,9 +44,12 @@ def first_demo(repo: str, branch: str, work: Path) -> dict[str, float]:
     shutil.rmtree(folder, ignore_errors=True)
     subprocess.run(["git", "clone", "-q", "-b", branch, repo, str(folder)], check=True)
     has_kernels = subprocess.run(["make", "-n", "kernels"], cwd=folder, capture_output=True).returncode == 0
+    CPU.clear()
     times = {"install": _make(folder, ".venv/.installed"),
              "compile": _make(folder, "kernels") if has_kernels else 0.0,
              "demo": _make(folder, "demo")}
+    times["cpu"] = sum(CPU.values())
+    times["load"] = os.getloadavg()[0]
     shutil.rmtree(folder, ignore_errors=True)
     return times
 
@@ -63,13 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             for b in branches:
                 r = first_demo(args.repo, b, Path(tmp))
                 results[b].append(r)
-                print(f"  {b} #{i + 1}: " + "  ".join(f"{k} {v:.1f}s" for k, v in r.items())
-                      + f"  total {sum(r.values()):.1f}s", flush=True)
+                print(f"  {b} #{i + 1}: " + "  ".join(f"{k} {r[k]:.1f}s" for k in STEPS)
+                      + f"  total {sum(r[k] for k in STEPS):.1f}s  (CPU {r['cpu']:.0f}s, load {r['load']:.1f})",
+                      flush=True)
     for b, runs in results.items():
         med = {k: statistics.median(r[k] for r in runs) for k in STEPS}
-        total = statistics.median(sum(r.values()) for r in runs)
+        total = statistics.median(sum(r[k] for k in STEPS) for r in runs)
         print(f"{b}: " + "  ".join(f"{k} {v:.1f}s" for k, v in med.items())
-              + f"  total {total:.1f}s  (medians of {len(runs)})")
+              + f"  total {total:.1f}s  CPU {statistics.median(r['cpu'] for r in runs):.0f}s  (medians of {len(runs)})")
     return 0
 
 

@@ -9,8 +9,8 @@ row against the resident it answers). Beside it, on the same CSV pair:
 - ``reconcile``: ``jukimatch reconcile`` with ``report.html``, as a user runs it;
 - ``splink`` (with ``--splink``): Splink 5 on DuckDB, set up as in ``peer_splink``.
 
-A fourth row, ``start``, is reconcile's cold start: a process that parses the same command
-line and imports what the run imports before it reads a row, then exits.
+A fourth row, ``start``, is reconcile's cold start: the same command line, from process start
+until it begins to read its first input (the child ends there).
 
 Every run is a fresh process (interpreter start and imports included, as a user pays them),
 repetitions interleaved (P, R, S, P, R, S, ...) so that the machine's drift spreads over all;
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -42,7 +43,7 @@ from pathlib import Path
 SEED = 3
 NAME_COLUMN = "name_alpha"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-LABELS = {"start": "cold start (imports, no row read)", "probe": "probe (read, NFKC, one JW pass)",
+LABELS = {"start": "cold start (until the first read)", "probe": "probe (read, NFKC, one JW pass)",
           "reconcile": "jukimatch reconcile + report", "splink": "Splink 5 + DuckDB"}
 
 
@@ -86,16 +87,23 @@ def probe(residents: str, responses: str) -> dict:
                           "total": round(t_jw - t0, 4)}}
 
 
-def start(residents: str, responses: str, out: str) -> dict:
-    """What ``jukimatch reconcile`` does before it reads the first row: parse its command line
-    and import what the run imports up front (kernels load later, in the phase that uses them)."""
-    from jukimatch.api.cli import build_parser
+def start(residents: str, responses: str, out: str, result: str) -> dict:
+    """``jukimatch reconcile`` from process start until it begins to read its first input: the
+    reader is hooked, and the child writes its result and ends there. (The engine and Numba
+    are imported while the inputs are read, after this point.)"""
+    import jukimatch.engine.io as io
 
-    build_parser().parse_args(["reconcile", "--residents", residents, "--responses", responses, "--out", out])
-    from jukimatch.engine.reconcile.local import run_local  # noqa: F401
-    from jukimatch.engine.reconcile.pipeline import run  # noqa: F401
+    from .measure import write_child_result
 
-    return {"modules": len(sys.modules)}
+    def first_read(*_args: object) -> None:
+        write_child_result(result, {"name": "start", "modules": len(sys.modules)})
+        os._exit(0)
+
+    setattr(io, "_read_table" if hasattr(io, "_read_table") else "read_table", first_read)
+    from jukimatch.api.cli import main
+
+    main(["reconcile", "--residents", residents, "--responses", responses, "--out", out, "--quiet"])
+    raise SystemExit("jukimatch reconcile returned without reading its inputs")
 
 
 def reconcile(residents: str, responses: str, out: str) -> dict:
@@ -119,7 +127,8 @@ def _child(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     from .measure import write_child_result
 
-    run = {"start": start, "probe": lambda r, s, _: probe(r, s), "reconcile": reconcile}[a.name]
+    run = {"start": lambda r, s, o: start(r, s, o, a.result), "probe": lambda r, s, _: probe(r, s),
+           "reconcile": reconcile}[a.name]
     info = run(a.residents, a.responses, a.out)
     write_child_result(a.result, {"name": a.name, **info})
     return 0
@@ -227,13 +236,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import psutil  # noqa: F401
     except ImportError:
-        print("bench_probe needs psutil (the bench extra): pip install -e '.[bench]'", file=sys.stderr)
+        print("bench_probe needs psutil (the bench extra): .venv/bin/uv pip install -e '.[bench]'", file=sys.stderr)
         return 2
     if args.splink:
         import importlib.util
 
         if importlib.util.find_spec("splink") is None:
-            print("--splink needs the bench extra: pip install -e '.[bench]'", file=sys.stderr)
+            print("--splink needs the bench extra: .venv/bin/uv pip install -e '.[bench]'", file=sys.stderr)
             return 2
     from . import machine
 
