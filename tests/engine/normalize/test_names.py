@@ -78,6 +78,23 @@ def test_kanji_table_is_a_fold():
     assert np.array_equal(table[table], table)  # folding twice changes nothing
 
 
+def test_kanji_table_cache_round_trips_and_survives_a_bad_file(tmp_path, monkeypatch):
+    built = names._build_kanji_table()
+    path = tmp_path / "cache" / "kanji_table-x.npy"
+    monkeypatch.setattr(names, "_kanji_cache_path", lambda: path)
+    names._kanji_table.cache_clear()
+    try:
+        assert np.array_equal(names._kanji_table(), built) and path.exists()  # built, then saved
+        names._kanji_table.cache_clear()
+        assert np.array_equal(names._kanji_table(), built)  # read back
+        path.write_bytes(b"not a table")
+        names._kanji_table.cache_clear()
+        assert np.array_equal(names._kanji_table(), built)  # a broken file is rebuilt over
+        assert np.array_equal(np.load(path), built)
+    finally:
+        names._kanji_table.cache_clear()
+
+
 def test_non_string_column_is_rejected():
     with pytest.raises(ValueError, match="string"):
         normalize_alpha(pa.array([1, 2]))
