@@ -149,11 +149,11 @@ def test_squeeze_and_private_use_match_naive(values):
 
 
 _ANY = st.characters(max_codepoint=0x323AF, exclude_categories=("Cs",))
-_COMPOSING = st.sampled_from(list("ｸﾞカ\u3099゛ａ１가\u11a8\u1100\u1161é\u0301"))
+_COMPOSING = st.sampled_from(list("ｸﾞカ\u3099゛ａ１가\u11a8\u1100\u1161é\u0301ＡＺ～！\u3000\uff5f 田"))
 
 
 @given(st.lists(st.text(_ANY, max_size=6) | st.text(_COMPOSING, max_size=6) | st.none(), max_size=8),
-       st.sampled_from(["NFKC", "NFKD"]))
+       st.sampled_from(["NFKC", "NFKD", "NFC", "NFD"]))
 def test_selective_normalising_equals_arrow(values, form):
     import pyarrow.compute as pc
 
