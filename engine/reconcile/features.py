@@ -138,20 +138,22 @@ def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *
     normalised once: where the right's text is the left's byte for byte, the left's result
     is reused. The eight normalisations (four fields, two sides) run on two threads."""
     li = np.ascontiguousarray(li, dtype=np.int64)
-    jobs = {}
-    for field, (col, fn) in TEXT_FIELDS.items():
-        same = same_text(left_table.column(col), li, right_table.column(col))
-        diff = pa.array(np.flatnonzero(~same))
+    left_jobs = {}
+    for field, (col, fn) in TEXT_FIELDS.items():  # the left side first: it needs nothing else
         left_col = left_table.column(col)
         if field == "address" and len(left_col) >= _SPLIT_ROWS:
             # the costliest job, in two halves, so that neither thread waits for the other
             half = len(left_col) // 2
-            left_job = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
+            left_jobs[field] = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
         else:
-            left_job = [_POOL.submit(fn, left_col)]
-        jobs[field] = (same, left_job, _POOL.submit(fn, right_table.column(col).take(diff)))
-    left_values = {f: _joined(f, [x.result() for x in job[1]]) for f, job in jobs.items()}
-    right_values = {f: _reuse(f, left_values[f], li, job[2].result(), job[0]) for f, job in jobs.items()}
+            left_jobs[field] = [_POOL.submit(fn, left_col)]
+    right_jobs = {}
+    for field, (col, fn) in TEXT_FIELDS.items():  # meanwhile: which right texts are new
+        same = same_text(left_table.column(col), li, right_table.column(col))
+        diff = pa.array(np.flatnonzero(~same))
+        right_jobs[field] = (same, _POOL.submit(fn, right_table.column(col).take(diff)))
+    left_values = {f: _joined(f, [x.result() for x in job]) for f, job in left_jobs.items()}
+    right_values = {f: _reuse(f, left_values[f], li, job[1].result(), job[0]) for f, job in right_jobs.items()}
     return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)
 
 
