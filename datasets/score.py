@@ -70,9 +70,9 @@ def score(decisions: pa.Table, truth: pa.Table) -> dict:
 
     dup_flagged, dup_total = _pairs_flagged(pid, column("duplicate_of"), flagged)
     twin_flagged, twin_total = _pairs_flagged(pid, column("twin_of"), flagged)
-    # twins both matched to their own numbers: Juki-net's answers told them apart
-    right = dict.fromkeys(pid[correct].tolist(), True)
-    twin_apart, _ = _pairs_flagged(pid, column("twin_of"), right)
+    # twins Juki-net's answers told apart: neither flagged as one, neither given a wrong number
+    apart = {p: not flagged.get(p, False) for p in pid[~wrong].tolist()}
+    twin_apart, _ = _pairs_flagged(pid, column("twin_of"), apart)
     kinds, places = column("lookalike_kind"), column("lookalike_place")
     wrong_by_case: dict[str, int] = {}
     wrong_by_lookalike: dict[str, int] = {}

@@ -78,6 +78,31 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
     return cp, off
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def utf8_char(data, k):
+    """The code point starting at byte ``k`` of valid UTF-8, and the byte after it: for
+    kernels that read a few characters of each row straight from Arrow's buffer."""
+    b = np.uint32(data[k])
+    if b < 0x80:
+        return b, k + 1
+    if b < 0xE0:
+        return ((b & 0x1F) << 6) | (np.uint32(data[k + 1]) & 0x3F), k + 2
+    if b < 0xF0:
+        return (((b & 0x0F) << 12) | ((np.uint32(data[k + 1]) & 0x3F) << 6)
+                | (np.uint32(data[k + 2]) & 0x3F)), k + 3
+    return (((b & 0x07) << 18) | ((np.uint32(data[k + 1]) & 0x3F) << 12)
+            | ((np.uint32(data[k + 2]) & 0x3F) << 6) | (np.uint32(data[k + 3]) & 0x3F)), k + 4
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def is_valid_row(bits, bit_offset, has_nulls, i):
+    """Arrow's validity bit of row ``i`` (every row is valid without a null)."""
+    if not has_nulls:
+        return True
+    j = i + bit_offset
+    return (bits[j >> 3] >> (j & 7)) & 1 == 1
+
+
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
 
 
