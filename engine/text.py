@@ -134,14 +134,27 @@ def utf8_buffers(values) -> tuple:
     return offsets, data, bits, values.offset, has_nulls
 
 
+@nb.njit(cache=True, nogil=True)
+def _take_codepoints(cp, off, idx):
+    n = len(idx)
+    new_off = np.empty(n + 1, dtype=np.int64)
+    new_off[0] = 0
+    for i in range(n):
+        new_off[i + 1] = new_off[i] + off[idx[i] + 1] - off[idx[i]]
+    out = np.empty(new_off[n], dtype=np.uint32)
+    for i in range(n):
+        a = off[idx[i]]
+        out[new_off[i]: new_off[i + 1]] = cp[a: a + new_off[i + 1] - new_off[i]]
+    return out, new_off
+
+
 def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
     """Strings ``idx`` of ``c``, in that order, as a new compact layout."""
-    lens = np.diff(c.off)[idx]
-    off = np.zeros(len(idx) + 1, dtype=np.int64)
-    np.cumsum(lens, out=off[1:])
-    starts = c.off[:-1][idx]
-    pos = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
-    return Codepoints(np.ascontiguousarray(c.cp[pos]), off)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(c.off) - 1):
+        raise IndexError(f"take_codepoints: rows must lie in 0..{len(c.off) - 2}")
+    return Codepoints(*_take_codepoints(np.ascontiguousarray(c.cp, dtype=np.uint32),
+                                        np.ascontiguousarray(c.off, dtype=np.int64), idx))
 
 
 def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
@@ -150,7 +163,7 @@ def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
     for c in parts:
         offs.append(c.off[1:] + base)
         base += int(c.off[-1])
-    return Codepoints(np.concatenate([c.cp for c in parts]).astype(np.uint32) if parts else np.zeros(0, np.uint32),
+    return Codepoints(np.concatenate([c.cp for c in parts], dtype=np.uint32) if parts else np.zeros(0, np.uint32),
                       np.concatenate(offs))
 
 
