@@ -20,7 +20,10 @@ dormitory: address agreement that proves a rare name proves little for NGUYEN VA
 
 Residents who share name, birth date and sex (or a held number, or a card number) are
 found here too (:func:`duplicates`): ``duplicate_record`` (one human twice) or
-``namesake_twin`` (two humans the 4 information cannot tell apart); both rows go to review.
+``namesake_twin`` (two humans the 4 information cannot tell apart); both rows go to review
+— unless Juki-net's answers told the twins apart (:func:`told_apart`: each answered with a
+record agreeing with it down to its own room, no number twice), when they are decided like
+anyone else.
 """
 from __future__ import annotations
 
