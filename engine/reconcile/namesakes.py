@@ -499,7 +499,7 @@ def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, 
     a = np.concatenate([e[0] for e in edges])
     b = np.concatenate([e[1] for e in edges])
     same = np.concatenate(human)
-    root = _components(n, a, b)
+    root = components(n, a, b)
     kind = np.zeros(n, np.int8)
     kind[root >= 0] = NAMESAKE_TWIN
     if same.any():
@@ -569,26 +569,40 @@ def _edges(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first[~start], order[~start]
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Connected components of the edges (a, b): the smallest row of each, -1 for loners."""
-    out = np.full(n, -1, np.int64)
-    if not len(a):
-        return out
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
+@nb.njit(**JIT)
+def _components_kernel(n, a, b):  # pragma: no cover - compiled
+    parent = np.arange(n)
+    touched = np.zeros(n, dtype=np.bool_)
+    for e in range(len(a)):
+        x, y = a[e], b[e]
+        touched[x] = True
+        touched[y] = True
+        while parent[x] != x:  # find, halving the path
             parent[x] = parent[parent[x]]
             x = parent[x]
-        return x
-
-    for x, y in zip(a.tolist(), b.tolist()):
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-    for x in list(parent):
-        out[x] = find(x)
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x < y:
+            parent[y] = x
+        elif y < x:
+            parent[x] = y
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if touched[i]:
+            r = i
+            while parent[r] != r:
+                r = parent[r]
+            out[i] = r
     return out
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of the edges (a, b) over rows 0..n-1: the smallest row of each
+    component, -1 for rows on no edge (union-find, the smaller root kept)."""
+    if not len(a):
+        return np.full(n, -1, np.int64)
+    return _components_kernel(n, np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64))
 
 
 # ---------------------------------------------------------------------------------------
@@ -854,7 +868,7 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 __all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
            "DUPLICATE_RECORD", "FULL_CELL", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "OWN_ANSWERS_DIFFER", "RELATIONS",
-           "agreement_cell", "count_in", "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys",
+           "agreement_cell", "components", "count_in", "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys",
            "other_risk", "own_answers", "told_apart",
            "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
            "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.reconcile.namesakes import (
-    DUPLICATE_RECORD, FULL_CELL, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, OWN_ANSWERS_DIFFER, RELATIONS, ROOM, Rates, count_in,
+    DUPLICATE_RECORD, FULL_CELL, components, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, OWN_ANSWERS_DIFFER, RELATIONS, ROOM, Rates, count_in,
     count_keys, duplicates, first_seen, fit_others, mix, name_keys, other_risk, own_answers, prior_odds, relation,
     told_apart,
 )
@@ -132,6 +132,27 @@ def test_near_misses_are_not_flagged():
     # rows 0 and 3 share alpha/birth with nothing contradicting; so do 0 and 4; 3 and 4 contradict
     # each other on kanji yet join through row 0: one group, two people
     assert kind[[1, 2, 5]].tolist() == [0, 0, 0] and root[[1, 2, 5]].tolist() == [-1, -1, -1]
+
+
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.just(n), st.lists(
+    st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=15))))
+def test_components_match_twin(case):
+    n, edges = case
+    a = np.array([x for x, _ in edges], np.int64)
+    b = np.array([y for _, y in edges], np.int64)
+    # the plain twin: grow each component from its rows by the edges, name it by its least row
+    want = [-1] * n
+    for start in range(n):
+        group, grew = {start}, True
+        while grew:
+            grew = False
+            for x, y in edges:
+                if (x in group) != (y in group):
+                    group |= {x, y}
+                    grew = True
+        if any(x == start or y == start for x, y in edges):
+            want[start] = min(group)
+    assert components(n, a, b).tolist() == want
 
 
 # -- namesake twins that Juki-net's answers told apart -------------------------------------
