@@ -148,6 +148,21 @@ def _take_codepoints(cp, off, idx):
     return out, new_off
 
 
+def over_chunks(values, kernel, *args):
+    """``kernel(*utf8_buffers(chunk), *args)`` over each chunk of a column, the per-row
+    results joined: a chunked column (Parquet row groups, CSV blocks) is never combined,
+    which would copy every string first. ``kernel`` returns an array or a tuple of arrays."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if len(chunks) == 1:
+        return kernel(*utf8_buffers(chunks[0]), *args)
+    if not chunks:
+        return kernel(*utf8_buffers(pa.array([], pa.string())), *args)
+    parts = [kernel(*utf8_buffers(c), *args) for c in chunks]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(xs) for xs in zip(*parts))
+    return np.concatenate(parts)
+
+
 def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
     """Strings ``idx`` of ``c``, in that order, as a new compact layout."""
     idx = np.ascontiguousarray(idx, dtype=np.int64)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jukimatch.engine.normalize.fold import as_strings, nfkc
-from jukimatch.engine.text import is_valid_row, utf8_buffers, utf8_char
+from jukimatch.engine.text import is_valid_row, over_chunks, utf8_char
 
 NULL, PARSED, UNPARSEABLE = 0, 1, 2
 
@@ -145,7 +145,7 @@ def parse_dates(values) -> Dates:
     calendar (``2023-02-29``, ``1990-04-31``) are legitimate records and parse. Status 2 for
     anything else, and for year 0, month > 12 or day > 31.
     """
-    return Dates(*_parse_dates_utf8(*utf8_buffers(values)))
+    return Dates(*over_chunks(values, _parse_dates_utf8))
 
 
 _SEX_CODES = ("0", "1", "2", "9")

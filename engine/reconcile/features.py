@@ -8,15 +8,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.compare.levels import NAME_FULL, n_levels
+from jukimatch.engine.compare.levels import DATE_FULL, NAME_FULL, n_levels
 from jukimatch.engine.compare.person import compare_address, compare_dates, compare_names, compare_sex
 from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
 from jukimatch.engine.normalize.address import address_hashes
 from jukimatch.engine.normalize.kana import kana_codepoints
 from jukimatch.engine.normalize.names import alpha_codepoints, kanji_codepoints
+from jukimatch.engine.runtime import JIT
 from jukimatch.engine.text import Codepoints, concat_codepoints, same_text, take_codepoints
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
@@ -43,6 +45,30 @@ def name_conflict(levels: np.ndarray) -> np.ndarray:
     for f in NAME_FIELDS:
         out |= levels[:, f] == 0
     return out
+
+
+@nb.njit(**JIT)
+def _agreement_cells(levels, fields, full_levels, date_field, date_full):  # pragma: no cover - compiled
+    out = np.empty(levels.shape[0], dtype=np.int64)
+    for i in range(levels.shape[0]):
+        full = False
+        conflict = False
+        for f in range(len(fields)):
+            v = levels[i, fields[f]]
+            full |= v >= full_levels[f]
+            conflict |= v == 0
+        d = levels[i, date_field]
+        out[i] = 3 * (2 if full else 0 if conflict else 1) + (2 if d >= date_full else 0 if d == 0 else 1)
+    return out
+
+
+def agreement_cells(levels: np.ndarray) -> np.ndarray:
+    """Per pair the coarse agreement cell of the namesake mixture, ``3 · name + date`` (name
+    0 contradicts, 1 partly, 2 fully; date 0 differs, 1 partly or unknown, 2 agrees), read
+    from the level matrix in one pass: :func:`name_full`, :func:`name_conflict` and the
+    date level, as ``namesakes.agreement_cell`` combines them."""
+    return _agreement_cells(np.ascontiguousarray(levels, np.int8), np.array(NAME_FIELDS, np.int64),
+                            np.array(NAME_FULL_LEVEL, np.int64), DATE_FIELD, DATE_FULL)
 
 
 @dataclass

@@ -510,22 +510,26 @@ def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, 
 OWN_ANSWERS_DIFFER = -2
 
 
+@nb.njit(**JIT)
+def _own_answers(person, number, full, n):  # pragma: no cover - compiled
+    out = np.full(n, -1, dtype=np.int64)
+    for j in range(len(person)):
+        if not full[j] or number[j] < 0:
+            continue
+        p = person[j]
+        if out[p] == -1:
+            out[p] = number[j]
+        elif out[p] != number[j]:
+            out[p] = OWN_ANSWERS_DIFFER
+    return out
+
+
 def own_answers(person: np.ndarray, number: np.ndarray, full: np.ndarray, n: int) -> np.ndarray:
     """Per resident row, the number of the answers that agree with it in everything to the
     room (``full`` per answer; ``person`` its resident row): -1 when there is none,
     ``OWN_ANSWERS_DIFFER`` when they carry different numbers."""
-    out = np.full(n, -1, np.int64)
-    use = full & (number >= 0)
-    p, num = person[use], number[use]
-    if not len(p):
-        return out
-    low = np.full(n, np.iinfo(np.int64).max, np.int64)
-    high = np.full(n, -1, np.int64)
-    np.minimum.at(low, p, num)
-    np.maximum.at(high, p, num)
-    seen = high >= 0
-    out[seen] = np.where(low[seen] == high[seen], low[seen], OWN_ANSWERS_DIFFER)
-    return out
+    return _own_answers(np.ascontiguousarray(person, np.int64), np.ascontiguousarray(number, np.int64),
+                        np.ascontiguousarray(full, np.bool_), int(n))
 
 
 def told_apart(twin: np.ndarray, root: np.ndarray, own: np.ndarray) -> np.ndarray:

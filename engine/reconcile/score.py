@@ -18,7 +18,9 @@ from jukimatch.engine.reconcile.chunks import Compared
 from jukimatch.engine.reconcile.decide import (
     DECISIONS, MATCH, REASON_CODES, Decisions, Pairs, Persons, Thresholds, decide, rank_candidates,
 )
-from jukimatch.engine.reconcile.features import ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, name_conflict, name_full
+from jukimatch.engine.reconcile.features import (
+    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, agreement_cells, name_conflict, name_full,
+)
 from jukimatch.engine.reconcile.namesakes import (
     BLOCK, BLOCK_ANSWER_BARE, FULL_CELL, KAPPA, N_CELLS, N_RELATIONS, OTHER_ROOM, ROOM, Population, PopulationInputs,
     Rates, agreement_cell, fit_others, other_risk, own_answers, relation,
@@ -106,7 +108,7 @@ class CandidateUnits:
 
 
 def _cells(levels: np.ndarray) -> np.ndarray:
-    return agreement_cell(name_full(levels), name_conflict(levels), levels[:, DATE_FIELD])
+    return agreement_cells(levels)
 
 
 def candidate_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> CandidateUnits:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from jukimatch.engine.io import NAME_COLUMNS, ROW_COLUMN
 from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
-from jukimatch.engine.text import is_valid_row, utf8_buffers, utf8_char
+from jukimatch.engine.text import is_valid_row, over_chunks, utf8_char
 from jukimatch.engine.validate.checkdigit import scan_numbers_trimmed, valid_card_numbers
 from jukimatch.engine.validate.keys import KeyIndex, index_keys
 
@@ -86,7 +86,7 @@ def _has_text(boff, data, bits, bit_offset, has_nulls, spaces):
 
 def _present(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Non-null and not only whitespace: one pass over the bytes, nothing copied."""
-    return _has_text(*utf8_buffers(col), _spaces())
+    return over_chunks(col, _has_text, _spaces())
 
 
 def _add(errors: dict[int, list[str]], mask: np.ndarray, code: str) -> None:
