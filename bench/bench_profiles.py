@@ -131,6 +131,7 @@ def _row(profile: str, run: str, s: dict, expected, wall: float | None) -> dict:
         "two_persons": s["numbers_to_two_persons"],
         "duplicates": [s["duplicates_flagged"], s["duplicates_total"]],
         "twins": [s["twins_flagged"], s["twins_total"]],
+        "twins_told_apart": s.get("twins_told_apart", 0),
         "auto_recall": round(s["auto_recall"], 5), "review_rate": round(s["review_rate"], 5),
         "expected_wrong": expected, "wall_s": None if wall is None else round(wall, 2),
         "wrong_by_case": s["wrong_by_case"], "wrong_by_lookalike": s["wrong_by_lookalike"],
@@ -177,7 +178,8 @@ def _expected(e) -> str:
 
 def format_row(r: dict) -> str:
     cells = [r["profile"], r["run"], f"{r['residents']:,}", str(r["wrong"]), str(r["two_persons"]),
-             "{}/{}".format(*r["duplicates"]), "{}/{}".format(*r["twins"]), f"{100 * r['auto_recall']:.2f} %",
+             "{}/{}".format(*r["duplicates"]),
+             "{} + {}/{}".format(r["twins"][0], r.get("twins_told_apart", 0), r["twins"][1]), f"{100 * r['auto_recall']:.2f} %",
              f"{100 * r['review_rate']:.2f} %", _expected(r["expected_wrong"]),
              "" if r["wall_s"] is None else f"{r['wall_s']:.1f}"]
     return "| " + " | ".join(cells) + " |"
@@ -185,7 +187,7 @@ def format_row(r: dict) -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("profile", "run", "residents", "wrong numbers", "numbers to two persons", "duplicates flagged",
-            "twins flagged", "automatic recall", "review rate", "expected wrong", "wall s")
+            "twins flagged + told apart", "automatic recall", "review rate", "expected wrong", "wall s")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + [format_row(r) for r in rows])
 

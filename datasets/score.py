@@ -70,6 +70,9 @@ def score(decisions: pa.Table, truth: pa.Table) -> dict:
 
     dup_flagged, dup_total = _pairs_flagged(pid, column("duplicate_of"), flagged)
     twin_flagged, twin_total = _pairs_flagged(pid, column("twin_of"), flagged)
+    # twins Juki-net's answers told apart: neither flagged as one, neither given a wrong number
+    apart = {p: not flagged.get(p, False) for p in pid[~wrong].tolist()}
+    twin_apart, _ = _pairs_flagged(pid, column("twin_of"), apart)
     kinds, places = column("lookalike_kind"), column("lookalike_place")
     wrong_by_case: dict[str, int] = {}
     wrong_by_lookalike: dict[str, int] = {}
@@ -90,6 +93,7 @@ def score(decisions: pa.Table, truth: pa.Table) -> dict:
         "duplicates_flagged": dup_flagged,
         "duplicates_total": dup_total,
         "twins_flagged": twin_flagged,
+        "twins_told_apart": twin_apart,
         "twins_total": twin_total,
         "wrong_by_case": dict(sorted(wrong_by_case.items())),
         "wrong_by_lookalike": dict(sorted(wrong_by_lookalike.items())),

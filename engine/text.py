@@ -78,6 +78,31 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
     return cp, off
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def utf8_char(data, k):
+    """The code point starting at byte ``k`` of valid UTF-8, and the byte after it: for
+    kernels that read a few characters of each row straight from Arrow's buffer."""
+    b = np.uint32(data[k])
+    if b < 0x80:
+        return b, k + 1
+    if b < 0xE0:
+        return ((b & 0x1F) << 6) | (np.uint32(data[k + 1]) & 0x3F), k + 2
+    if b < 0xF0:
+        return (((b & 0x0F) << 12) | ((np.uint32(data[k + 1]) & 0x3F) << 6)
+                | (np.uint32(data[k + 2]) & 0x3F)), k + 3
+    return (((b & 0x07) << 18) | ((np.uint32(data[k + 1]) & 0x3F) << 12)
+            | ((np.uint32(data[k + 2]) & 0x3F) << 6) | (np.uint32(data[k + 3]) & 0x3F)), k + 4
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def is_valid_row(bits, bit_offset, has_nulls, i):
+    """Arrow's validity bit of row ``i`` (every row is valid without a null)."""
+    if not has_nulls:
+        return True
+    j = i + bit_offset
+    return (bits[j >> 3] >> (j & 7)) & 1 == 1
+
+
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
 
 
@@ -109,14 +134,42 @@ def utf8_buffers(values) -> tuple:
     return offsets, data, bits, values.offset, has_nulls
 
 
+@nb.njit(cache=True, nogil=True)
+def _take_codepoints(cp, off, idx):
+    n = len(idx)
+    new_off = np.empty(n + 1, dtype=np.int64)
+    new_off[0] = 0
+    for i in range(n):
+        new_off[i + 1] = new_off[i] + off[idx[i] + 1] - off[idx[i]]
+    out = np.empty(new_off[n], dtype=np.uint32)
+    for i in range(n):
+        a = off[idx[i]]
+        out[new_off[i]: new_off[i + 1]] = cp[a: a + new_off[i + 1] - new_off[i]]
+    return out, new_off
+
+
+def over_chunks(values, kernel, *args):
+    """``kernel(*utf8_buffers(chunk), *args)`` over each chunk of a column, the per-row
+    results joined: a chunked column (Parquet row groups, CSV blocks) is never combined,
+    which would copy every string first. ``kernel`` returns an array or a tuple of arrays."""
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if len(chunks) == 1:
+        return kernel(*utf8_buffers(chunks[0]), *args)
+    if not chunks:
+        return kernel(*utf8_buffers(pa.array([], pa.string())), *args)
+    parts = [kernel(*utf8_buffers(c), *args) for c in chunks]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(xs) for xs in zip(*parts))
+    return np.concatenate(parts)
+
+
 def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
     """Strings ``idx`` of ``c``, in that order, as a new compact layout."""
-    lens = np.diff(c.off)[idx]
-    off = np.zeros(len(idx) + 1, dtype=np.int64)
-    np.cumsum(lens, out=off[1:])
-    starts = c.off[:-1][idx]
-    pos = np.repeat(starts - off[:-1], lens) + np.arange(off[-1], dtype=np.int64)
-    return Codepoints(np.ascontiguousarray(c.cp[pos]), off)
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(c.off) - 1):
+        raise IndexError(f"take_codepoints: rows must lie in 0..{len(c.off) - 2}")
+    return Codepoints(*_take_codepoints(np.ascontiguousarray(c.cp, dtype=np.uint32),
+                                        np.ascontiguousarray(c.off, dtype=np.int64), idx))
 
 
 def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
@@ -125,7 +178,7 @@ def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
     for c in parts:
         offs.append(c.off[1:] + base)
         base += int(c.off[-1])
-    return Codepoints(np.concatenate([c.cp for c in parts]).astype(np.uint32) if parts else np.zeros(0, np.uint32),
+    return Codepoints(np.concatenate([c.cp for c in parts], dtype=np.uint32) if parts else np.zeros(0, np.uint32),
                       np.concatenate(offs))
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.normalize.fold import as_strings, nfkc, to_codepoints
+from jukimatch.engine.normalize.fold import as_strings, nfkc
+from jukimatch.engine.text import is_valid_row, over_chunks, utf8_char
 
 NULL, PARSED, UNPARSEABLE = 0, 1, 2
 
@@ -98,25 +99,39 @@ def _parse_one(cp, a, b):
 
 
 @nb.njit(cache=True, nogil=True)
-def _parse_dates(cp, off):
-    n = len(off) - 1
+def _parse_dates_utf8(boff, data, bits, bit_offset, has_nulls):
+    """(year, month, day, status) per row, each row's few characters decoded straight from
+    Arrow's UTF-8 bytes into a scratch buffer (no code-point copy of the whole column)."""
+    n = len(boff) - 1
     year = np.zeros(n, dtype=np.int16)
     month = np.zeros(n, dtype=np.int8)
     day = np.zeros(n, dtype=np.int8)
     status = np.zeros(n, dtype=np.int8)
+    longest = 0
     for i in range(n):
-        a, b = off[i], off[i + 1]
-        while a < b and (cp[a] == 0x20 or cp[a] == 0x3000 or cp[a] == 0x09):
+        longest = max(longest, boff[i + 1] - boff[i])
+    buf = np.empty(longest + 1, dtype=np.uint32)
+    for i in range(n):
+        if not is_valid_row(bits, bit_offset, has_nulls, i):
+            continue
+        m = 0
+        k = boff[i]
+        while k < boff[i + 1]:
+            c, k = utf8_char(data, k)
+            buf[m] = c
+            m += 1
+        a, b = 0, m
+        while a < b and (buf[a] == 0x20 or buf[a] == 0x3000 or buf[a] == 0x09):
             a += 1
-        while b > a and (cp[b - 1] == 0x20 or cp[b - 1] == 0x3000 or cp[b - 1] == 0x09):
+        while b > a and (buf[b - 1] == 0x20 or buf[b - 1] == 0x3000 or buf[b - 1] == 0x09):
             b -= 1
         if a == b:
             continue
-        y, m, d, s = _parse_one(cp, a, b)
+        y, mo, d, st = _parse_one(buf, a, b)
         year[i] = y
-        month[i] = m
+        month[i] = mo
         day[i] = d
-        status[i] = s
+        status[i] = st
     return year, month, day, status
 
 
@@ -130,8 +145,7 @@ def parse_dates(values) -> Dates:
     calendar (``2023-02-29``, ``1990-04-31``) are legitimate records and parse. Status 2 for
     anything else, and for year 0, month > 12 or day > 31.
     """
-    cps = to_codepoints(values)
-    return Dates(*_parse_dates(np.ascontiguousarray(cps.cp), np.ascontiguousarray(cps.off)))
+    return Dates(*over_chunks(values, _parse_dates_utf8))
 
 
 _SEX_CODES = ("0", "1", "2", "9")

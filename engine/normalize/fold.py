@@ -95,7 +95,12 @@ def _has_private_use(cp, off):
 
 
 @nb.njit(cache=True, nogil=True)
-def _needs_normalizing(cp, off, unstable):
+def _needs_normalizing(cp, off, unstable, compat):
+    """Per row: does it need the full normaliser? With ``compat`` (NFKC, NFKD), rows whose
+    only unstable code points are full-width ASCII (U+FF01-FF5E) or the ideographic space
+    are normalised here, in place: each maps to one ASCII character, and without a combining
+    neighbour (which would itself be unstable) nothing composes. A fifth of Japanese names
+    and addresses are written so; the rest of the row is left as it is."""
     n = len(off) - 1
     out = np.zeros(n, dtype=np.bool_)
     for i in range(n):
@@ -103,8 +108,13 @@ def _needs_normalizing(cp, off, unstable):
             c = cp[j]
             if c < 0x10000:
                 if unstable[c]:
-                    out[i] = True
-                    break
+                    if compat and 0xFF01 <= c <= 0xFF5E:
+                        cp[j] = c - 0xFEE0
+                    elif compat and c == 0x3000:
+                        cp[j] = 32
+                    else:
+                        out[i] = True  # the row goes to Arrow whole (cp's row is replaced)
+                        break
             elif not (0x20000 <= c < 0x2F800 or 0x2FA20 <= c < 0x40000 or c >= 0xF0000):
                 out[i] = True  # outside the ideographs and private use: let Arrow decide
                 break
@@ -153,14 +163,15 @@ def normalized_codepoints(values, form: str, *, before: Callable | None = None) 
 
     A row whose code points are all stable under ``form`` (none changes alone, none combines
     with a neighbour: no combining marks, vowel signs, jamo or unassigned code points) is
-    already normalised; the others go through Arrow's ``utf8_normalize``. ``before`` (an
+    already normalised; full width ASCII and the ideographic space are folded in the same
+    pass (compatibility forms); the other rows go through Arrow's ``utf8_normalize``. ``before`` (an
     Arrow column -> column function) is applied to those rows first.
     """
     if form not in ("NFC", "NFKC", "NFD", "NFKD"):
         raise ValueError(f"unknown normalisation form {form!r}")
     strings = string_array(values)  # no copy: only the rows that need it are taken below
     cps = to_codepoints(strings)
-    need = _needs_normalizing(cps.cp, cps.off, _unstable(form))
+    need = _needs_normalizing(cps.cp, cps.off, _unstable(form), form in ("NFKC", "NFKD"))
     rows = np.flatnonzero(need)
     if not len(rows):
         return cps

@@ -150,15 +150,20 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
             _malformed_table(s_in, "responses"),
         ])
         written = {}
-        for name, table in (("decisions", decisions), ("review", review), ("pending", pending)):
-            path = write_parquet(table, out / f"{name}.parquet", key)
-            written[name] = path.name
-            # the other form of this output, left by an earlier run, must not outlive it
-            stale = out / f"{name}.parquet{SUFFIX}" if key is None else out / f"{name}.parquet"
-            if stale != path and stale.exists():
-                stale.unlink()
-            fault_point(f"write:{name}")
-        written["rejected"] = write_parquet(rejected, out / "rejected.parquet", None).name
+        # Arrow encodes and compresses without the GIL: the four files are written side by side
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-write") as pool:
+            jobs = {name: pool.submit(write_parquet, table, out / f"{name}.parquet", key)
+                    for name, table in (("decisions", decisions), ("review", review), ("pending", pending))}
+            rejected_job = pool.submit(write_parquet, rejected, out / "rejected.parquet", None)
+            for name, job in jobs.items():
+                path = job.result()
+                written[name] = path.name
+                # the other form of this output, left by an earlier run, must not outlive it
+                stale = out / f"{name}.parquet{SUFFIX}" if key is None else out / f"{name}.parquet"
+                if stale != path and stale.exists():
+                    stale.unlink()
+                fault_point(f"write:{name}")
+            written["rejected"] = rejected_job.result().name
         if model is not None:
             atomic_write_bytes(out / "model.json", json.dumps(model.to_dict(), indent=2).encode())
             written["model"] = "model.json"

@@ -299,10 +299,10 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
         not_found=not_found,
         unanswered=unanswered,
     )
-    for code in flags:
-        flags[code] = flags[code] & ~persons.rejected
-        if code not in ("unanswered", "duplicate_record", "namesake_twin"):
-            flags[code] &= ~unanswered
+    kept = ~persons.rejected  # rejected rows carry their field errors only
+    answered_kept = kept & ~unanswered  # and unanswered rows only what needs no answer
+    for c in flags:
+        flags[c] = flags[c] & (kept if c in ("unanswered", "duplicate_record", "namesake_twin") else answered_kept)
     code = np.full(n, DECISIONS.index(NO_MATCH), dtype=np.int8)
     code[uncertain | (fired & live)] = DECISIONS.index(REVIEW)
     code[auto] = DECISIONS.index(MATCH)

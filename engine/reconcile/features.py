@@ -8,15 +8,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.compare.levels import NAME_FULL, n_levels
+from jukimatch.engine.compare.levels import DATE_FULL, NAME_FULL, n_levels
 from jukimatch.engine.compare.person import compare_address, compare_dates, compare_names, compare_sex
 from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
 from jukimatch.engine.normalize.address import address_hashes
 from jukimatch.engine.normalize.kana import kana_codepoints
 from jukimatch.engine.normalize.names import alpha_codepoints, kanji_codepoints
+from jukimatch.engine.runtime import JIT
 from jukimatch.engine.text import Codepoints, concat_codepoints, same_text, take_codepoints
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
@@ -43,6 +45,30 @@ def name_conflict(levels: np.ndarray) -> np.ndarray:
     for f in NAME_FIELDS:
         out |= levels[:, f] == 0
     return out
+
+
+@nb.njit(**JIT)
+def _agreement_cells(levels, fields, full_levels, date_field, date_full):  # pragma: no cover - compiled
+    out = np.empty(levels.shape[0], dtype=np.int64)
+    for i in range(levels.shape[0]):
+        full = False
+        conflict = False
+        for f in range(len(fields)):
+            v = levels[i, fields[f]]
+            full |= v >= full_levels[f]
+            conflict |= v == 0
+        d = levels[i, date_field]
+        out[i] = 3 * (2 if full else 0 if conflict else 1) + (2 if d >= date_full else 0 if d == 0 else 1)
+    return out
+
+
+def agreement_cells(levels: np.ndarray) -> np.ndarray:
+    """Per pair the coarse agreement cell of the namesake mixture, ``3 · name + date`` (name
+    0 contradicts, 1 partly, 2 fully; date 0 differs, 1 partly or unknown, 2 agrees), read
+    from the level matrix in one pass: :func:`name_full`, :func:`name_conflict` and the
+    date level, as ``namesakes.agreement_cell`` combines them."""
+    return _agreement_cells(np.ascontiguousarray(levels, np.int8), np.array(NAME_FIELDS, np.int64),
+                            np.array(NAME_FULL_LEVEL, np.int64), DATE_FIELD, DATE_FULL)
 
 
 @dataclass
@@ -138,20 +164,22 @@ def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *
     normalised once: where the right's text is the left's byte for byte, the left's result
     is reused. The eight normalisations (four fields, two sides) run on two threads."""
     li = np.ascontiguousarray(li, dtype=np.int64)
-    jobs = {}
-    for field, (col, fn) in TEXT_FIELDS.items():
-        same = same_text(left_table.column(col), li, right_table.column(col))
-        diff = pa.array(np.flatnonzero(~same))
+    left_jobs = {}
+    for field, (col, fn) in TEXT_FIELDS.items():  # the left side first: it needs nothing else
         left_col = left_table.column(col)
         if field == "address" and len(left_col) >= _SPLIT_ROWS:
             # the costliest job, in two halves, so that neither thread waits for the other
             half = len(left_col) // 2
-            left_job = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
+            left_jobs[field] = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
         else:
-            left_job = [_POOL.submit(fn, left_col)]
-        jobs[field] = (same, left_job, _POOL.submit(fn, right_table.column(col).take(diff)))
-    left_values = {f: _joined(f, [x.result() for x in job[1]]) for f, job in jobs.items()}
-    right_values = {f: _reuse(f, left_values[f], li, job[2].result(), job[0]) for f, job in jobs.items()}
+            left_jobs[field] = [_POOL.submit(fn, left_col)]
+    right_jobs = {}
+    for field, (col, fn) in TEXT_FIELDS.items():  # meanwhile: which right texts are new
+        same = same_text(left_table.column(col), li, right_table.column(col))
+        diff = pa.array(np.flatnonzero(~same))
+        right_jobs[field] = (same, _POOL.submit(fn, right_table.column(col).take(diff)))
+    left_values = {f: _joined(f, [x.result() for x in job]) for f, job in left_jobs.items()}
+    right_values = {f: _reuse(f, left_values[f], li, job[1].result(), job[0]) for f, job in right_jobs.items()}
     return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)
 
 

@@ -20,7 +20,10 @@ dormitory: address agreement that proves a rare name proves little for NGUYEN VA
 
 Residents who share name, birth date and sex (or a held number, or a card number) are
 found here too (:func:`duplicates`): ``duplicate_record`` (one human twice) or
-``namesake_twin`` (two humans the 4 information cannot tell apart); both rows go to review.
+``namesake_twin`` (two humans the 4 information cannot tell apart); both rows go to review
+— unless Juki-net's answers told the twins apart (:func:`told_apart`: each answered with a
+record agreeing with it down to its own room, no number twice), when they are decided like
+anyone else.
 """
 from __future__ import annotations
 
@@ -366,12 +369,16 @@ class PopulationInputs:
     held: np.ndarray  # int64 held number, -1 = none
     answer_names: tuple[np.ndarray, np.ndarray, np.ndarray]  # name keys of every compared answer
     answer_numbers: np.ndarray  # int64 its valid number, -1 = none
+    # per row: the one number answered with a record that agrees in everything to the room
+    # (-1 none, OWN_ANSWERS_DIFFER when such records carry different numbers)
+    own_answer: np.ndarray | None = None
 
     def take(self, idx: np.ndarray) -> "PopulationInputs":
         """The rows ``idx``; the answers' keys are kept whole (they are not per row)."""
         return PopulationInputs(self.rows[idx], ResidentKeys(*(getattr(self.keys, f)[idx] for f in _KEY_FIELDS)),
                                 self.valid[idx], self.card[idx], self.held[idx],
-                                self.answer_names, self.answer_numbers)
+                                self.answer_names, self.answer_numbers,
+                                None if self.own_answer is None else self.own_answer[idx])
 
     @classmethod
     def concat(cls, parts: list["PopulationInputs"]) -> "PopulationInputs":
@@ -380,7 +387,8 @@ class PopulationInputs:
 
         return cls(cat("rows"), ResidentKeys.concat([p.keys for p in parts]), cat("valid"), cat("card"), cat("held"),
                    tuple(np.concatenate([p.answer_names[j] for p in parts]) for j in range(3)),
-                   cat("answer_numbers"))
+                   cat("answer_numbers"),
+                   None if any(p.own_answer is None for p in parts) else cat("own_answer"))
 
 
 def _pairs_within(counts: np.ndarray) -> float:
@@ -447,8 +455,12 @@ def population(inp: PopulationInputs) -> Population:
     birth = k(keys.birth)
 
     twin, root = duplicates(names, birth, k(keys.room), held=np.where(valid, inp.held, -1), card=k(inp.card))
+    apart = told_apart(twin, root, inp.own_answer) if inp.own_answer is not None else np.zeros(n, bool)
+    twin = np.where(apart, NONE, twin).astype(np.int8)
+    root = np.where(apart, -1, root)
     group = np.where(root >= 0, np.asarray(inp.rows, np.int64)[np.maximum(root, 0)], -1)
-    info = {"rho": rho, "rho_bounds": list(bounds), "cohort_share_file": share_file, "name_pairs": pairs_name,
+    info = {"namesake_twin_rows_told_apart": int(apart.sum()),
+            "rho": rho, "rho_bounds": list(bounds), "cohort_share_file": share_file, "name_pairs": pairs_name,
             "name_cohort_pairs": pairs_cohort, "kappa": KAPPA,
             "duplicate_record_rows": int((twin == DUPLICATE_RECORD).sum()),
             "namesake_twin_rows": int((twin == NAMESAKE_TWIN).sum())}
@@ -487,12 +499,65 @@ def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, 
     a = np.concatenate([e[0] for e in edges])
     b = np.concatenate([e[1] for e in edges])
     same = np.concatenate(human)
-    root = _components(n, a, b)
+    root = components(n, a, b)
     kind = np.zeros(n, np.int8)
     kind[root >= 0] = NAMESAKE_TWIN
     if same.any():
         kind[np.isin(root, np.unique(root[a[same]])) & (root >= 0)] = DUPLICATE_RECORD
     return kind, root
+
+
+OWN_ANSWERS_DIFFER = -2
+
+
+@nb.njit(**JIT)
+def _own_answers(person, number, full, n):  # pragma: no cover - compiled
+    out = np.full(n, -1, dtype=np.int64)
+    for j in range(len(person)):
+        if not full[j] or number[j] < 0:
+            continue
+        p = person[j]
+        if out[p] == -1:
+            out[p] = number[j]
+        elif out[p] != number[j]:
+            out[p] = OWN_ANSWERS_DIFFER
+    return out
+
+
+def own_answers(person: np.ndarray, number: np.ndarray, full: np.ndarray, n: int) -> np.ndarray:
+    """Per resident row, the number of the answers that agree with it in everything to the
+    room (``full`` per answer; ``person`` its resident row): -1 when there is none,
+    ``OWN_ANSWERS_DIFFER`` when they carry different numbers."""
+    return _own_answers(np.ascontiguousarray(person, np.int64), np.ascontiguousarray(number, np.int64),
+                        np.ascontiguousarray(full, np.bool_), int(n))
+
+
+def told_apart(twin: np.ndarray, root: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Rows of ``namesake_twin`` groups that Juki-net's answers told apart: every member was
+    answered with a record agreeing with it in everything down to the room, and no two
+    members got the same number. Twins live in different rooms (one room is a
+    ``duplicate_record``), so each answer is the record of the member at that address: the
+    4 information did tell them apart. One human entered twice gets one number back twice,
+    and a member unanswered or answered only with another address keeps the whole group in
+    review."""
+    n = len(twin)
+    members = np.flatnonzero((twin == NAMESAKE_TWIN) & (root >= 0))
+    out = np.zeros(n, bool)
+    if not len(members):
+        return out
+    g, num = root[members], own[members]
+    bad = np.zeros(n, bool)  # per group root: some member fails
+    bad[g[num < 0]] = True
+    o = np.lexsort((num, g))
+    gs, ns = g[o], num[o]
+    dup = (gs[1:] == gs[:-1]) & (ns[1:] == ns[:-1])
+    bad[gs[1:][dup]] = True
+    # a group with a member outside the twin kind (a duplicate joined by a number) stays
+    kinds = np.zeros(n, bool)
+    other = np.flatnonzero((root >= 0) & (twin != NAMESAKE_TWIN))
+    kinds[root[other]] = True
+    out[members] = ~bad[g] & ~kinds[g]
+    return out
 
 
 def _edges(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -508,26 +573,40 @@ def _edges(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first[~start], order[~start]
 
 
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Connected components of the edges (a, b): the smallest row of each, -1 for loners."""
-    out = np.full(n, -1, np.int64)
-    if not len(a):
-        return out
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.setdefault(x, x) != x:
+@nb.njit(**JIT)
+def _components_kernel(n, a, b):  # pragma: no cover - compiled
+    parent = np.arange(n)
+    touched = np.zeros(n, dtype=np.bool_)
+    for e in range(len(a)):
+        x, y = a[e], b[e]
+        touched[x] = True
+        touched[y] = True
+        while parent[x] != x:  # find, halving the path
             parent[x] = parent[parent[x]]
             x = parent[x]
-        return x
-
-    for x, y in zip(a.tolist(), b.tolist()):
-        rx, ry = find(x), find(y)
-        if rx != ry:
-            parent[max(rx, ry)] = min(rx, ry)
-    for x in list(parent):
-        out[x] = find(x)
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x < y:
+            parent[y] = x
+        elif y < x:
+            parent[x] = y
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if touched[i]:
+            r = i
+            while parent[r] != r:
+                r = parent[r]
+            out[i] = r
     return out
+
+
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of the edges (a, b) over rows 0..n-1: the smallest row of each
+    component, -1 for rows on no edge (union-find, the smaller root kept)."""
+    if not len(a):
+        return np.full(n, -1, np.int64)
+    return _components_kernel(n, np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64))
 
 
 # ---------------------------------------------------------------------------------------
@@ -792,7 +871,8 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 
 __all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
-           "DUPLICATE_RECORD", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "RELATIONS", "agreement_cell", "count_in",
-           "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys", "other_risk",
+           "DUPLICATE_RECORD", "FULL_CELL", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "OWN_ANSWERS_DIFFER", "RELATIONS",
+           "agreement_cell", "components", "count_in", "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys",
+           "other_risk", "own_answers", "told_apart",
            "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
            "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

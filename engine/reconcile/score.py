@@ -18,10 +18,12 @@ from jukimatch.engine.reconcile.chunks import Compared
 from jukimatch.engine.reconcile.decide import (
     DECISIONS, MATCH, REASON_CODES, Decisions, Pairs, Persons, Thresholds, decide, rank_candidates,
 )
-from jukimatch.engine.reconcile.features import ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, name_conflict, name_full
+from jukimatch.engine.reconcile.features import (
+    ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, agreement_cells, name_conflict, name_full,
+)
 from jukimatch.engine.reconcile.namesakes import (
-    BLOCK, BLOCK_ANSWER_BARE, KAPPA, N_CELLS, N_RELATIONS, OTHER_ROOM, ROOM, Population, PopulationInputs, Rates,
-    agreement_cell, fit_others, other_risk, relation,
+    BLOCK, BLOCK_ANSWER_BARE, FULL_CELL, KAPPA, N_CELLS, N_RELATIONS, OTHER_ROOM, ROOM, Population, PopulationInputs,
+    Rates, agreement_cell, fit_others, other_risk, own_answers, relation,
 )
 from jukimatch.engine.reconcile.prepare import Prepared
 from jukimatch.engine.text import hash_strings, to_codepoints
@@ -64,7 +66,17 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
         held=prep.held,
         answer_names=(comp.pkeys.alpha, comp.pkeys.kanji, comp.pkeys.kana),
         answer_numbers=np.where(prep.number_ok_all[prep.pair_resp], answers, -1),
+        own_answer=own_answers(prep.pair_res, np.where(prep.number_ok_all[prep.pair_resp], answers, -1),
+                               _agrees_to_the_room(comp.levels, comp.pkeys.room_same), R.num_rows),
     )
+
+
+def _agrees_to_the_room(levels: np.ndarray, room_same: np.ndarray) -> np.ndarray:
+    """Per pair: names (none contradicting), birth date and sex agree fully, and so does the
+    address down to building and room."""
+    rel = relation(levels[:, ADDRESS_FIELD], room_same)
+    return ((_cells(levels) == FULL_CELL) & ~name_conflict(levels) & (levels[:, SEX_FIELD] == 1)
+            & (rel == ROOM))
 
 
 @dataclass
@@ -96,7 +108,7 @@ class CandidateUnits:
 
 
 def _cells(levels: np.ndarray) -> np.ndarray:
-    return agreement_cell(name_full(levels), name_conflict(levels), levels[:, DATE_FIELD])
+    return agreement_cells(levels)
 
 
 def candidate_units(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population) -> CandidateUnits:

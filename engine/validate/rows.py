@@ -5,16 +5,19 @@ codes ``field:problem`` that say why. The caller keeps rows in = rows out.
 """
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba as nb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from jukimatch.engine.io import NAME_COLUMNS, ROW_COLUMN
 from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
+from jukimatch.engine.text import is_valid_row, over_chunks, utf8_char
 from jukimatch.engine.validate.checkdigit import scan_numbers_trimmed, valid_card_numbers
 from jukimatch.engine.validate.keys import KeyIndex, index_keys
 
@@ -49,10 +52,41 @@ class Checked:
         })
 
 
+# Whitespace as Arrow's ``utf8_is_space`` defines it (Unicode Zs and the bidi classes WS, B
+# and S); a test holds it to Arrow over every code point.
+SPACES = (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029,
+          0x202F, 0x205F, 0x3000)
+
+
+@functools.cache
+def _spaces() -> np.ndarray:
+    table = np.zeros(max(SPACES) + 1, dtype=np.bool_)
+    table[list(SPACES)] = True
+    table.setflags(write=False)
+    return table
+
+
+@nb.njit(cache=True, nogil=True)
+def _has_text(boff, data, bits, bit_offset, has_nulls, spaces):
+    """Per row: valid and holding a character that is not whitespace. Most rows stop at
+    their first character."""
+    n = len(boff) - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        if not is_valid_row(bits, bit_offset, has_nulls, i):
+            continue
+        k = boff[i]
+        while k < boff[i + 1]:
+            c, k = utf8_char(data, k)
+            if c >= len(spaces) or not spaces[c]:
+                out[i] = True
+                break
+    return out
+
+
 def _present(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Non-null and not only whitespace (without copying the strings, as trimming would)."""
-    some = pc.and_not(pc.greater(pc.utf8_length(col), 0), pc.utf8_is_space(col))
-    return pc.fill_null(some, False).to_numpy(zero_copy_only=False)
+    """Non-null and not only whitespace: one pass over the bytes, nothing copied."""
+    return over_chunks(col, _has_text, _spaces())
 
 
 def _add(errors: dict[int, list[str]], mask: np.ndarray, code: str) -> None:

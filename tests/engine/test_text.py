@@ -1,5 +1,6 @@
 """The layout kernels (UTF-8 decode, byte offsets, hashing) and the number/card scanners
 against plain-Python twins."""
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings, strategies as st
 
@@ -43,3 +44,13 @@ def test_card_numbers_twin(values):
 
     want = [v is not None and re.fullmatch(r"[A-Z]{2}[0-9]{8}[A-Z]{2}", v) is not None for v in values]
     assert valid_card_numbers(pa.array(values, pa.string())).tolist() == want
+
+
+@given(st.lists(st.text(max_size=4), max_size=8), st.lists(st.integers(0, 7), max_size=12))
+def test_take_codepoints_twin(values, rows):
+    from jukimatch.engine.text import take_codepoints
+
+    rows = [r for r in rows if r < len(values)]
+    got = take_codepoints(to_codepoints(values), np.array(rows, np.int64))
+    assert [got.get(i) for i in range(len(got))] == [values[r] for r in rows]
+    assert got.cp.dtype == np.uint32 and got.off.dtype == np.int64

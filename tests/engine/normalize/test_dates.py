@@ -83,3 +83,12 @@ def test_sex_fast_path_equals_normalising_everything(values):
     got = normalize_sex(pa.array(values, pa.string()))
     want = _normalize_sex_spelled(pa.array(values, pa.string()))
     assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
+
+
+@given(st.lists(st.text(_DATE, max_size=12) | st.none(), min_size=1, max_size=12), st.integers(0, 11))
+def test_dates_of_a_slice_with_nulls(values, start):
+    """Read straight from Arrow's buffers: a slice (bit offset, offsets offset) parses as its rows."""
+    whole = parse_dates(pa.array(values, pa.string()))
+    part = parse_dates(pa.chunked_array([pa.array(values, pa.string()).slice(start)]))
+    for a, b in zip(whole, part):
+        assert a[start:].tolist() == b.tolist()

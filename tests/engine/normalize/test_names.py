@@ -78,6 +78,23 @@ def test_kanji_table_is_a_fold():
     assert np.array_equal(table[table], table)  # folding twice changes nothing
 
 
+def test_kanji_table_cache_round_trips_and_survives_a_bad_file(tmp_path, monkeypatch):
+    built = names._build_kanji_table()
+    path = tmp_path / "cache" / "kanji_table-x.npy"
+    monkeypatch.setattr(names, "_kanji_cache_path", lambda: path)
+    names._kanji_table.cache_clear()
+    try:
+        assert np.array_equal(names._kanji_table(), built) and path.exists()  # built, then saved
+        names._kanji_table.cache_clear()
+        assert np.array_equal(names._kanji_table(), built)  # read back
+        path.write_bytes(b"not a table")
+        names._kanji_table.cache_clear()
+        assert np.array_equal(names._kanji_table(), built)  # a broken file is rebuilt over
+        assert np.array_equal(np.load(path), built)
+    finally:
+        names._kanji_table.cache_clear()
+
+
 def test_non_string_column_is_rejected():
     with pytest.raises(ValueError, match="string"):
         normalize_alpha(pa.array([1, 2]))
@@ -132,11 +149,11 @@ def test_squeeze_and_private_use_match_naive(values):
 
 
 _ANY = st.characters(max_codepoint=0x323AF, exclude_categories=("Cs",))
-_COMPOSING = st.sampled_from(list("ｸﾞカ\u3099゛ａ１가\u11a8\u1100\u1161é\u0301"))
+_COMPOSING = st.sampled_from(list("ｸﾞカ\u3099゛ａ１가\u11a8\u1100\u1161é\u0301ＡＺ～！\u3000\uff5f 田"))
 
 
 @given(st.lists(st.text(_ANY, max_size=6) | st.text(_COMPOSING, max_size=6) | st.none(), max_size=8),
-       st.sampled_from(["NFKC", "NFKD"]))
+       st.sampled_from(["NFKC", "NFKD", "NFC", "NFD"]))
 def test_selective_normalising_equals_arrow(values, form):
     import pyarrow.compute as pc
 

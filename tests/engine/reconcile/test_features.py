@@ -64,3 +64,14 @@ def test_split_address_job_gives_the_same(monkeypatch):
     for a, b in zip(whole, split):
         for x, y in zip(a.address, b.address):
             assert x.tolist() == y.tolist()
+
+
+@given(st.lists(st.lists(st.integers(-1, 5), min_size=6, max_size=6), max_size=30))
+def test_agreement_cells_in_one_pass_equal_the_composed_cells(rows):
+    from jukimatch.engine.reconcile.features import DATE_FIELD, agreement_cells, name_conflict, name_full
+    from jukimatch.engine.reconcile.namesakes import agreement_cell
+
+    levels = np.array(rows, np.int8).reshape(-1, 6)
+    want = agreement_cell(name_full(levels), name_conflict(levels), levels[:, DATE_FIELD])
+    got = agreement_cells(levels)
+    assert got.dtype == np.int64 and got.tolist() == want.tolist()

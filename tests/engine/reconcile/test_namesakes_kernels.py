@@ -7,8 +7,9 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.reconcile.namesakes import (
-    DUPLICATE_RECORD, FULL_CELL, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, RELATIONS, ROOM, Rates, count_in, count_keys, duplicates, first_seen,
-    fit_others, mix, name_keys, other_risk, prior_odds, relation,
+    DUPLICATE_RECORD, FULL_CELL, components, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, OWN_ANSWERS_DIFFER, RELATIONS, ROOM, Rates, count_in,
+    count_keys, duplicates, first_seen, fit_others, mix, name_keys, other_risk, own_answers, prior_odds, relation,
+    told_apart,
 )
 from jukimatch.engine.text import to_codepoints
 
@@ -131,6 +132,79 @@ def test_near_misses_are_not_flagged():
     # rows 0 and 3 share alpha/birth with nothing contradicting; so do 0 and 4; 3 and 4 contradict
     # each other on kanji yet join through row 0: one group, two people
     assert kind[[1, 2, 5]].tolist() == [0, 0, 0] and root[[1, 2, 5]].tolist() == [-1, -1, -1]
+
+
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.just(n), st.lists(
+    st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=15))))
+def test_components_match_twin(case):
+    n, edges = case
+    a = np.array([x for x, _ in edges], np.int64)
+    b = np.array([y for _, y in edges], np.int64)
+    # the plain twin: grow each component from its rows by the edges, name it by its least row
+    want = [-1] * n
+    for start in range(n):
+        group, grew = {start}, True
+        while grew:
+            grew = False
+            for x, y in edges:
+                if (x in group) != (y in group):
+                    group |= {x, y}
+                    grew = True
+        if any(x == start or y == start for x, y in edges):
+            want[start] = min(group)
+    assert components(n, a, b).tolist() == want
+
+
+# -- namesake twins that Juki-net's answers told apart -------------------------------------
+
+def _apart(kind, root, own):
+    return told_apart(np.array(kind, np.int8), np.array(root, np.int64), np.array(own, np.int64)).tolist()
+
+
+def test_twins_each_answered_to_their_own_room_are_told_apart():
+    T = NAMESAKE_TWIN
+    assert _apart([T, T], [0, 0], [11, 12]) == [True, True]
+    assert _apart([T, T, T], [0, 0, 0], [11, 12, 13]) == [True, True, True]
+
+
+def test_twins_stay_flagged_unless_every_member_is_told_apart():
+    T, D, X = NAMESAKE_TWIN, DUPLICATE_RECORD, OWN_ANSWERS_DIFFER
+    assert _apart([T, T], [0, 0], [11, -1]) == [False, False]  # one unanswered, or not to the room
+    assert _apart([T, T], [0, 0], [11, 11]) == [False, False]  # one number twice: one human twice?
+    assert _apart([T, T], [0, 0], [11, X]) == [False, False]  # two numbers for one member
+    assert _apart([D, D], [0, 0], [11, 12]) == [False, False]  # one room or one held number
+    assert _apart([T, T, 0], [0, 0, -1], [11, 12, 13]) == [True, True, False]  # not a twin: untouched
+    assert _apart([T, T, T, T], [0, 0, 2, 2], [11, 12, 13, -1]) == [True, True, False, False]  # per group
+
+
+def _naive_told_apart(kind, root, own):
+    out = []
+    for i in range(len(kind)):
+        group = [j for j in range(len(kind)) if root[j] == root[i]] if root[i] >= 0 else []
+        nums = [own[j] for j in group]
+        out.append(bool(group) and kind[i] == NAMESAKE_TWIN and all(kind[j] == NAMESAKE_TWIN for j in group)
+                   and all(x >= 0 for x in nums) and len(set(nums)) == len(nums))
+    return out
+
+
+@given(st.lists(st.tuples(st.sampled_from([0, DUPLICATE_RECORD, NAMESAKE_TWIN]), st.integers(-1, 3),
+                          st.integers(-2, 4)), max_size=12))
+def test_told_apart_matches_twin(rows):
+    root = [min(r, len(rows) - 1) if k else -1 for k, r, _ in rows]  # a group is named by a row
+    kind = [k if r >= 0 else 0 for (k, _, _), r in zip(rows, root)]
+    own = [o for *_, o in rows]
+    assert _apart(kind, root, own) == _naive_told_apart(kind, root, own)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-1, 3), st.booleans()), max_size=20))
+def test_own_answers_match_twin(pairs):
+    person, number, full = (np.array(x) for x in zip(*pairs)) if pairs else (np.zeros(0, np.int64),) * 3
+    got = own_answers(person.astype(np.int64), number.astype(np.int64), full.astype(bool), 6).tolist()
+    want = []
+    for i in range(6):
+        nums = {n for p, n, f in pairs if p == i and f and n >= 0}
+        want.append(-1 if not nums else nums.pop() if len(nums) == 1 else OWN_ANSWERS_DIFFER)
+    assert got == want
 
 
 # -- the mixture: plain twins ---------------------------------------------------------------
