@@ -19,7 +19,7 @@ UV_VERSION ?= uv>=0.13,<0.14
 # (jukimatch.api.warmup): a first run finds them compiled instead of compiling them in turn.
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
-	test -x $(UV) || $(PYTHON) -m pip install --quiet --python $(PY) '$(UV_VERSION)' \
+	test -x $(UV) || $(PYTHON) -m pip --python $(PY) install --quiet '$(UV_VERSION)' \
 	  || { $(PY) -m ensurepip --default-pip && $(PY) -m pip install --quiet '$(UV_VERSION)'; }
 	$(UV) pip install --quiet --python $(PY) -e '.[$(EXTRAS)]'
 	touch $(STAMP)
