@@ -134,7 +134,10 @@ def _closure(table: np.ndarray) -> np.ndarray:
 def _kanji_table() -> np.ndarray:
     """The kanji fold table, read from its on-disk cache when one was built by the same
     jntajis, OpenCC and this module (building it walks 200k ideographs in Python, ~0.3 s)."""
-    path = _kanji_cache_path()
+    try:
+        path = _kanji_cache_path()
+    except Exception:  # noqa: BLE001 - no version to name the cache by: build it each time
+        return _build_kanji_table()
     try:
         table = np.load(path, allow_pickle=False)
         if table.shape == (_KANJI_TABLE_SIZE,) and table.dtype == np.uint32:
@@ -143,14 +146,14 @@ def _kanji_table() -> np.ndarray:
     except (OSError, ValueError):
         pass
     table = _build_kanji_table()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:  # cached beside Numba's kernels; a read-only install just builds it each time
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             np.save(fh, table, allow_pickle=False)
         os.replace(tmp, path)
     except OSError:
-        pass
+        tmp.unlink(missing_ok=True)
     return table
 
 
