@@ -77,18 +77,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return probe_main(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        import psutil  # noqa: F401
-    except ImportError:
-        print("jukimatch bench needs the bench extra: .venv/bin/uv pip install -e '.[bench]'", file=sys.stderr)
-        return 2
-    import importlib.util
+    from .machine import BENCH_EXTRA, missing_modules
 
     needs = {"splink": ("splink", "duckdb", "pandas"), "pandas": ("pandas", "rapidfuzz")}
-    missing = sorted({m for c in args.contestants for m in needs.get(c, ()) if importlib.util.find_spec(m) is None})
+    missing = missing_modules("psutil", *(m for c in args.contestants for m in needs.get(c, ())))
     if missing:
-        print(f"jukimatch bench: {', '.join(missing)} not installed; .venv/bin/uv pip install -e '.[bench]' "
-              "or choose --contestants", file=sys.stderr)
+        print(f"jukimatch bench: {', '.join(missing)} not installed; {BENCH_EXTRA} or choose --contestants",
+              file=sys.stderr)
         return 2
     from .endtoend import Config, markdown, run, save
 

@@ -233,18 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--child"]:
         return _child(argv[1:])
     args = build_parser().parse_args(argv)
-    try:
-        import psutil  # noqa: F401
-    except ImportError:
-        print("bench_probe needs psutil (the bench extra): .venv/bin/uv pip install -e '.[bench]'", file=sys.stderr)
-        return 2
-    if args.splink:
-        import importlib.util
-
-        if importlib.util.find_spec("splink") is None:
-            print("--splink needs the bench extra: .venv/bin/uv pip install -e '.[bench]'", file=sys.stderr)
-            return 2
     from . import machine
+
+    missing = machine.missing_modules("psutil", *(("splink",) if args.splink else ()))
+    if missing:
+        print(f"bench probe: {', '.join(missing)} not installed; {machine.BENCH_EXTRA}", file=sys.stderr)
+        return 2
 
     names = ["start", "probe", "reconcile", *(["splink"] if args.splink else [])]
     print(machine.banner(), flush=True)

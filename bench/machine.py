@@ -12,6 +12,16 @@ LIBRARIES = (
 )
 
 
+BENCH_EXTRA = ".venv/bin/uv pip install -e '.[bench]'"
+
+
+def missing_modules(*names: str) -> list[str]:
+    """Which of the modules ``names`` are not installed (the bench extra brings them all)."""
+    import importlib.util
+
+    return sorted(n for n in set(names) if importlib.util.find_spec(n) is None)
+
+
 def cpu_model() -> str:
     """The CPU model name from /proc/cpuinfo (Linux), else what :mod:`platform` knows."""
     try:
