@@ -35,49 +35,6 @@ def as_large_string(values) -> pa.LargeStringArray:
     return string_array(values).cast(pa.large_string())
 
 
-@nb.njit(cache=True, nogil=True)
-def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
-    """Arrow's UTF-8 (already validated by Arrow) to code points; nulls become empty."""
-    n = len(boff) - 1
-    off = np.zeros(n + 1, dtype=np.int64)
-    total = 0
-    for i in range(n):
-        if has_nulls:
-            j = i + bit_offset
-            if not (valid_bits[j >> 3] >> (j & 7)) & 1:
-                off[i + 1] = total
-                continue
-        for k in range(boff[i], boff[i + 1]):
-            if (data[k] & 0xC0) != 0x80:
-                total += 1
-        off[i + 1] = total
-    cp = np.empty(total, dtype=np.uint32)
-    w = 0
-    for i in range(n):
-        if off[i + 1] == off[i]:
-            continue
-        k = boff[i]
-        end = boff[i + 1]
-        while k < end:
-            b = np.uint32(data[k])
-            if b < 0x80:
-                c = b
-                k += 1
-            elif b < 0xE0:
-                c = ((b & 0x1F) << 6) | (np.uint32(data[k + 1]) & 0x3F)
-                k += 2
-            elif b < 0xF0:
-                c = ((b & 0x0F) << 12) | ((np.uint32(data[k + 1]) & 0x3F) << 6) | (np.uint32(data[k + 2]) & 0x3F)
-                k += 3
-            else:
-                c = (((b & 0x07) << 18) | ((np.uint32(data[k + 1]) & 0x3F) << 12)
-                     | ((np.uint32(data[k + 2]) & 0x3F) << 6) | (np.uint32(data[k + 3]) & 0x3F))
-                k += 4
-            cp[w] = c
-            w += 1
-    return cp, off
-
-
 @nb.njit(cache=True, nogil=True, inline="always")
 def utf8_char(data, k):
     """The code point starting at byte ``k`` of valid UTF-8, and the byte after it: for
@@ -101,6 +58,31 @@ def is_valid_row(bits, bit_offset, has_nulls, i):
         return True
     j = i + bit_offset
     return (bits[j >> 3] >> (j & 7)) & 1 == 1
+
+
+@nb.njit(cache=True, nogil=True)
+def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
+    """Arrow's UTF-8 (already validated by Arrow) to code points; nulls become empty."""
+    n = len(boff) - 1
+    off = np.zeros(n + 1, dtype=np.int64)
+    total = 0
+    for i in range(n):
+        if is_valid_row(valid_bits, bit_offset, has_nulls, i):
+            for k in range(boff[i], boff[i + 1]):
+                if (data[k] & 0xC0) != 0x80:
+                    total += 1
+        off[i + 1] = total
+    cp = np.empty(total, dtype=np.uint32)
+    w = 0
+    for i in range(n):
+        if off[i + 1] == off[i]:
+            continue
+        k = boff[i]
+        while k < boff[i + 1]:
+            c, k = utf8_char(data, k)
+            cp[w] = c
+            w += 1
+    return cp, off
 
 
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
@@ -188,13 +170,11 @@ def _same_text(aoff, adata, abits, abit_offset, a_nulls, a_rows, boff, bdata, bb
     out = np.zeros(len(boff) - 1, dtype=np.bool_)
     for j in range(len(boff) - 1):
         i = a_rows[j]
-        ka = i + abit_offset
-        kb = j + bbit_offset
         a0, a1 = aoff[i], aoff[i + 1]
         b0, b1 = boff[j], boff[j + 1]
-        if a_nulls and not (abits[ka >> 3] >> (ka & 7)) & 1:
+        if not is_valid_row(abits, abit_offset, a_nulls, i):
             a1 = a0
-        if b_nulls and not (bbits[kb >> 3] >> (kb & 7)) & 1:
+        if not is_valid_row(bbits, bbit_offset, b_nulls, j):
             b1 = b0
         if a1 - a0 != b1 - b0:
             continue

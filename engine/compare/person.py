@@ -168,12 +168,11 @@ def _name_scratch(max_len):
 
 @nb.njit(**JIT)
 def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
+    """Level of two names that are not the same code points (equal ones: :func:`_equal_level`)."""
     tok, flag_a, flag_b, used, adj, match_of, visited, stack_i, stack_next, via = sc
     sa, ea, sb, eb, fa, fb, ga, gb, ia, ib, ma, mb, bufa, bufb, row, stats, table = tok
     top = 5 if kind == _ALPHA else 4
     na = tokenize(ca, a0, a1, sa, ea, ma)
-    if range_equal(ca, a0, a1, cb, b0, b1):  # most true pairs: one side's tokens say it all
-        return top if na > 0 else -1
     nb_ = tokenize(cb, b0, b1, sb, eb, mb)
     if na == 0 or nb_ == 0:
         return -1

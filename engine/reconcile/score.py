@@ -58,16 +58,16 @@ class Phantoms:
 def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
     """What :func:`jukimatch.engine.reconcile.namesakes.population` needs of this part's rows."""
     R = prep.R
-    answers = prep.number_all[prep.pair_resp]
+    answers = np.where(prep.number_ok_all[prep.pair_resp], prep.number_all[prep.pair_resp], -1)
     return PopulationInputs(
         rows=prep.r_global, keys=comp.rkeys, valid=prep.rcheck.ok,
         card=hash_strings(to_codepoints(R.column("card_number"))) if "card_number" in R.column_names
         else np.zeros(R.num_rows, np.uint64),
         held=prep.held,
         answer_names=(comp.pkeys.alpha, comp.pkeys.kanji, comp.pkeys.kana),
-        answer_numbers=np.where(prep.number_ok_all[prep.pair_resp], answers, -1),
-        own_answer=own_answers(prep.pair_res, np.where(prep.number_ok_all[prep.pair_resp], answers, -1),
-                               _agrees_to_the_room(comp.levels, comp.pkeys.room_same), R.num_rows),
+        answer_numbers=answers,
+        own_answer=own_answers(prep.pair_res, answers, _agrees_to_the_room(comp.levels, comp.pkeys.room_same),
+                               R.num_rows),
     )
 
 

@@ -13,15 +13,7 @@ import numba as nb
 import numpy as np
 
 from jukimatch.engine.runtime import JIT
-from jukimatch.engine.text import utf8_buffers
-
-
-@nb.njit(**JIT)
-def _valid(bits, bit_offset, has_nulls, i):  # pragma: no cover - compiled
-    if not has_nulls:
-        return True
-    j = i + bit_offset
-    return (bits[j >> 3] >> (j & 7)) & 1 == 1
+from jukimatch.engine.text import is_valid_row, utf8_buffers
 
 
 @nb.njit(**JIT)
@@ -53,7 +45,7 @@ def _build(off, data, bits, bit_offset, has_nulls, slots):  # pragma: no cover -
     mask = np.uint64(len(slots) - 1)
     first = np.full(len(off) - 1, -1, dtype=np.int64)
     for i in range(len(off) - 1):
-        if not _valid(bits, bit_offset, has_nulls, i):
+        if not is_valid_row(bits, bit_offset, has_nulls, i):
             continue
         s = _hash(off, data, i) & mask
         while True:
@@ -82,7 +74,7 @@ def _lookup(slots, first, koff, kdata, off, data, bits, bit_offset, has_nulls): 
     out = np.full(len(off) - 1, -1, dtype=np.int64)
     last = 0
     for i in range(len(off) - 1):
-        if not _valid(bits, bit_offset, has_nulls, i):
+        if not is_valid_row(bits, bit_offset, has_nulls, i):
             continue
         found = False
         for r in range(last, min(last + WALK, n_keys)):
