@@ -58,8 +58,8 @@ def detect_encoding(path: Path) -> str:
         raise InputError(f"{path}: neither UTF-8 nor CP932 text (byte {exc.start})") from None
 
 
-def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """The table and the rows whose field count is wrong, as (line number, error)."""
+def _csv_setup(path: Path, encoding: str | None):
+    """(encoding, Arrow's name for it, ConvertOptions with every header column as text)."""
     enc = encoding or detect_encoding(path)
     if enc.lower().replace("_", "-") in ("utf-8", "utf8"):
         # A forced UTF-8 read of a file with a BOM would keep the BOM in the first name.
@@ -80,17 +80,32 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[in
     convert = pcsv.ConvertOptions(
         column_types=types, strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True
     )
+    return enc, arrow_enc, convert
+
+
+def _csv_options(arrow_enc: str, threads: bool, malformed: list[tuple[int | None, str]]):
+    """Read and parse options that skip rows with a wrong field count into ``malformed``."""
+
+    def skip(row) -> str:
+        err = f"expected {row.expected_columns} fields, got {row.actual_columns}"
+        malformed.append((row.number, err))
+        return "skip"
+
+    read = pcsv.ReadOptions(encoding=arrow_enc, block_size=1 << 24, use_threads=threads)
+    return read, pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip)
+
+
+def _unreadable(path: Path, enc: str, exc: Exception) -> InputError:
+    return InputError(f"{path}: unreadable CSV ({enc}): {str(exc).splitlines()[0]}")
+
+
+def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The table and the rows whose field count is wrong, as (line number, error)."""
+    enc, arrow_enc, convert = _csv_setup(path, encoding)
 
     def attempt(threads: bool):
-        malformed: list[tuple[int, str]] = []
-
-        def skip(row) -> str:
-            err = f"expected {row.expected_columns} fields, got {row.actual_columns}"
-            malformed.append((row.number or 0, err))
-            return "skip"
-
-        read = pcsv.ReadOptions(encoding=arrow_enc, block_size=1 << 24, use_threads=threads)
-        parse = pcsv.ParseOptions(newlines_in_values=True, invalid_row_handler=skip)
+        malformed: list[tuple[int | None, str]] = []
+        read, parse = _csv_options(arrow_enc, threads, malformed)
         table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         return table, malformed
 
@@ -99,9 +114,8 @@ def _read_csv(path: Path, encoding: str | None) -> tuple[pa.Table, list[tuple[in
         if malformed:  # Arrow numbers the lines of bad rows only when reading on one thread
             table, malformed = attempt(False)
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError(f"{path}: unreadable CSV ({enc}): {first}") from None
-    return table, sorted(malformed)
+        raise _unreadable(path, enc, exc) from None
+    return table, sorted((n or 0, e) for n, e in malformed)
 
 
 def _read_parquet(path: Path) -> tuple[pa.Table, list[Any]]:
@@ -109,6 +123,11 @@ def _read_parquet(path: Path) -> tuple[pa.Table, list[Any]]:
         table = pq.read_table(path, memory_map=True)  # a third of the kernel time of buffered reads
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"{path}: unreadable Parquet: {str(exc).splitlines()[0]}") from None
+    return _as_text(table, path), []
+
+
+def _as_text(table: pa.Table, path: Path) -> pa.Table:
+    """Every column as ``string``; a column of another kind (float, binary, ...) is refused."""
     cols = []
     for name, col in zip(table.column_names, table.columns):
         t = col.type
@@ -118,7 +137,7 @@ def _read_parquet(path: Path) -> tuple[pa.Table, list[Any]]:
             cols.append(col.cast(pa.string()))
         else:
             raise InputError(f"{path}: column {name}: type {t} is not text (every column must be text)")
-    return pa.table(cols, names=table.column_names), []
+    return pa.table(cols, names=table.column_names)
 
 
 class InputTable(NamedTuple):
@@ -141,6 +160,11 @@ def read_text_table(path: str | Path, *, encoding: str | None = None) -> tuple[p
         table, malformed = _read_csv(path, encoding)
     else:
         raise InputError(f"{path}: unknown format {suffix or '(none)'}; use .parquet or .csv")
+    return _clean(table, path), malformed
+
+
+def _clean(table: pa.Table, path: Path) -> pa.Table:
+    """Column names stripped and unique; empty strings turned into nulls."""
     names = [n.strip().lstrip("\ufeff") for n in table.column_names]
     table = table.rename_columns(names)
     seen = set()
@@ -156,7 +180,7 @@ def read_text_table(path: str | Path, *, encoding: str | None = None) -> tuple[p
         if pa.types.is_string(col.type) and pc.any(pc.equal(col, "")).as_py():
             col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
         cols.append(col)
-    return pa.table(cols, names=table.column_names), malformed
+    return pa.table(cols, names=table.column_names)
 
 
 def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> InputTable:
@@ -177,6 +201,13 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
 
 def _read_table(path: Path, kind: str, encoding: str | None) -> InputTable:
     table, malformed = read_text_table(path, encoding=encoding)
+    table = _complete(table, kind, path)
+    rows, malformed = record_numbers(table.num_rows, malformed)
+    return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)
+
+
+def _complete(table: pa.Table, kind: str, path: Path) -> pa.Table:
+    """The required columns checked, the other expected ones added as nulls when missing."""
     names = table.column_names
     for col in REQUIRED[kind]:
         if col not in names:
@@ -187,15 +218,79 @@ def _read_table(path: Path, kind: str, encoding: str | None) -> InputTable:
     for col in expected:
         if col not in names:
             table = table.append_column(col, pa.nulls(table.num_rows, pa.string()))
-    rows = np.arange(1, table.num_rows + 1, dtype=np.int64)
+    return table
+
+
+def record_numbers(n_rows: int, malformed: list[tuple[int, str]]) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """The record number (1-based, header not counted) of each of ``n_rows`` kept rows, and
+    the malformed rows as (record number, error), from the line numbers of the malformed."""
+    rows = np.arange(1, n_rows + 1, dtype=np.int64)
     if malformed:
         # Record numbers of the kept rows: 1..total less the malformed ones (line - 1 = record).
         bad = np.array([max(line - 1, 0) for line, _ in malformed], dtype=np.int64)
-        kept = np.setdiff1d(np.arange(1, table.num_rows + len(malformed) + 1, dtype=np.int64), bad)
-        if len(kept) == table.num_rows:  # else line numbers were shifted by quoted newlines
+        kept = np.setdiff1d(np.arange(1, n_rows + len(malformed) + 1, dtype=np.int64), bad)
+        if len(kept) == n_rows:  # else line numbers were shifted by quoted newlines
             rows = kept
-    malformed = [(max(line - 1, 0), err) for line, err in malformed]
-    return InputTable(table.append_column(ROW_COLUMN, pa.array(rows)), malformed, path)
+    return rows, [(max(line - 1, 0), err) for line, err in malformed]
+
+
+class TableStream:
+    """An input read in batches of rows, for a run that must never hold a whole table.
+
+    Iterating yields all-text tables cleaned and completed exactly as :func:`read_table`
+    cleans and completes the whole (but without ``__row``: the record numbers are known
+    only at the end, from :attr:`malformed`, by :func:`record_numbers`). A CSV whose bad
+    rows come without line numbers (Arrow numbers them only on one thread) raises
+    :class:`Restart` once: iterate again, and the rows come again from the start.
+    """
+
+    class Restart(Exception):
+        """Iterate again from the first row: the stream now reads on one thread."""
+
+    def __init__(self, path: str | Path, kind: str, *, encoding: str | None = None):
+        self.path = Path(path)
+        if kind not in REQUIRED:
+            raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+        if not self.path.exists():
+            raise InputError(f"{self.path}: no such file")
+        self.kind, self.encoding = kind, encoding
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in (".parquet", ".csv", ".txt"):
+            raise InputError(f"{self.path}: unknown format {self.suffix or '(none)'}; use .parquet or .csv")
+        self.malformed: list[tuple[int, str]] = []
+        self._threads = True
+
+    def __iter__(self):
+        self.malformed = []
+        raw = self._parquet() if self.suffix == ".parquet" else self._csv()
+        for table in raw:
+            yield _complete(_clean(table, self.path), self.kind, self.path)
+
+    def _parquet(self):
+        try:
+            source = pq.ParquetFile(self.path, memory_map=True)
+            for batch in source.iter_batches(batch_size=1 << 18):
+                yield _as_text(pa.Table.from_batches([batch]), self.path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(f"{self.path}: unreadable Parquet: {str(exc).splitlines()[0]}") from None
+
+    def _csv(self):
+        enc, arrow_enc, convert = _csv_setup(self.path, self.encoding)
+        found: list[tuple[int | None, str]] = []
+        read, parse = _csv_options(arrow_enc, self._threads, found)
+        try:
+            reader = pcsv.open_csv(self.path, read_options=read, parse_options=parse, convert_options=convert)
+            for batch in reader:
+                if found and self._threads:
+                    self._threads = False
+                    raise TableStream.Restart()
+                yield pa.Table.from_batches([batch])
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _unreadable(self.path, enc, exc) from None
+        if found and self._threads:
+            self._threads = False
+            raise TableStream.Restart()
+        self.malformed = sorted((n or 0, e) for n, e in found)
 
 
 _PREFETCHED: dict[tuple[Any, ...], Future[InputTable]] = {}

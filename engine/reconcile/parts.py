@@ -1,0 +1,241 @@
+"""A reconciliation over hash partitions: the stages as tasks, on any :class:`Runner`.
+
+The Dask backend (:mod:`.distributed`) runs the tasks on a cluster; the local backend with
+partitions (:mod:`.inturn`) runs them one after another in this process and parks each
+result on disk. The driver, :func:`run_parts`, is the same for both: partitions stay where
+their runner keeps them from stage to stage, and only small things reach the driver:
+
+1. *prepare* (validate, link) → compared pairs per resident row, for the global u plan;
+2. *compare* (chunks saved in the work folder for ``resume``) → pattern counts and the
+   partition's sides of the u-sample pairs; the driver runs one EM on the summed counts;
+3. *population*: the run's names, places and duplicates, from every partition's keys;
+4. *decide, first pass* → the numbers the partition's plausible persons would be given
+   and the numbers its persons hold, split into buckets by number; one task per bucket
+   resolves the conflicts across partitions into stand-in persons
+   (:mod:`.partition`);
+5. *decide, final* with the stand-ins → output rows with sort keys, which
+   :func:`~jukimatch.engine.reconcile.common.finish` merges into input order.
+
+Decisions are identical to those of the whole input in one part.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from jukimatch.engine.files.crypt import read_parquet
+from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
+from jukimatch.engine.reconcile.common import Options, finish, fit_model, namesake_info
+from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
+from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, resolve_numbers
+from jukimatch.engine.reconcile.prepare import prepare
+from jukimatch.engine.reconcile.score import (
+    CandidateUnits, Phantoms, candidate_units, number_report, population_inputs, rates_from, score_and_decide,
+    with_rates,
+)
+from jukimatch.engine.reconcile.tables import part_outputs, side_by_side
+
+
+class Runner(Protocol):
+    """Where the tasks run. A reference is whatever ``submit`` returns; it may be passed to
+    later tasks as an argument, which then receive the value."""
+
+    def submit(self, fn: Callable, *args: Any, part: int | None = None) -> Any:
+        """Run ``fn(*args)`` (``part``: the partition it works on, a placement hint)."""
+
+    def gather(self, refs: list) -> list:
+        """The values of ``refs``, :class:`Sealed` ones opened."""
+
+    def scatter(self, value: Any) -> Any:
+        """A reference to ``value``, for tasks to take."""
+
+
+# -- tasks (module-level functions: picklable by reference) ------------------------------
+#
+# Dask logs the arguments of a task that fails. Everything that carries rows, names or
+# numbers travels in a Sealed box whose repr shows only its type: no number reaches a log.
+
+
+class Sealed:
+    """Task data whose repr never shows its contents."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<sealed {type(self.value).__name__}>"
+
+    def __reduce__(self):
+        return Sealed, (self.value,)
+
+
+@dataclass(frozen=True)
+class PartFiles:
+    """A partition's rows in two Parquet files of the work folder (encrypted with ``key``)."""
+
+    residents: Path
+    responses: Path
+    key: bytes | None = None
+
+    def tables(self):
+        return read_parquet(self.residents, self.key), read_parquet(self.responses, self.key)
+
+
+def _prepare(rows: Sealed, r_global, s_global) -> Sealed:
+    """``rows``: the partition's (residents, responses) tables, or something whose
+    ``tables()`` reads them (:class:`PartFiles`)."""
+    value = rows.value
+    R, S = value.tables() if hasattr(value, "tables") else value
+    return Sealed(prepare(R, S, r_global, s_global))
+
+
+def _counts(prep: Sealed):
+    return prep.value.pair_counts()
+
+
+def _compare(prep: Sealed, plan, chunk_rows, store, part) -> Sealed:
+    return Sealed(compare_chunks(prep.value, plan, chunk_rows=chunk_rows, store=store, part=part))
+
+
+def _compare_summary(comp: Sealed) -> Sealed:
+    c = comp.value
+    res, pair = c.exports()
+    return Sealed((pattern_counts(c.levels), len(c.levels), c.u_levels, res, pair, c.reused_chunks))
+
+
+def _population_inputs(prep: Sealed, comp: Sealed) -> Sealed:
+    return Sealed(population_inputs(prep.value, comp.value))
+
+
+def _units(prep: Sealed, comp: Sealed, model, th, pop: Sealed) -> Sealed:
+    return Sealed(candidate_units(prep.value, comp.value, model, th, pop.value))
+
+
+def _first_pass(prep: Sealed, comp: Sealed, model, th, n_buckets, pop: Sealed, rates) -> Sealed:
+    d, pairs = score_and_decide(prep.value, comp.value, model, th, pop=pop.value, rates=rates)
+    return Sealed(bucket_report(number_report(prep.value, pairs, d, th), n_buckets))
+
+
+def _bucket(report: Sealed, b: int) -> Sealed:
+    return Sealed(report.value[b])
+
+
+def _resolve(*reports: Sealed) -> Sealed:
+    return Sealed(resolve_numbers([r.value for r in reports]))
+
+
+def _final_decide(prep: Sealed, comp: Sealed, model, th, part, pop: Sealed, rates, *bucket_results: Sealed) -> Sealed:
+    phantoms = Phantoms.concat([b.value[part] for b in bucket_results])
+    return Sealed(score_and_decide(prep.value, comp.value, model, th, phantoms, pop=pop.value, rates=rates))
+
+
+def _outputs(prep: Sealed, comp: Sealed, decided: Sealed, model, sources, report, pop: Sealed, rates, th) -> Sealed:
+    d, pairs = decided.value
+    return Sealed(part_outputs(prep.value, d, pairs, comp.value.levels, model, sources, report=report,
+                               pop=pop.value, rates=rates, th=th))
+
+
+def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop: Sealed) -> Sealed:
+    p, d, pairs = prep.value, decided.value[0], decided.value[1]
+    local = np.searchsorted(p.r_global, global_rows)
+    return Sealed(side_by_side(p.R, p.S, d, pairs, p.pair_resp, comp.value.levels, model, local, keys=p.r_global,
+                               twin_group=pop.value.group))
+
+
+@dataclass
+class Split:
+    """The input as partitions: where each partition's rows are, and which rows they are."""
+
+    pieces: list[Sealed]  # per partition: its tables, or how to read them (``_prepare``)
+    r_rows: list[np.ndarray]  # per partition: its rows' indices in the whole residents table (ascending)
+    s_rows: list[np.ndarray]
+    r_part: np.ndarray  # per whole-table resident row: its partition
+    n_res: int
+
+
+def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, t0: float, r_in, s_in, store,
+              key: bytes | None, run_info: dict) -> dict:
+    """The stages over ``split``'s partitions on ``runner``; then :func:`finish`."""
+    th = opts.thresholds
+    n_parts = len(split.pieces)
+    r_rows, s_rows = split.r_rows, split.s_rows
+    with timer.phase("validate"):
+        prep_f = [runner.submit(_prepare, piece, r_rows[p], s_rows[p], part=p) for p, piece in enumerate(split.pieces)]
+        split.pieces = []
+        counts = np.zeros(split.n_res, dtype=np.int32)
+        for p, c in enumerate(runner.gather([runner.submit(_counts, f, part=p) for p, f in enumerate(prep_f)])):
+            counts[r_rows[p]] = c
+    plans = [None] * n_parts
+    if opts.model is None:
+        plan = plan_u_sample(counts, opts.chunk_rows, opts.u_sample)
+        plans = localize_plan(plan, counts, split.r_part, r_rows)
+    del counts
+    with timer.phase("compare"):
+        comp_f = []
+        summaries = []
+        for p in range(n_parts):
+            comp_f.append(runner.submit(_compare, prep_f[p], plans[p], opts.chunk_rows, store, p, part=p))
+        for i, s in enumerate(runner.gather([runner.submit(_compare_summary, c, part=p)
+                                             for p, c in enumerate(comp_f)])):
+            summaries.append(s)
+            if opts.progress:
+                opts.progress("compare", i + 1, n_parts)
+    if store is not None:
+        store.mark("compared")
+    with timer.phase("fit"):
+        n_pairs = sum(s[1] for s in summaries)
+        pat = np.sum([s[0] for s in summaries], axis=0)
+        u_local = [s[2] for s in summaries]
+        u_cross = u_levels_from_exports([s[3] for s in summaries], [s[4] for s in summaries])
+        u = np.concatenate(u_local + [u_cross])
+        model, source = fit_model(opts, n_pairs, None, pat, u)
+        reused = sum(s[5] for s in summaries)
+        del summaries
+    if store is not None:
+        store.mark("fitted")
+    with timer.phase("population"):
+        # the population is the whole run's: names, places and duplicates cross partitions
+        inputs = runner.gather([runner.submit(_population_inputs, prep_f[p], comp_f[p], part=p)
+                                for p in range(n_parts)])
+        pop_all = population(PopulationInputs.concat(inputs))
+        ends = np.cumsum([len(x.rows) for x in inputs])
+        del inputs
+        pop_f = [runner.scatter(Sealed(pop_all.take(slice(int(ends[p] - len(r_rows[p])), int(ends[p])))))
+                 for p in range(n_parts)]
+        units = runner.gather([runner.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p], part=p)
+                               for p in range(n_parts)])
+        rates = rates_from(CandidateUnits.concat(units), model, pop_all, given=opts.model)
+        model = with_rates(model, rates)
+        info = namesake_info(rates, pop_all)
+        del units, pop_all
+    with timer.phase("decide"):
+        n_buckets = n_parts
+        rep_f = [runner.submit(_first_pass, prep_f[p], comp_f[p], model, th, n_buckets, pop_f[p], rates, part=p)
+                 for p in range(n_parts)]
+        bucket_f = [runner.submit(_resolve, *[runner.submit(_bucket, r, b) for r in rep_f]) for b in range(n_buckets)]
+        del rep_f
+        dec_f = [runner.submit(_final_decide, prep_f[p], comp_f[p], model, th, p, pop_f[p], rates, *bucket_f, part=p)
+                 for p in range(n_parts)]
+        out_f = [runner.submit(_outputs, prep_f[p], comp_f[p], dec_f[p], model, (r_in.path, s_in.path),
+                               opts.report, pop_f[p], rates, th, part=p) for p in range(n_parts)]
+        parts = runner.gather(out_f)
+    if store is not None:
+        store.mark("decided")
+
+    def sample(chosen: np.ndarray):
+        chosen = np.sort(chosen)
+        futs = [runner.submit(_sample, prep_f[p], comp_f[p], dec_f[p], model, chosen[split.r_part[chosen] == p],
+                              pop_f[p], part=p) for p in range(n_parts)]
+        return runner.gather(futs)
+
+    info = {**run_info, "partitions": n_parts, "resumed": bool(store and store.resumed), "chunks_reused": int(reused),
+            "namesakes": info}
+    return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
+
+
+__all__ = ["PartFiles", "Runner", "Sealed", "Split", "run_parts"]
