@@ -44,6 +44,8 @@ def reconcile(
     ``backend="dask"`` runs on hash partitions of the input on a ``dask.distributed``
     cluster — the one at ``scheduler``, or a LocalCluster of ``dask_workers`` processes —
     with the same decisions as the local backend (``partitions``: default 2 per worker).
+    On the local backend ``partitions`` > 1 takes hash partitions in turn, so that memory is
+    set by a partition rather than the input, with the same decisions and output files.
     Finished chunks are kept in ``out/.jukimatch-work`` until the run ends (``checkpoint``);
     ``resume=True`` continues a killed run from them, and refuses inputs that changed.
     ``encrypt_key_file`` writes decisions, review and pending as AES-256-GCM ``.enc`` files.

@@ -46,7 +46,10 @@ def start_reading(args: argparse.Namespace, kw: dict[str, Any]) -> None:
     the Dask backend reads partitions its own way). The run takes the tables when it reads."""
     if kw.get("backend", "local") != "local":
         return
-    from jukimatch.engine.io import prefetch
+    from jukimatch.engine.io import partitions_for, prefetch
+
+    if kw.get("resume") or (kw.get("partitions") or partitions_for(args.residents)) > 1:
+        return  # a resume may take partitions in turn, as they do: no whole table is read
 
     prefetch(args.residents, "residents", encoding=args.encoding)
     prefetch(args.responses, "responses", encoding=args.encoding)
@@ -76,7 +79,9 @@ def add_reconcile_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
                         "--dask-workers processes)")
     g.add_argument("--dask-workers", type=int, metavar="N",
                    help="dask: worker processes of the LocalCluster (default: CPU count)")
-    g.add_argument("--partitions", type=int, metavar="N", help="dask: hash partitions (default: 2 per worker)")
+    g.add_argument("--partitions", type=int, metavar="N",
+                   help="hash partitions: dask, 2 per worker by default; local, taken in turn so that memory is "
+                        "set by a partition, not the input (default: 1, or enough for the memory available)")
     g.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in the same --out with the same inputs and options")
     g.add_argument("--chunk-rows", type=int, metavar="N", help="resident rows per saved chunk (default 500000)")
@@ -117,8 +122,6 @@ def _checked_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             args.threads = old
     if args.scheduler and backend != "dask":
         error("--scheduler needs --backend dask")
-    if args.partitions is not None and backend != "dask":
-        error("--partitions needs --backend dask")
     if dask_workers is not None and backend != "dask":
         error("--dask-workers needs --backend dask")
     if dask_workers is not None and dask_workers < 1:
@@ -134,7 +137,9 @@ def _checked_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             error(f"--max-risk must be a probability in (0, 1], got {max_risk}")
         kw["max_risk"] = max_risk
     if backend == "dask":
-        kw.update(scheduler=args.scheduler, partitions=args.partitions, dask_workers=dask_workers)
+        kw.update(scheduler=args.scheduler, dask_workers=dask_workers)
+    if args.partitions is not None:
+        kw["partitions"] = args.partitions
     if args.chunk_rows is not None:
         kw["chunk_rows"] = args.chunk_rows
     return kw

@@ -61,6 +61,14 @@ def digests_in_background(paths: dict[str, Path]) -> dict[str, Future]:
     return futures
 
 
+def saved_settings(out: Path) -> dict:
+    """The settings in the manifest of an interrupted run in ``out`` ({} when none is readable)."""
+    try:
+        return dict(json.loads((out / WORK_DIR / MANIFEST).read_text()).get("settings") or {})
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
 class WorkDir:
     """``OUT/.jukimatch-work``: the manifest and the chunk files of one run.
 

@@ -94,35 +94,47 @@ def resolve_numbers(reports: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) ->
         return empty
     c_num = np.concatenate([r[0] for r in reports]).astype(np.int64)
     c_hold = np.concatenate([r[1] for r in reports]).astype(bool)
-    c_part = np.concatenate([np.full(len(r[0]), p, np.int64) for p, r in enumerate(reports)])
     h_num = np.concatenate([r[2] for r in reports]).astype(np.int64)
-    h_part = np.concatenate([np.full(len(r[2]), p, np.int64) for p, r in enumerate(reports)])
     if not (len(c_num) + len(h_num)):
         return empty
-    # Keys (number, partition) of every number a partition chooses or holds.
-    keys = np.unique(np.concatenate([c_num * n_parts + c_part, h_num * n_parts + h_part]))
+    c_part = np.repeat(np.arange(n_parts, dtype=np.int64), [len(r[0]) for r in reports])
+    h_part = np.repeat(np.arange(n_parts, dtype=np.int64), [len(r[2]) for r in reports])
+    # One sort of every event by key (number, partition); sums per key, then per number.
+    # (np.unique and searchsorted on random keys cost seconds per million events.)
+    k = np.concatenate([c_num * n_parts + c_part, h_num * n_parts + h_part])
+    order = np.argsort(k, kind="stable")
+    ks = k[order]
+    n_c = len(c_num)
+    is_c = order < n_c
+    hold = np.zeros(len(k), dtype=bool)
+    hold[:n_c] = c_hold
+    hold = hold[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+    keys = ks[starts]
     key_num = keys // n_parts
-    nums = np.unique(key_num)
-
-    def total(vals, weights=None):
-        return np.bincount(np.searchsorted(nums, vals), weights=weights, minlength=len(nums)).astype(np.int64)
-
-    def local(vals_keys, weights=None):
-        return np.bincount(np.searchsorted(keys, vals_keys), weights=weights, minlength=len(keys)).astype(np.int64)
-
-    ck = c_num * n_parts + c_part
-    hk = h_num * n_parts + h_part
-    ni = np.searchsorted(nums, key_num)
-    c_nh = total(c_num, ~c_hold)[ni] - local(ck, ~c_hold)
-    c_h = total(c_num, c_hold)[ni] - local(ck, c_hold)
-    h = total(h_num)[ni] - local(hk)
     part = keys % n_parts
+
+    def per_key(mask):
+        return np.add.reduceat(mask.astype(np.int64), starts)
+
+    loc_nh, loc_h, loc_held = per_key(is_c & ~hold), per_key(is_c & hold), per_key(~is_c)
+    num_starts = np.flatnonzero(np.r_[True, key_num[1:] != key_num[:-1]])
+    width = np.diff(np.r_[num_starts, len(keys)])
+
+    def total(x):
+        return np.repeat(np.add.reduceat(x, num_starts), width)
+
+    c_nh = total(loc_nh) - loc_nh
+    c_h = total(loc_h) - loc_h
+    h = total(loc_held) - loc_held
     a = c_nh > 0
     b = h > 0
+    by_part = np.argsort(part, kind="stable")
+    bounds = np.searchsorted(part[by_part], np.arange(n_parts + 1))
     out = []
     for p in range(n_parts):
-        ap = np.flatnonzero(a & (part == p))
-        bp = np.flatnonzero(b & (part == p))
+        mine = by_part[bounds[p]:bounds[p + 1]]  # ascending key order within the partition
+        ap, bp = mine[a[mine]], mine[b[mine]]
         out.append(Phantoms(
             number=np.concatenate([key_num[ap], key_num[bp]]),
             held=np.concatenate([np.full(len(ap), -1, np.int64), key_num[bp]]),

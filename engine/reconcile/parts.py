@@ -202,9 +202,11 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         # the population is the whole run's: names, places and duplicates cross partitions
         inputs = runner.gather([runner.submit(_population_inputs, prep_f[p], comp_f[p], part=p)
                                 for p in range(n_parts)])
-        pop_all = population(PopulationInputs.concat(inputs))
         ends = np.cumsum([len(x.rows) for x in inputs])
+        whole = PopulationInputs.concat(inputs)
         del inputs
+        pop_all = population(whole)
+        del whole
         pop_f = [runner.scatter(Sealed(pop_all.take(slice(int(ends[p] - len(r_rows[p])), int(ends[p])))))
                  for p in range(n_parts)]
         units = runner.gather([runner.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p], part=p)

@@ -1,17 +1,30 @@
 """A bulk reconciliation: read, validate, normalise, compare, fit, decide, write.
 
-:func:`run` hands the run to the local backend (:mod:`.local`, the whole input in this
-process) or to the Dask backend (:mod:`.distributed`, hash partitions of the input on a
-cluster). Both produce the same decisions; rows in = rows out is checked before anything is
+:func:`run` hands the run to the local backend — the whole input in this process
+(:mod:`.local`), or its hash partitions taken in turn (:mod:`.inturn`) when asked for or
+when the whole would not fit the memory available — or to the Dask backend
+(:mod:`.distributed`, hash partitions on a cluster). Both produce the same decisions; rows in = rows out is checked before anything is
 written, and every output file is written to a temporary name and renamed.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from jukimatch.engine.io import RESIDENT_COLUMNS, RESPONSE_COLUMNS
+from jukimatch.engine.io import RESIDENT_COLUMNS, RESPONSE_COLUMNS, partitions_for
+from jukimatch.engine.reconcile.checkpoint import saved_settings
 from jukimatch.engine.reconcile.common import BACKENDS, Options
+
+
+def local_partitions(residents_path: str | Path, out_dir: str | Path, opts: Options) -> int:
+    """The partitions a local run takes in turn when none are asked for: those of the run it
+    resumes, else as many as the memory available calls for (:func:`partitions_for`)."""
+    if opts.resume:
+        saved = saved_settings(Path(out_dir)).get("partitions")
+        if isinstance(saved, int) and saved >= 1:
+            return saved
+    return partitions_for(residents_path)
 
 
 def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path,
@@ -24,6 +37,12 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
         from jukimatch.engine.reconcile.distributed import run_dask
 
         return run_dask(residents_path, responses_path, out_dir, opts)
+    if opts.partitions is None:
+        opts = replace(opts, partitions=local_partitions(residents_path, out_dir, opts))
+    if opts.partitions > 1:
+        from jukimatch.engine.reconcile.inturn import run_inturn
+
+        return run_inturn(residents_path, responses_path, out_dir, opts)
     from jukimatch.engine.reconcile.local import run_local
 
     return run_local(residents_path, responses_path, out_dir, opts)

@@ -182,14 +182,13 @@ def test_cli_options_map_to_library_keywords():
     kw = reconcile_kwargs(parser.parse_args(base + ["--scheduler", "tcp://h:8786", "--resume", "--dask-workers", "2",
                                                     "--encrypt-key-file", "k", "--chunk-rows", "1000"]))
     assert kw == {"backend": "dask", "resume": True, "encrypt_key_file": "k", "scheduler": "tcp://h:8786",
-                  "partitions": None, "dask_workers": 2, "chunk_rows": 1000}
+                  "dask_workers": 2, "chunk_rows": 1000}
     import inspect
 
     from jukimatch.api import reconcile as api_reconcile
 
     assert set(kw) <= set(inspect.signature(api_reconcile).parameters)
-    with pytest.raises(UsageError, match="--partitions needs --backend dask"):
-        reconcile_kwargs(parser.parse_args(base + ["--partitions", "4"]))
+    assert reconcile_kwargs(parser.parse_args(base + ["--partitions", "4"]))["partitions"] == 4  # local, in turn
     with pytest.raises(UsageError, match="--scheduler needs --backend dask"):
         reconcile_kwargs(parser.parse_args(base + ["--backend", "local", "--scheduler", "x"]))
     with pytest.raises(UsageError, match="--dask-workers needs --backend dask"):

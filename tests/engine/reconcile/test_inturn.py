@@ -1,0 +1,102 @@
+"""The local backend over partitions taken in turn decides and writes exactly like the whole
+input in one part: Parquet and CSV (with unparseable rows), conflicts across partitions,
+encrypted outputs; and what it parks on disk is the owner's alone and gone at the end."""
+import os
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from jukimatch.api import reconcile
+from jukimatch.engine.files.crypt import read_parquet, write_key_file
+from jukimatch.engine.reconcile.partition import partition_of
+from tests.engine.reconcile.planted import PARTS, same_outputs
+
+
+def test_in_turn_decides_exactly_like_local(data, local, tmp_path):
+    root, (res, resp), who = data
+    summary = reconcile(res, resp, tmp_path, chunk_rows=700, partitions=PARTS)
+    same_outputs(local[0], tmp_path)
+    assert summary["run"]["backend"] == "local" and summary["run"]["in_turn"]
+    assert summary["run"]["partitions"] == PARTS
+    assert summary["decisions"] == local[1]["decisions"] and summary["reasons"] == local[1]["reasons"]
+    assert summary["rows"] == local[1]["rows"] and summary["rows"]["conserved"]
+    assert summary["model"] == local[1]["model"]
+    assert summary["namesakes"] == local[1]["namesakes"]
+    assert (tmp_path / "report.html").exists()
+    # the planted conflicts sit in different partitions and are caught as in one part
+    parts = dict(zip(who.values(), partition_of(pa.array(list(who.values())), PARTS).tolist()))
+    assert parts[who["a"]] != parts[who["b"]] and parts[who["c"]] != parts[who["d"]]
+    d = {r["person_id"]: r for r in pq.read_table(tmp_path / "decisions.parquet").to_pylist()}
+    assert "number_shared" in d[who["a"]]["reasons"] and "held_by_other" in d[who["d"]]["reasons"]
+    # nothing parked is left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".jukimatch")]
+
+
+def _csv_with_bad_rows(table: pa.Table, path, bad_every: int) -> int:
+    """``table`` as CSV with an extra field on every ``bad_every``-th line and a quoted
+    newline in one name; returns the number of bad lines."""
+    pcsv.write_csv(table, path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    head, body = lines[0], lines[1:]
+    bad = 0
+    out = [head]
+    for i, line in enumerate(body):
+        out.append(line)
+        if i % bad_every == 3:
+            out.append(line.rstrip("\n") + ',"surplus"\n')
+            bad += 1
+    path.write_text("".join(out), encoding="utf-8")
+    return bad
+
+
+def test_in_turn_reads_csv_like_the_whole_reader(data, tmp_path):
+    """Unparseable lines quarantined with the same record numbers; empty fields as nulls."""
+    root, (res, resp), _ = data
+    R, S = pq.read_table(res), pq.read_table(resp)
+    R = R.set_column(R.column_names.index("nationality"), "nationality",
+                     pa.array([None if i % 7 == 0 else v for i, v in enumerate(R["nationality"].to_pylist())],
+                              pa.string()))
+    r_csv, s_csv = tmp_path / "residents.csv", tmp_path / "responses.csv"
+    assert _csv_with_bad_rows(R, r_csv, 400) > 3
+    assert _csv_with_bad_rows(S, s_csv, 500) > 3
+    whole = reconcile(r_csv, s_csv, tmp_path / "whole", chunk_rows=700, report=False)
+    turns = reconcile(r_csv, s_csv, tmp_path / "turns", chunk_rows=700, report=False, partitions=4)
+    same_outputs(tmp_path / "whole", tmp_path / "turns")
+    assert turns["rows"] == whole["rows"] and turns["rows"]["conserved"]
+    assert turns["rows"]["responses_rejected"] > 3
+    rejected = pq.read_table(tmp_path / "turns" / "rejected.parquet")
+    assert set(rejected["error"].to_pylist()) >= {"row:expected 11 fields, got 12"}
+
+
+def test_in_turn_encrypted_outputs_and_owner_only_parking(data, local, tmp_path, monkeypatch):
+    root, (res, resp), _ = data
+    key_file = write_key_file(tmp_path / "k.key")
+    seen = []
+    from jukimatch.engine.reconcile import spill
+
+    real = spill.spill
+
+    def spying(obj, path, key=None):
+        handle = real(obj, path, key)
+        seen.append((os.stat(handle.path).st_mode & 0o777, key is not None, handle.path.read_bytes()[:4]))
+        return handle
+
+    monkeypatch.setattr("jukimatch.engine.reconcile.inturn.spill", spying)
+    out = tmp_path / "enc"
+    reconcile(res, resp, out, chunk_rows=700, report=False, partitions=PARTS, encrypt_key_file=key_file)
+    from jukimatch.engine.files.crypt import load_key
+
+    key = load_key(key_file)
+    for name in ("decisions", "review", "pending"):
+        assert read_parquet(out / f"{name}.parquet.enc", key).equals(pq.read_table(local[0] / f"{name}.parquet"))
+    assert seen and all(mode == 0o600 and encrypted and head != b"JKS1" for mode, encrypted, head in seen)
+
+
+@pytest.mark.parametrize("parts", [1, 2])
+def test_partitions_one_is_the_whole_input(data, local, tmp_path, parts):
+    root, (res, resp), _ = data
+    summary = reconcile(res, resp, tmp_path, chunk_rows=700, report=False, partitions=parts)
+    same_outputs(local[0], tmp_path)
+    assert bool(summary["run"].get("in_turn")) == (parts > 1)
