@@ -4,7 +4,10 @@
 write, report excluded) on generated data, each configuration in a fresh process (so a
 run pays its own start-up, as a user's does), and prints one JSON document:
 
-- ``local``: the local backend, Numba on every core (the reference);
+- ``local``: the local backend, Numba on every core (the reference; the whole input at once
+  unless it would not fit the memory available);
+- ``local-turns``: the local backend over hash partitions of about 1M residents taken in
+  turn (``--partitions``): memory set by a partition, not the input;
 - ``dask-1w``: the Dask backend on a LocalCluster of one worker process (all cores);
 - ``dask-2w``: two worker processes, one core each;
 - ``dask-1w-1t``: one worker process, the whole run pinned to one core (CPU affinity) — the
@@ -22,6 +25,7 @@ Examples::
     python -m jukimatch.bench.bench_scale --ten-million            # + 10M (opt-in: minutes)
     python -m jukimatch.bench.bench_scale --configs local,dask-2w --sizes 200000
     python -m jukimatch.bench.bench_scale --configs local --sizes 1000000 --ten-million --repeat 3
+    python -m jukimatch.bench.bench_scale --configs local,local-turns --sizes 10000000   # memory bound
 
 Seeded; prints the machine. Speed is measured here, never asserted in tests.
 """
@@ -37,6 +41,7 @@ from pathlib import Path
 
 CONFIGS = {
     "local": {"backend": "local"},
+    "local-turns": {"backend": "local", "turn_rows": 1_000_000},
     "dask-1w": {"backend": "dask", "workers": 1},
     "dask-2w": {"backend": "dask", "workers": 2},
     "dask-1w-1t": {"backend": "dask", "workers": 1, "threads": 1, "cpus": 1},
@@ -50,7 +55,7 @@ if cfg.get("cpus"):  # the driver and the worker processes it starts share these
     os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: cfg["cpus"]]))
 t0 = time.perf_counter()
 from jukimatch.engine.reconcile.pipeline import Options, run
-opts = Options(report=False, backend=cfg["backend"], checkpoint=True)
+opts = Options(report=False, backend=cfg["backend"], checkpoint=True, partitions=cfg.get("partitions"))
 scheduler = None
 if cfg["backend"] == "dask":
     from dask.distributed import LocalCluster
@@ -91,8 +96,10 @@ def _data(n: int, root: Path) -> tuple[Path, Path]:
     return res, resp
 
 
-def _run(config: str, res: Path, resp: Path, out: Path) -> dict:
+def _run(config: str, res: Path, resp: Path, out: Path, n: int) -> dict:
     cfg = dict(CONFIGS[config], residents=str(res), responses=str(resp), out=str(out))
+    if cfg.get("turn_rows"):
+        cfg["partitions"] = max(2, -(-n // cfg["turn_rows"]))
     p = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(cfg)], capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{config}: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}")
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         for c in configs:
             tries = []
             for _ in range(max(1, args.repeat)):
-                tries.append(_run(c, res, resp, root / "out" / f"{c}-{n}"))
+                tries.append(_run(c, res, resp, root / "out" / f"{c}-{n}", n))
                 t = tries[-1]
                 print(f"{n:>11,} {c:<11} {t['wall_s']:7.2f} s wall  {t['cpu_s']:7.2f} s cpu  "
                       f"{t['peak_rss_driver_mib']:8,.0f} MiB  (cluster {t['cluster_start_s']:.1f} s, "

@@ -243,23 +243,30 @@ def decrypt_file(src: str | Path, dst: str | Path, key: bytes) -> int:
         return decrypt_stream(fin, fout, key, name=str(src))
 
 
-def write_parquet(table, path: str | Path, key: bytes | None) -> Path:
+ROW_GROUP = 1 << 20  # rows per Parquet row group: pyarrow's default for a whole table
+
+
+def write_parquet(table, path: str | Path, key: bytes | None, *, schema=None) -> Path:
     """Write ``table`` as Parquet to ``path`` atomically; encrypted to ``path + .enc`` with a key.
 
-    Returns the path written. The plaintext never touches the disk when a key is given.
+    ``table`` may also be an iterable of tables (with ``schema``), written one row group at a
+    time so that the whole is never in memory. Returns the path written. The plaintext never
+    touches the disk when a key is given.
     """
     import pyarrow.parquet as pq
 
     path = Path(path)
-    if key is None:
-        with atomic_file(path) as f:  # created 0600: decisions carry My Numbers
-            pq.write_table(table, f)
-        return path
-    target = path.with_name(path.name + SUFFIX)
-    with atomic_file(target) as f:
-        w = EncryptingWriter(f, key)
-        pq.write_table(table, w)
-        w.close()
+    target = path if key is None else path.with_name(path.name + SUFFIX)
+    with atomic_file(target) as f:  # created 0600: decisions carry My Numbers
+        sink = f if key is None else EncryptingWriter(f, key)
+        if schema is None:
+            pq.write_table(table, sink)
+        else:
+            with pq.ParquetWriter(sink, schema) as writer:
+                for part in table:
+                    writer.write_table(part, row_group_size=ROW_GROUP)
+        if key is not None:
+            sink.close()
     return target
 
 

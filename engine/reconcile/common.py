@@ -7,6 +7,7 @@ summary (and the report). Neither backend imports the other; :mod:`.pipeline` pi
 """
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from jukimatch.engine.model import Model, default_model, estimate_u, fit, unpack
 from jukimatch.engine.reconcile.checkpoint import WorkDir, digests_in_background, fault_point
 from jukimatch.engine.reconcile.decide import DECISIONS, Thresholds
 from jukimatch.engine.reconcile.features import FIELDS, N_LEVELS
-from jukimatch.engine.reconcile.merge import add_stats, merge_sorted
+from jukimatch.engine.reconcile.merge import add_stats, merge_sorted, merged_blocks
 from jukimatch.engine.reconcile.namesakes import poisson_bounds
 from jukimatch.engine.reconcile.prepare import KEY
 from jukimatch.engine.reconcile.tables import PartOutputs, TWIN_KEY, malformed_decisions, sample_persons, with_related
@@ -57,9 +58,27 @@ class Options:
 
 
 def release_unused() -> None:
-    """Hand memory Arrow's allocator keeps for reuse back to the system: what reading and
-    normalising freed would otherwise sit beside the numpy arrays of the next phase."""
+    """Hand memory the allocators keep for reuse back to the system: what reading and
+    normalising freed would otherwise sit beside the numpy arrays of the next phase (Arrow's
+    pool; and glibc's heap, where numpy's and Numba's freed arrays stay otherwise)."""
     pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
 
 
 def settings_of(opts: Options, partitions: int) -> dict:
@@ -135,12 +154,13 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
            sample: Callable[[np.ndarray], list[pa.Table]], run_info: dict) -> dict:
     """Merge the parts' rows into input order, write every output atomically, build the summary."""
     with timer.phase("write"):
-        decisions = merge_sorted([p.decisions for p in parts], [KEY])
-        if r_in.malformed:
-            decisions = pa.concat_tables([decisions, malformed_decisions(len(r_in.malformed))])
-        n_in = R_rows = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
-        if decisions.num_rows != n_in:
-            raise RuntimeError(f"rows lost: {R_rows} residents in, {decisions.num_rows} decisions out")
+        n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
+        tail = malformed_decisions(len(r_in.malformed))
+        if len(parts) == 1:
+            blocks = [merge_sorted([parts[0].decisions], [KEY]), tail]
+        else:  # merged and written block by block: the decisions are never whole in memory
+            blocks = itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail])
+        kept = _Kept()
         review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
         pending = merge_sorted([p.pending for p in parts], [KEY])
         rejected = pa.concat_tables([
@@ -152,8 +172,9 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
         written = {}
         # Arrow encodes and compresses without the GIL: the four files are written side by side
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-write") as pool:
-            jobs = {name: pool.submit(write_parquet, table, out / f"{name}.parquet", key)
-                    for name, table in (("decisions", decisions), ("review", review), ("pending", pending))}
+            jobs = {name: pool.submit(write_parquet, table, out / f"{name}.parquet", key, schema=sch)
+                    for name, table, sch in (("decisions", kept.keep(blocks, n_in), tail.schema),
+                                             ("review", review, None), ("pending", pending, None))}
             rejected_job = pool.submit(write_parquet, rejected, out / "rejected.parquet", None)
             for name, job in jobs.items():
                 path = job.result()
@@ -179,7 +200,7 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
         "inputs": {"residents": str(r_in.path), "responses": str(s_in.path)},
         "rows": {
             "residents_in": n_in,
-            "decisions_out": int(decisions.num_rows),
+            "decisions_out": kept.rows,
             "responses_in": int(stats["responses"]) + len(s_in.malformed),
             "responses_compared": n_pairs,
             "responses_not_found": int(stats["responses_not_found"]),
@@ -209,20 +230,20 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
         with timer.phase("report"):
             from jukimatch.engine.report.page import write_report
 
-            dec = decisions.column("decision").to_numpy(zero_copy_only=False)
-            cand = decisions.column("candidates").to_numpy(zero_copy_only=False)
-            chosen_global = sample_persons(dec, cand)
+            chosen_global = sample_persons(kept.codes, kept.candidates)
             tables = sample(chosen_global)
             sample_table = pa.concat_tables(tables)
             if len(tables) > 1 and sample_table.num_rows:
                 sample_table = sample_table.take(pa.compute.sort_indices(
                     sample_table, sort_keys=[(KEY, "ascending"), ("candidate_rank", "ascending")]))
+            names = np.array(DECISIONS, dtype=object)
             sample_table = sample_table.append_column(
-                "decision", pa.array(dec[_sample_keys(sample_table)].astype(str), pa.string())
+                "decision", pa.array(names[kept.codes[_sample_keys(sample_table)]], pa.string())
             ).drop_columns([KEY, "__bare", TWIN_KEY])
             levels = np.concatenate([p.levels for p in parts]) if len(parts) > 1 else parts[0].levels
             weight = np.concatenate([p.weight for p in parts]) if len(parts) > 1 else parts[0].weight
             pair_decision = np.concatenate([p.pair_decision for p in parts]) if len(parts) > 1 else parts[0].pair_decision
+            decisions = pa.table({"decision": pa.DictionaryArray.from_arrays(kept.codes, pa.array(DECISIONS))})
             write_report(out / "report.html", summary=summary, decisions=decisions, review=review,
                          levels=levels, weight=weight, pair_decision=pair_decision if len(weight) else None,
                          model=model, sample=sample_table)
@@ -232,6 +253,36 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
     if store is not None:
         store.finish()
     return summary
+
+
+class _Kept:
+    """What the summary and the report need of the decisions as they stream to their file:
+    the row count, each row's decision (an index into ``DECISIONS``) and candidate count."""
+
+    def __init__(self):
+        self.rows = 0
+        self._codes: list[np.ndarray] = []
+        self._candidates: list[np.ndarray] = []
+
+    def keep(self, blocks, n_in: int):
+        """``blocks`` (tables) passed through, noted on the way; a count other than ``n_in``
+        fails the write before the file is in place."""
+        for block in blocks:
+            self.rows += block.num_rows
+            self._codes.append(pa.compute.index_in(block.column("decision"), pa.array(DECISIONS))
+                               .to_numpy(zero_copy_only=False).astype(np.int8))
+            self._candidates.append(block.column("candidates").to_numpy(zero_copy_only=False))
+            yield block
+        if self.rows != n_in:
+            raise RuntimeError(f"rows lost: {n_in} residents in, {self.rows} decisions out")
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.concatenate(self._codes) if self._codes else np.zeros(0, np.int8)
+
+    @property
+    def candidates(self) -> np.ndarray:
+        return np.concatenate(self._candidates) if self._candidates else np.zeros(0, np.int64)
 
 
 def namesake_info(rates, pop) -> dict:

@@ -79,11 +79,14 @@ class DaskRunner:
         return self.client.submit(fn, *args, pure=False, workers=[self.addrs[part % len(self.addrs)]],
                                   allow_other_workers=True)
 
-    def gather(self, refs):
-        return [x.value if isinstance(x, Sealed) else x for x in self.client.gather(refs)]
-
     def scatter(self, value):
         return self.client.scatter(value)
+
+    def each(self, fn, calls):
+        futures = [self.submit(fn, *args, part=p) for p, args in enumerate(calls)]
+        for f in futures:
+            v = f.result()
+            yield v.value if isinstance(v, Sealed) else v
 
 
 def _split_to_files(root: Path, R, S, r_rows, s_rows, key: bytes | None) -> list[Sealed]:

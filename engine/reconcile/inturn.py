@@ -74,32 +74,35 @@ class InTurnRunner:
         release_unused()
         return ref
 
-    def gather(self, refs):
-        out = []
-        for r in refs:
-            v = self._open(r)
-            out.append(v.value if isinstance(v, Sealed) else v)
-        return out
-
     def scatter(self, value):
         return self._park(value)
+
+    def each(self, fn, calls):
+        for args in calls:
+            result = fn(*[self._open(a) for a in args])
+            release_unused()
+            yield result.value if isinstance(result, Sealed) else result
 
 
 @dataclass(frozen=True)
 class TurnPart:
-    """A partition's rows in two Arrow files of the run's folder, and their record numbers."""
+    """A partition's rows in two Arrow files of the run's folder, and their record numbers
+    (``.npy`` files beside them: the driver keeps no per-row array it does not use)."""
 
     residents: Path
     responses: Path
-    r_record: np.ndarray
-    s_record: np.ndarray
     key: bytes | None
 
     def tables(self) -> tuple[pa.Table, pa.Table]:
-        return _read(self.residents, self.key, self.r_record), _read(self.responses, self.key, self.s_record)
+        return _read(self.residents, self.key), _read(self.responses, self.key)
 
 
-def _read(path: Path, key: bytes | None, record: np.ndarray) -> pa.Table:
+def _records(path: Path) -> Path:
+    return path.with_suffix(".rows.npy")
+
+
+def _read(path: Path, key: bytes | None) -> pa.Table:
+
     if key is None:
         with pa.memory_map(str(path)) as source:
             table = pa.ipc.open_stream(source).read_all()
@@ -110,7 +113,7 @@ def _read(path: Path, key: bytes | None, record: np.ndarray) -> pa.Table:
         with open(path, "rb") as f:
             decrypt_stream(f, plain, key, name=str(path))
         table = pa.ipc.open_stream(pa.py_buffer(plain.getbuffer())).read_all()
-    return table.append_column(ROW_COLUMN, pa.array(record))
+    return table.append_column(ROW_COLUMN, pa.array(np.load(_records(path))))
 
 
 class _Writers:
@@ -162,7 +165,8 @@ def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str 
         writers = _Writers(folder, kind, n_parts, schema, key)
     writers.close()
     record, malformed = record_numbers(n, stream.malformed)
-    rows = [np.concatenate(r) if r else np.zeros(0, np.int64) for r in rows]
+    small = np.int32 if n < 2**31 else np.int64  # row indices: half the memory of the driver's biggest arrays
+    rows = [np.concatenate(r).astype(small) if r else np.zeros(0, small) for r in rows]
     return writers.paths, rows, record, malformed, schema, n
 
 
@@ -171,8 +175,12 @@ def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, e
     """Both inputs as ``n_parts`` partitions in ``folder``, in one streaming pass each."""
     rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder, encoding, key)
     sf, s_rows, s_record, s_bad, s_schema, _ = _split_one(responses, "responses", n_parts, folder, encoding, key)
-    pieces = [Sealed(TurnPart(rf[p], sf[p], r_record[r_rows[p]], s_record[s_rows[p]], key)) for p in range(n_parts)]
-    r_part = np.zeros(n_res, dtype=np.int64)
+    for files, rows, record in ((rf, r_rows, r_record), (sf, s_rows, s_record)):
+        for p in range(n_parts):
+            np.save(_records(files[p]), record[rows[p]])
+    del r_record, s_record
+    pieces = [Sealed(TurnPart(rf[p], sf[p], key)) for p in range(n_parts)]
+    r_part = np.zeros(n_res, dtype=np.int32)
     for p, r in enumerate(r_rows):
         r_part[r] = p
     r_in = InputTable(pa.schema([*r_schema, pa.field(ROW_COLUMN, pa.int64())]).empty_table(), r_bad, residents)

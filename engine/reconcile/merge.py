@@ -2,8 +2,13 @@
 """
 from __future__ import annotations
 
+from typing import Iterator
+
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+BLOCK_ROWS = 1 << 20  # rows per merged block: one Parquet row group, as a whole-table write makes
 
 
 def add_stats(a: dict, b: dict) -> dict:
@@ -22,8 +27,25 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
     return t.drop_columns([k for k in keys if k.startswith("__") and k in t.column_names])
 
 
+def merged_blocks(tables: list[pa.Table], key: str, n_rows: int, block: int = BLOCK_ROWS) -> Iterator[pa.Table]:
+    """:func:`merge_sorted` of parts whose ``key`` values, together, are 0..n_rows-1 (each part
+    ascending), one block of ``block`` rows at a time: the merged table is never whole."""
+    keys = [t.column(key).to_numpy() for t in tables]
+    for a in range(0, n_rows, block):
+        b = min(a + block, n_rows)
+        pieces = []
+        for t, k in zip(tables, keys):
+            lo, hi = np.searchsorted(k, [a, b])
+            if hi > lo:
+                pieces.append(t.slice(lo, hi - lo))
+        merged = merge_sorted(pieces, [key])
+        if merged.num_rows != b - a:
+            raise RuntimeError(f"rows lost: keys {a}..{b - 1} hold {merged.num_rows} rows")
+        yield merged
+
+
 __all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats",
            "candidate_units", "compare", "decide_with_phantoms", "decisions_table", "malformed_decisions",
-           "merge_sorted", "number_report", "part_outputs", "pattern_counts", "plan_u_sample",
+           "merge_sorted", "merged_blocks", "number_report", "part_outputs", "pattern_counts", "plan_u_sample",
            "population_inputs", "prepare", "rates_from", "risk_stats", "sample_persons", "score_and_decide",
            "side_by_side", "u_levels_from_exports", "with_rates", "with_related"]

@@ -381,6 +381,33 @@ class PopulationInputs:
                                 None if self.own_answer is None else self.own_answer[idx])
 
     @classmethod
+    def in_row_order(cls, parts, n_rows: int) -> "PopulationInputs":
+        """The parts' rows (an iterable, taken one at a time) placed at their whole-table rows,
+        so that :func:`population` need not reorder a copy; answers follow in part order."""
+        rows = np.arange(n_rows, dtype=np.int64)
+        keys = ResidentKeys(*(np.zeros(n_rows, np.uint64) for _ in _KEY_FIELDS))
+        valid, card, held = np.zeros(n_rows, bool), np.zeros(n_rows, np.uint64), np.full(n_rows, -1, np.int64)
+        own = np.full(n_rows, -1, np.int64)
+        names: list[list[np.ndarray]] = [[], [], []]
+        numbers, has_own = [], True
+        for part in parts:
+            at = np.asarray(part.rows, np.int64)
+            for f in _KEY_FIELDS:
+                getattr(keys, f)[at] = getattr(part.keys, f)
+            valid[at], card[at], held[at] = part.valid, part.card, part.held
+            if part.own_answer is None:
+                has_own = False
+            else:
+                own[at] = part.own_answer
+            for j in range(3):
+                names[j].append(np.asarray(part.answer_names[j], np.uint64))
+            numbers.append(np.asarray(part.answer_numbers, np.int64))
+            del part
+        return cls(rows, keys, valid, card, held,
+                   tuple(np.concatenate(x) if x else np.zeros(0, np.uint64) for x in names),
+                   np.concatenate(numbers) if numbers else np.zeros(0, np.int64), own if has_own else None)
+
+    @classmethod
     def concat(cls, parts: list["PopulationInputs"]) -> "PopulationInputs":
         def cat(name):
             return np.concatenate([getattr(p, name) for p in parts])
@@ -397,18 +424,20 @@ def _pairs_within(counts: np.ndarray) -> float:
     return float(((c - 1) / 2).sum())
 
 
-def population(inp: PopulationInputs) -> Population:
+def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
     """Statistics over every resident row of the run (all parts together), aligned with
     ``inp``'s rows.
 
     The answers' name keys and numbers count the namesakes Juki-net knows and the file
     does not: each distinct (name, number) returned is one register person bearing the name.
+    ``consume``: ``inp`` is the caller's to lose — its arrays are overwritten and dropped as
+    they are used, so that a run of 10M rows does not hold them twice.
     """
     rows = np.asarray(inp.rows, np.int64)
     if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
         # in whole-table order, so that every partitioning sums the same floats the same way
         order = np.argsort(rows, kind="stable")
-        pop = population(inp.take(order))
+        pop = population(inp.take(order), consume=True)
         back = np.empty_like(order)
         back[order] = np.arange(len(order))
         return pop.take(back)
@@ -416,6 +445,9 @@ def population(inp: PopulationInputs) -> Population:
     n = len(keys)
 
     def k(x):
+        if consume and x.dtype == np.uint64 and x.flags.writeable:
+            x[~valid] = 0
+            return x
         return np.where(valid, x, 0).astype(np.uint64)
 
     names = [k(keys.alpha), k(keys.kanji), k(keys.kana)]
@@ -433,6 +465,9 @@ def population(inp: PopulationInputs) -> Population:
         bearers = np.where(nk != 0, np.minimum(bearers, count), bearers)
     bearers[~np.isfinite(bearers)] = 1.0
     bearers = np.maximum(bearers, 1.0)
+    del ok, numbers
+    if consume:
+        inp.answer_names, inp.answer_numbers = (), np.zeros(0, np.int64)
 
     # the primary name: alphabet where present, else kanji, else kana
     primary = np.where(names[0] != 0, names[0],
@@ -452,6 +487,7 @@ def population(inp: PopulationInputs) -> Population:
     spread = 1.96 * math.sqrt(pairs_cohort + 1.0)
     bounds = ((max(pairs_cohort - spread, 0.0) + RHO_PSEUDO_PAIRS * share_file) / denom / DAYS_PER_YEAR,
               (pairs_cohort + spread + 1.0 + RHO_PSEUDO_PAIRS * share_file) / denom / DAYS_PER_YEAR)
+    del primary, cohort
     birth = k(keys.birth)
 
     twin, root = duplicates(names, birth, k(keys.room), held=np.where(valid, inp.held, -1), card=k(inp.card))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -46,11 +46,13 @@ class Runner(Protocol):
     def submit(self, fn: Callable, *args: Any, part: int | None = None) -> Any:
         """Run ``fn(*args)`` (``part``: the partition it works on, a placement hint)."""
 
-    def gather(self, refs: list) -> list:
-        """The values of ``refs``, :class:`Sealed` ones opened."""
-
     def scatter(self, value: Any) -> Any:
         """A reference to ``value``, for tasks to take."""
+
+    def each(self, fn: Callable, calls: list[tuple]) -> Iterator[Any]:
+        """The values of ``fn(*calls[p])`` for each partition p, in order, :class:`Sealed`
+        ones opened: results the driver takes at once, never kept where the runner keeps
+        partitions."""
 
 
 # -- tasks (module-level functions: picklable by reference) ------------------------------
@@ -168,7 +170,7 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         prep_f = [runner.submit(_prepare, piece, r_rows[p], s_rows[p], part=p) for p, piece in enumerate(split.pieces)]
         split.pieces = []
         counts = np.zeros(split.n_res, dtype=np.int32)
-        for p, c in enumerate(runner.gather([runner.submit(_counts, f, part=p) for p, f in enumerate(prep_f)])):
+        for p, c in enumerate(runner.each(_counts, [(f,) for f in prep_f])):
             counts[r_rows[p]] = c
     plans = [None] * n_parts
     if opts.model is None:
@@ -176,12 +178,10 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         plans = localize_plan(plan, counts, split.r_part, r_rows)
     del counts
     with timer.phase("compare"):
-        comp_f = []
+        comp_f = [runner.submit(_compare, prep_f[p], plans[p], opts.chunk_rows, store, p, part=p)
+                  for p in range(n_parts)]
         summaries = []
-        for p in range(n_parts):
-            comp_f.append(runner.submit(_compare, prep_f[p], plans[p], opts.chunk_rows, store, p, part=p))
-        for i, s in enumerate(runner.gather([runner.submit(_compare_summary, c, part=p)
-                                             for p, c in enumerate(comp_f)])):
+        for i, s in enumerate(runner.each(_compare_summary, [(c,) for c in comp_f])):
             summaries.append(s)
             if opts.progress:
                 opts.progress("compare", i + 1, n_parts)
@@ -200,17 +200,12 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         store.mark("fitted")
     with timer.phase("population"):
         # the population is the whole run's: names, places and duplicates cross partitions
-        inputs = runner.gather([runner.submit(_population_inputs, prep_f[p], comp_f[p], part=p)
-                                for p in range(n_parts)])
-        ends = np.cumsum([len(x.rows) for x in inputs])
-        whole = PopulationInputs.concat(inputs)
-        del inputs
-        pop_all = population(whole)
+        whole = PopulationInputs.in_row_order(
+            runner.each(_population_inputs, [(prep_f[p], comp_f[p]) for p in range(n_parts)]), split.n_res)
+        pop_all = population(whole, consume=True)
         del whole
-        pop_f = [runner.scatter(Sealed(pop_all.take(slice(int(ends[p] - len(r_rows[p])), int(ends[p])))))
-                 for p in range(n_parts)]
-        units = runner.gather([runner.submit(_units, prep_f[p], comp_f[p], model, th, pop_f[p], part=p)
-                               for p in range(n_parts)])
+        pop_f = [runner.scatter(Sealed(pop_all.take(r_rows[p]))) for p in range(n_parts)]
+        units = list(runner.each(_units, [(prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)]))
         rates = rates_from(CandidateUnits.concat(units), model, pop_all, given=opts.model)
         model = with_rates(model, rates)
         info = namesake_info(rates, pop_all)
@@ -223,17 +218,15 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         del rep_f
         dec_f = [runner.submit(_final_decide, prep_f[p], comp_f[p], model, th, p, pop_f[p], rates, *bucket_f, part=p)
                  for p in range(n_parts)]
-        out_f = [runner.submit(_outputs, prep_f[p], comp_f[p], dec_f[p], model, (r_in.path, s_in.path),
-                               opts.report, pop_f[p], rates, th, part=p) for p in range(n_parts)]
-        parts = runner.gather(out_f)
+        parts = list(runner.each(_outputs, [(prep_f[p], comp_f[p], dec_f[p], model, (r_in.path, s_in.path),
+                                              opts.report, pop_f[p], rates, th) for p in range(n_parts)]))
     if store is not None:
         store.mark("decided")
 
     def sample(chosen: np.ndarray):
         chosen = np.sort(chosen)
-        futs = [runner.submit(_sample, prep_f[p], comp_f[p], dec_f[p], model, chosen[split.r_part[chosen] == p],
-                              pop_f[p], part=p) for p in range(n_parts)]
-        return runner.gather(futs)
+        return list(runner.each(_sample, [(prep_f[p], comp_f[p], dec_f[p], model, chosen[split.r_part[chosen] == p],
+                                           pop_f[p]) for p in range(n_parts)]))
 
     info = {**run_info, "partitions": n_parts, "resumed": bool(store and store.resumed), "chunks_reused": int(reused),
             "namesakes": info}

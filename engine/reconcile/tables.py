@@ -154,12 +154,13 @@ def with_related(review: pa.Table) -> pa.Table:
     return out.drop_columns([TWIN_KEY]) if TWIN_KEY in out.column_names else out
 
 
-def sample_persons(decision: np.ndarray, candidates: np.ndarray, per_decision: int = 8) -> np.ndarray:
-    """A few match and review persons (with candidates) to explain in the report."""
+def sample_persons(codes: np.ndarray, candidates: np.ndarray, per_decision: int = 8) -> np.ndarray:
+    """A few match and review persons (with candidates) to explain in the report; ``codes``:
+    each row's decision as an index into ``DECISIONS``."""
     rng = np.random.default_rng(SEED)
     chosen = []
     for kind in (MATCH, REVIEW):
-        idx = np.flatnonzero((decision == kind) & (candidates > 0))
+        idx = np.flatnonzero((codes == DECISIONS.index(kind)) & (candidates > 0))
         if len(idx):
             chosen.append(np.sort(rng.choice(idx, size=min(per_decision, len(idx)), replace=False)))
     return np.concatenate(chosen) if chosen else np.zeros(0, np.int64)
