@@ -86,6 +86,15 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
 
 
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
+_NO_BYTES.flags.writeable = False
+
+
+def _bytes_of(buf) -> np.ndarray:
+    """An Arrow buffer as a read-only uint8 view: one compiled signature for every kernel
+    whether the column sits in Arrow's memory (writable) or in a mapped file (read-only)."""
+    view = np.frombuffer(buf, dtype=np.uint8)
+    view.flags.writeable = False
+    return view
 
 
 def string_array(values) -> pa.Array:
@@ -110,9 +119,9 @@ def utf8_buffers(values) -> tuple:
     width = np.int64 if pa.types.is_large_string(values.type) else np.int32
     offsets = (np.frombuffer(bufs[1], dtype=width)[values.offset: values.offset + n + 1].astype(np.int64)
                if n else np.zeros(1, np.int64))
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if n and bufs[2] is not None else _NO_BYTES
+    data = _bytes_of(bufs[2]) if n and bufs[2] is not None else _NO_BYTES
     has_nulls = values.null_count > 0
-    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _NO_BYTES
+    bits = _bytes_of(bufs[0]) if has_nulls else _NO_BYTES
     return offsets, data, bits, values.offset, has_nulls
 
 
@@ -209,9 +218,9 @@ def to_codepoints(values) -> Codepoints:
     bufs = arr.buffers()
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     boff = np.frombuffer(bufs[1], dtype=width)[arr.offset: arr.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else _NO_BYTES
+    data = _bytes_of(bufs[2]) if bufs[2] is not None else _NO_BYTES
     has_nulls = arr.null_count > 0
-    bits = np.frombuffer(bufs[0], dtype=np.uint8) if has_nulls else _NO_BYTES
+    bits = _bytes_of(bufs[0]) if has_nulls else _NO_BYTES
     return Codepoints(*_utf8_decode(boff, data, bits, arr.offset, has_nulls))
 
 

@@ -490,7 +490,12 @@ def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
     del primary, cohort
     birth = k(keys.birth)
 
-    twin, root = duplicates(names, birth, k(keys.room), held=np.where(valid, inp.held, -1), card=k(inp.card))
+    held = inp.held
+    if consume and held.dtype == np.int64 and held.flags.writeable:
+        held[~valid] = -1
+    else:
+        held = np.where(valid, held, -1)
+    twin, root = duplicates(names, birth, k(keys.room), held=held, card=k(inp.card))
     apart = told_apart(twin, root, inp.own_answer) if inp.own_answer is not None else np.zeros(n, bool)
     twin = np.where(apart, NONE, twin).astype(np.int8)
     root = np.where(apart, -1, root)

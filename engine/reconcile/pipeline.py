@@ -37,12 +37,11 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
         from jukimatch.engine.reconcile.distributed import run_dask
 
         return run_dask(residents_path, responses_path, out_dir, opts)
-    if opts.partitions is None:
-        opts = replace(opts, partitions=local_partitions(residents_path, out_dir, opts))
-    if opts.partitions > 1:
+    parts = opts.partitions if opts.partitions is not None else local_partitions(residents_path, out_dir, opts)
+    if parts > 1:
         from jukimatch.engine.reconcile.inturn import run_inturn
 
-        return run_inturn(residents_path, responses_path, out_dir, opts)
+        return run_inturn(residents_path, responses_path, out_dir, replace(opts, partitions=parts))
     from jukimatch.engine.reconcile.local import run_local
 
     return run_local(residents_path, responses_path, out_dir, opts)
