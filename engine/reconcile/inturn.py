@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +31,8 @@ from jukimatch.engine.reconcile.parts import Sealed, Split, run_parts
 from jukimatch.engine.reconcile.prepare import Prepared
 from jukimatch.engine.reconcile.spill import Spilled, load, spill
 from jukimatch.engine.runtime import Timer
+
+TURNS_DIR = ".jukimatch-turns"  # in the output folder: the split inputs and parked results of a run
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,10 @@ def run_inturn(residents_path: str | Path, responses_path: str | Path, out_dir: 
     digests = digests_in_background({k: p for k, p in paths.items() if p.exists()}) if opts.checkpoint else None
     n_parts = opts.partitions or 1
     out.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=out, prefix=".jukimatch-turns-"))  # 0700
+    # one fixed place: what a killed run parked (names, numbers) is removed by the next run
+    folder = out / TURNS_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700)
     try:
         with timer.phase("read"):
             split, r_in, s_in = split_inputs(paths["residents"], paths["responses"], n_parts, folder,

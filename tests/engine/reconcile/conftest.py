@@ -18,7 +18,7 @@ def _write(tables: dict, root):
     return root / "residents.parquet", root / "responses.parquet"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def data(tmp_path_factory):
     """A generated population plus planted conflicts whose persons sit in different partitions."""
     root = tmp_path_factory.mktemp("scale")
@@ -57,7 +57,7 @@ def data(tmp_path_factory):
     return root, paths, {"a": a, "b": b, "c": c, "d": dd}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local(data):
     root, (res, resp), _ = data
     out = root / "local"

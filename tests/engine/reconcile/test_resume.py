@@ -26,7 +26,7 @@ from jukimatch.api import reconcile
 from jukimatch.engine.io import InputError
 try:
     reconcile(sys.argv[1], sys.argv[2], sys.argv[3], chunk_rows=int(sys.argv[4]), report=False,
-              resume=sys.argv[5] == "1")
+              resume=sys.argv[5] == "1", partitions=int(sys.argv[6]) or None)
 except InputError as exc:
     print(f"jukimatch: error: {exc}", file=sys.stderr)
     sys.exit(2)
@@ -43,13 +43,13 @@ def data(tmp_path_factory):
     return root, paths, full, summary
 
 
-def _run(paths, out, resume, fault=None, wait=True):
+def _run(paths, out, resume, fault=None, wait=True, partitions=0):
     env = dict(os.environ)
     env.pop(FAULT_ENV, None)
     if fault:
         env[FAULT_ENV] = fault
     args = [sys.executable, "-c", RUNNER, str(paths["residents"]), str(paths["responses"]), str(out), str(CHUNK),
-            "1" if resume else "0"]
+            "1" if resume else "0", str(partitions)]
     if not wait:
         return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
@@ -69,18 +69,22 @@ def _same_as_full(full, out, summary_full):
 
 
 # One kill point per kind of step: inside the compare loop, after a phase mark, between two
-# output files (chunk:0, compared and write:decisions are the same kinds again).
-@pytest.mark.parametrize("point", ["chunk:5", "fitted", "write:pending"])
-def test_killed_at_a_point_then_resumed(data, tmp_path, point):
+# output files (chunk:0, compared and write:decisions are the same kinds again). The run
+# killed after the fit takes 3 partitions in turn; its resume asks for none and finds them
+# in the work folder.
+@pytest.mark.parametrize("point,parts", [("chunk:5", 0), ("fitted", 3), ("write:pending", 0)])
+def test_killed_at_a_point_then_resumed(data, tmp_path, point, parts):
     root, paths, full, summary = data
     out = tmp_path / "out"
-    killed = _run(paths, out, resume=False, fault=point)
+    killed = _run(paths, out, resume=False, fault=point, partitions=parts)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (out / WORK_DIR / "manifest.json").exists()
     assert not (out / "summary.json").exists()  # an unfinished run never shows a summary
     resumed = _run(paths, out, resume=True)
     assert resumed.returncode == 0, resumed.stderr
     _same_as_full(full, out, summary)
+    assert json.loads((out / "summary.json").read_text())["run"].get("partitions", 1) == max(parts, 1)
+    assert not (out / ".jukimatch-turns").exists()  # what the killed run parked is gone too
     if point.startswith("chunk:"):
         k = int(point.split(":")[1])
         assert json.loads((out / "summary.json").read_text())["run"]["chunks_reused"] == k + 1
@@ -104,7 +108,7 @@ def test_killed_from_outside_while_chunks_appear(data, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     _same_as_full(full, out, summary)
     # a second resume of a finished run simply runs again, to the same outputs
-    assert _run(paths, out, resume=True).returncode == 0
+    reconcile(paths["residents"], paths["responses"], out, chunk_rows=CHUNK, report=False, resume=True)
     _same_as_full(full, out, summary)
 
 
