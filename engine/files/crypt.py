@@ -280,12 +280,19 @@ def read_parquet(path: str | Path, key: bytes | None = None):
         return pq.read_table(path)
     if key is None:
         raise CryptError(f"{path}: encrypted; a key file is needed")
+    return pq.read_table(pa.BufferReader(decrypt_to_memory(path, key)))
+
+
+def decrypt_to_memory(path: str | Path, key: bytes | None) -> memoryview:
+    """The plaintext of an encrypted file, in memory (a writable view: nothing on disk)."""
+    if key is None:
+        raise CryptError(f"{path}: encrypted; a key file is needed")
     buf = io.BytesIO()
     with open(path, "rb") as f:
         decrypt_stream(f, buf, key, name=str(path))
-    return pq.read_table(pa.BufferReader(buf.getbuffer()))
+    return buf.getbuffer()
 
 
 __all__ = ["CryptError", "EncryptingWriter", "KeyFileWarning", "MAGIC", "SUFFIX", "check_secret_file", "decrypt_file",
-           "decrypt_stream", "encrypt_file", "is_encrypted", "key_id", "load_key", "new_key", "read_parquet",
+           "decrypt_stream", "decrypt_to_memory", "encrypt_file", "is_encrypted", "key_id", "load_key", "new_key", "read_parquet",
            "write_key_file", "write_parquet"]

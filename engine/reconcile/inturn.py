@@ -22,17 +22,44 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_stream, load_key
+from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_to_memory, load_key
 from jukimatch.engine.io import ROW_COLUMN, InputTable, TableStream, read_table, record_numbers
 from jukimatch.engine.reconcile.checkpoint import digests_in_background
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir, release_unused
 from jukimatch.engine.reconcile.partition import partition_of
 from jukimatch.engine.reconcile.parts import Sealed, Split, run_parts
 from jukimatch.engine.reconcile.prepare import Prepared
-from jukimatch.engine.reconcile.spill import Spilled, load, spill
+from jukimatch.engine.reconcile.spill import Spilled, detached, load, spill
 from jukimatch.engine.runtime import Timer
 
 TURNS_DIR = ".jukimatch-turns"  # in the output folder: the split inputs and parked results of a run
+
+
+@dataclass(frozen=True)
+class TurnPart:
+    """A partition's rows in two Arrow files of the run's folder, and their record numbers
+    (``.npy`` files beside them: the driver keeps no per-row array it does not use)."""
+
+    residents: Path
+    responses: Path
+    key: bytes | None
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        return _read(self.residents, self.key), _read(self.responses, self.key)
+
+
+def _records(path: Path) -> Path:
+    return path.with_suffix(".rows.npy")
+
+
+def _read(path: Path, key: bytes | None) -> pa.Table:
+    """A partition file: mapped without copying, or decrypted in memory with ``key``."""
+    if key is None:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_stream(source).read_all()
+    else:
+        table = pa.ipc.open_stream(pa.py_buffer(decrypt_to_memory(path, key))).read_all()
+    return table.append_column(ROW_COLUMN, pa.array(np.load(_records(path))))
 
 
 @dataclass(frozen=True)
@@ -68,53 +95,22 @@ class InTurnRunner:
             return _Prepared(spill(Sealed(replace(value.value, R=None, S=None)), path, self.key), part)
         return spill(value, path, self.key)
 
-    def submit(self, fn, *args, part=None):
+    def _call(self, fn, args) -> Any:
+        """``fn`` on the opened arguments; their mappings close when it returns."""
         result = fn(*[self._open(a) for a in args])
-        ref = self._park(result, part)
-        del result
         release_unused()
-        return ref
+        return result
+
+    def submit(self, fn, *args, part=None):
+        return self._park(self._call(fn, args), part)
 
     def scatter(self, value):
         return self._park(value)
 
     def each(self, fn, calls):
         for args in calls:
-            result = fn(*[self._open(a) for a in args])
-            release_unused()
-            yield result.value if isinstance(result, Sealed) else result
-
-
-@dataclass(frozen=True)
-class TurnPart:
-    """A partition's rows in two Arrow files of the run's folder, and their record numbers
-    (``.npy`` files beside them: the driver keeps no per-row array it does not use)."""
-
-    residents: Path
-    responses: Path
-    key: bytes | None
-
-    def tables(self) -> tuple[pa.Table, pa.Table]:
-        return _read(self.residents, self.key), _read(self.responses, self.key)
-
-
-def _records(path: Path) -> Path:
-    return path.with_suffix(".rows.npy")
-
-
-def _read(path: Path, key: bytes | None) -> pa.Table:
-
-    if key is None:
-        with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_stream(source).read_all()
-    else:
-        import io
-
-        plain = io.BytesIO()
-        with open(path, "rb") as f:
-            decrypt_stream(f, plain, key, name=str(path))
-        table = pa.ipc.open_stream(pa.py_buffer(plain.getbuffer())).read_all()
-    return table.append_column(ROW_COLUMN, pa.array(np.load(_records(path))))
+            result = self._call(fn, args)
+            yield detached(result.value if isinstance(result, Sealed) else result)
 
 
 class _Writers:

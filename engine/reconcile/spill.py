@@ -15,7 +15,6 @@ never touches the disk) and loaded by decrypting into memory — a copy, the pri
 """
 from __future__ import annotations
 
-import io
 import mmap
 import os
 import pickle
@@ -24,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_stream
+from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_to_memory
 
 ALIGN = 64  # Arrow's and numpy's preferred buffer alignment
 _HEAD = struct.Struct("<4sQQ")  # magic, pickle length, buffer count
@@ -99,21 +98,17 @@ def _read(buf) -> Any:
 def load(handle: Spilled, key: bytes | None = None) -> Any:
     """The object behind ``handle``: zero-copy views of a private mapping, or decrypted with ``key``."""
     if handle.encrypted:
-        plain = io.BytesIO()
-        with open(handle.path, "rb") as f:
-            decrypt_stream(f, plain, key, name=str(handle.path))
-        return _read(plain.getbuffer())
+        return _read(decrypt_to_memory(handle.path, key))
     with open(handle.path, "rb") as f:
         mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
     return _read(mm)
 
 
-def remove(handle: Spilled) -> None:
-    """Delete a spill file no stage will need again (its mapped views stay valid)."""
-    try:
-        handle.path.unlink()
-    except FileNotFoundError:
-        pass
+def detached(obj: Any) -> Any:
+    """``obj`` with every buffer copied into memory of its own. A result that keeps even one
+    view of a mapped spill keeps the whole mapping, and every page a stage touched in it,
+    in the process: what the driver holds across partitions must hold no such view."""
+    return pickle.loads(pickle.dumps(obj, protocol=5))
 
 
-__all__ = ["Spilled", "load", "remove", "spill"]
+__all__ = ["Spilled", "detached", "load", "spill"]

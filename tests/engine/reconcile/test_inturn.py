@@ -98,3 +98,18 @@ def test_partitions_one_is_the_whole_input(data, local, tmp_path):
     summary = reconcile(res, resp, tmp_path, chunk_rows=700, report=False, partitions=1)
     same_outputs(local[0], tmp_path)
     assert "in_turn" not in summary["run"]
+
+
+def test_more_partitions_than_people_and_an_empty_input(tmp_path):
+    """Empty partitions, and no rows at all, still give the whole input's outputs."""
+    from jukimatch.api import generate
+
+    made = generate(30, tmp_path / "d", seed=2)
+    res, resp = made["paths"]["residents"], made["paths"]["responses"]
+    reconcile(res, resp, tmp_path / "whole", report=False, partitions=1)
+    reconcile(res, resp, tmp_path / "turns", report=False, partitions=16)
+    same_outputs(tmp_path / "whole", tmp_path / "turns")
+    (tmp_path / "r.csv").write_text("person_id,name_alpha\n")
+    (tmp_path / "s.csv").write_text("person_id,status\n")
+    s = reconcile(tmp_path / "r.csv", tmp_path / "s.csv", tmp_path / "empty", report=False, partitions=3)
+    assert s["rows"]["residents_in"] == 0 and s["rows"]["conserved"]
