@@ -18,6 +18,7 @@ def test_in_turn_decides_exactly_like_local(data, local, tmp_path):
     summary = reconcile(res, resp, tmp_path, chunk_rows=700, partitions=PARTS)
     same_outputs(local[0], tmp_path)
     assert summary["run"]["backend"] == "local" and summary["run"]["in_turn"]
+    assert "in_turn" not in local[1]["run"]  # no partitions asked for, and the whole input fits
     assert summary["run"]["partitions"] == PARTS
     assert summary["decisions"] == local[1]["decisions"] and summary["reasons"] == local[1]["reasons"]
     assert summary["rows"] == local[1]["rows"] and summary["rows"]["conserved"]
@@ -91,13 +92,6 @@ def test_in_turn_encrypted_outputs_and_owner_only_parking(data, local, tmp_path,
     for name in ("decisions", "review", "pending"):
         assert read_parquet(out / f"{name}.parquet.enc", key).equals(pq.read_table(local[0] / f"{name}.parquet"))
     assert seen and all(mode == 0o600 and encrypted and head != b"JKS1" for mode, encrypted, head in seen)
-
-
-def test_partitions_one_is_the_whole_input(data, local, tmp_path):
-    root, (res, resp), _ = data
-    summary = reconcile(res, resp, tmp_path, chunk_rows=700, report=False, partitions=1)
-    same_outputs(local[0], tmp_path)
-    assert "in_turn" not in summary["run"]
 
 
 def test_more_partitions_than_people_and_an_empty_input(tmp_path):
