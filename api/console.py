@@ -92,7 +92,9 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
         print(f"  expected wrong numbers among the matches: {e['mean']:.3g} (95 % interval {e['low']:g}-{e['high']:g}),"
               f" each match at most {e['max_risk']:.0e} (--max-risk)")
     t = summary["timings_s"]
-    print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in t.items()))
+    run = summary.get("run") or {}
+    how = f"  ({run['partitions']} partitions in turn)" if run.get("in_turn") else ""
+    print("  time: " + "  ".join(f"{k} {v:.2f}s" for k, v in t.items()) + how)
     written = summary.get("outputs") or {}  # name -> file (decisions.parquet or decisions.parquet.enc)
     names = [Path(w).name for w in written.values()]
     print(f"  outputs in {out}: " + "  ".join(names + ["summary.json"]))

@@ -1,6 +1,7 @@
 """The local backend over partitions taken in turn decides and writes exactly like the whole
 input in one part: Parquet and CSV (with unparseable rows), conflicts across partitions,
 encrypted outputs; and what it parks on disk is the owner's alone and gone at the end."""
+import json
 import os
 
 import pyarrow as pa
@@ -8,14 +9,18 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from jukimatch.api import reconcile
+from jukimatch.api.cli import main
 from jukimatch.engine.files.crypt import read_parquet, write_key_file
 from jukimatch.engine.reconcile.partition import partition_of
 from tests.engine.reconcile.planted import PARTS, same_outputs
 
 
-def test_in_turn_decides_exactly_like_local(data, local, tmp_path):
+def test_in_turn_decides_exactly_like_local(data, local, tmp_path, capsys):
     root, (res, resp), who = data
-    summary = reconcile(res, resp, tmp_path, chunk_rows=700, partitions=PARTS)
+    code = main(["reconcile", "--residents", str(res), "--responses", str(resp), "--out", str(tmp_path),
+                 "--chunk-rows", "700", "--partitions", str(PARTS)])
+    assert code == 0 and f"({PARTS} partitions in turn)" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "summary.json").read_text())
     same_outputs(local[0], tmp_path)
     assert summary["run"]["backend"] == "local" and summary["run"]["in_turn"]
     assert "in_turn" not in local[1]["run"]  # no partitions asked for, and the whole input fits
