@@ -1,13 +1,14 @@
 """The Dask backend: the reconciliation over hash partitions on a ``dask.distributed`` cluster.
 
-The driver reads both inputs (as the local backend does: the same parsing, the same row
-numbers, the same quarantine of unparseable lines), splits them by a hash of person_id
-(:mod:`jukimatch.engine.reconcile.partition`) and runs the stages of :mod:`.parts` as Dask
-tasks, one partition each. The partitions stay on their workers from stage to stage (Dask
-futures); only small things travel. Decisions are identical to the local backend's.
-``dask`` is imported here only, when the backend is asked for. With ``scheduler`` (a
-running cluster's address), the work folder ``OUT/.jukimatch-work`` must be on storage the
-workers share with the driver.
+The driver splits both inputs into partition files in the work folder as it reads them
+(:mod:`.split`: the same parsing, row numbers and quarantine of unparseable lines as the
+local backend), and runs the stages of :mod:`.parts` as Dask tasks, one partition each.
+The partitions stay on their workers from stage to stage (Dask futures); only small things
+travel. Decisions are identical to the local backend's. ``dask`` is imported here only,
+when the backend is asked for. With ``scheduler`` (a running cluster's address), the work
+folder ``OUT/.jukimatch-work`` must be on storage the workers share with the driver;
+without a work folder (no checkpoint) the driver reads both inputs whole and sends each
+partition's rows to its worker.
 """
 from __future__ import annotations
 
@@ -17,11 +18,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from jukimatch.engine.files.crypt import load_key, write_parquet
-from jukimatch.engine.io import InputError
+from jukimatch.engine.files.crypt import load_key
+from jukimatch.engine.io import InputError, TableStream
+from jukimatch.engine.reconcile.checkpoint import digests_in_background
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir, read_inputs
 from jukimatch.engine.reconcile.partition import partition_of, split_rows
-from jukimatch.engine.reconcile.parts import PartFiles, Sealed, Split, run_parts
+from jukimatch.engine.reconcile.parts import Sealed, Split, run_parts
+from jukimatch.engine.reconcile.split import split_inputs
 from jukimatch.engine.runtime import Timer
 
 
@@ -89,19 +92,6 @@ class DaskRunner:
             yield v.value if isinstance(v, Sealed) else v
 
 
-def _split_to_files(root: Path, R, S, r_rows, s_rows, key: bytes | None) -> list[Sealed]:
-    """Write each partition's rows to the work folder; the tasks read them from there, so the
-    driver keeps no copy and a rerun after a lost worker reads the file again."""
-    folder = root / "input"
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for p in range(len(r_rows)):
-        r = write_parquet(R.take(r_rows[p]), folder / f"part{p:04d}-residents.parquet", key)
-        s = write_parquet(S.take(s_rows[p]), folder / f"part{p:04d}-responses.parquet", key)
-        out.append(Sealed(PartFiles(r, s, key)))
-    return out
-
-
 def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path, opts: Options) -> dict:
     """:func:`jukimatch.engine.reconcile.pipeline.run` on a Dask cluster (see the module's docstring)."""
     _import_dask()
@@ -109,26 +99,38 @@ def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: st
     t0 = time.perf_counter()
     out = Path(out_dir)
     key = load_key(opts.encrypt_key_file) if opts.encrypt_key_file else None
-    r_in, s_in, paths, digests, _ = read_inputs(residents_path, responses_path, opts, timer)
-    R, S = r_in.table, s_in.table
+    paths = {"residents": Path(residents_path), "responses": Path(responses_path)}
+    for kind, path in paths.items():
+        TableStream(path, kind)  # a missing or unknown file: its one-line error before a cluster starts
     with client_for(opts) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         n_parts = opts.partitions or 2 * n_workers
-        with timer.phase("partition"):
-            r_part = partition_of(R.column("person_id"), n_parts)
-            s_part = partition_of(S.column("person_id"), n_parts)
-            r_rows, s_rows = split_rows(r_part, n_parts), split_rows(s_part, n_parts)
-            out.mkdir(parents=True, exist_ok=True)
-            store = open_workdir(out, paths, digests, opts, partitions=n_parts)
-            clear_summary(out)
-            if store is not None:
-                pieces = _split_to_files(store.root, R, S, r_rows, s_rows, key)
-            else:
+        out.mkdir(parents=True, exist_ok=True)
+        if opts.checkpoint:
+            # Split while reading, into the work folder the workers share: the driver never
+            # holds a whole input, and a rerun after a lost worker reads the file again.
+            digests = digests_in_background({k: v for k, v in paths.items() if v.exists()})
+            with timer.phase("read"):
+                store = open_workdir(out, paths, digests, opts, partitions=n_parts)
+                clear_summary(out)
+                folder = store.root / "input"
+                folder.mkdir(exist_ok=True)
+                split, r_in, s_in = split_inputs(paths["residents"], paths["responses"], n_parts, folder,
+                                                 opts.encoding, key)
+        else:  # no shared folder: the partitions travel to the workers in memory
+            store = None
+            r_in, s_in, _, _, _ = read_inputs(residents_path, responses_path, opts, timer)
+            R, S = r_in.table, s_in.table
+            with timer.phase("partition"):
+                r_part = partition_of(R.column("person_id"), n_parts)
+                r_rows = split_rows(r_part, n_parts)
+                s_rows = split_rows(partition_of(S.column("person_id"), n_parts), n_parts)
+                clear_summary(out)
                 pieces = [Sealed((R.take(r_rows[p]), S.take(s_rows[p]))) for p in range(n_parts)]
-            split = Split(pieces, r_rows, s_rows, r_part, R.num_rows)
-            # the driver keeps what the outputs need of the inputs, not their rows
-            r_in, s_in = r_in._replace(table=R.schema.empty_table()), s_in._replace(table=S.schema.empty_table())
-            del R, S, pieces
+                split = Split(pieces, r_rows, s_rows, r_part, R.num_rows)
+                # the driver keeps what the outputs need of the inputs, not their rows
+                r_in, s_in = r_in._replace(table=R.schema.empty_table()), s_in._replace(table=S.schema.empty_table())
+                del R, S, pieces
         info = {"backend": "dask", "scheduler": opts.scheduler or "LocalCluster", "workers": n_workers}
         return run_parts(DaskRunner(client), split, out=out, opts=opts, timer=timer, t0=t0, r_in=r_in, s_in=s_in,
                          store=store, key=key, run_info=info)

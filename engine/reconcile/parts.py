@@ -26,7 +26,6 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
-from jukimatch.engine.files.crypt import read_parquet
 from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
 from jukimatch.engine.reconcile.common import Options, finish, fit_model, namesake_info
 from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
@@ -76,21 +75,9 @@ class Sealed:
         return Sealed, (self.value,)
 
 
-@dataclass(frozen=True)
-class PartFiles:
-    """A partition's rows in two Parquet files of the work folder (encrypted with ``key``)."""
-
-    residents: Path
-    responses: Path
-    key: bytes | None = None
-
-    def tables(self):
-        return read_parquet(self.residents, self.key), read_parquet(self.responses, self.key)
-
-
 def _prepare(rows: Sealed, r_global, s_global) -> Sealed:
     """``rows``: the partition's (residents, responses) tables, or something whose
-    ``tables()`` reads them (:class:`PartFiles`)."""
+    ``tables()`` reads them (:class:`~jukimatch.engine.reconcile.split.TurnPart`)."""
     value = rows.value
     R, S = value.tables() if hasattr(value, "tables") else value
     return Sealed(prepare(R, S, r_global, s_global))
@@ -233,4 +220,4 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
     return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
 
 
-__all__ = ["PartFiles", "Runner", "Sealed", "Split", "run_parts"]
+__all__ = ["Runner", "Sealed", "Split", "run_parts"]

@@ -1,0 +1,129 @@
+"""Both inputs hash-partitioned to disk in one streaming pass: no whole table is ever held.
+
+Each input is read batch by batch (:class:`~jukimatch.engine.io.TableStream`: the whole
+reader's cleaning, checks and quarantine of unparseable lines) and every batch's rows are
+appended to the Arrow stream file of their partition — a hash of person_id, so that every
+row of a person and every answer to it land together (:mod:`.partition`). Record numbers
+(``__row``) are known only at the end of a CSV; they go to a ``.npy`` file per partition
+and are joined back when a partition is read. Used by the local backend taking partitions
+in turn (:mod:`.inturn`) and by the Dask backend (:mod:`.distributed`).
+
+The files hold names and numbers: they are created 0600, encrypted with a key.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_to_memory
+from jukimatch.engine.io import ROW_COLUMN, InputTable, TableStream, read_table, record_numbers
+from jukimatch.engine.reconcile.partition import partition_of
+from jukimatch.engine.reconcile.parts import Sealed, Split
+
+
+@dataclass(frozen=True)
+class TurnPart:
+    """A partition's rows in two Arrow files of the run's folder, and their record numbers
+    (``.npy`` files beside them: the driver keeps no per-row array it does not use)."""
+
+    residents: Path
+    responses: Path
+    key: bytes | None
+
+    def tables(self) -> tuple[pa.Table, pa.Table]:
+        return _read(self.residents, self.key), _read(self.responses, self.key)
+
+
+def _records(path: Path) -> Path:
+    return path.with_suffix(".rows.npy")
+
+
+def _read(path: Path, key: bytes | None) -> pa.Table:
+    """A partition file: mapped without copying, or decrypted in memory with ``key``."""
+    if key is None:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_stream(source).read_all()
+    else:
+        table = pa.ipc.open_stream(pa.py_buffer(decrypt_to_memory(path, key))).read_all()
+    return table.append_column(ROW_COLUMN, pa.array(np.load(_records(path))))
+
+
+class _Writers:
+    """One Arrow stream file per partition, created 0600 (rows hold names and numbers)."""
+
+    def __init__(self, folder: Path, kind: str, n_parts: int, schema: pa.Schema, key: bytes | None):
+        self.paths = [folder / f"part{p:04d}-{kind}.arrows" for p in range(n_parts)]
+        self.files, self.writers = [], []
+        for path in self.paths:
+            f = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb", buffering=1 << 20)
+            sink = EncryptingWriter(f, key) if key is not None else f
+            self.files.append((f, sink))
+            self.writers.append(pa.ipc.new_stream(sink, schema))
+
+    def close(self) -> None:
+        for w, (f, sink) in zip(self.writers, self.files):
+            w.close()
+            if sink is not f:
+                sink.close()
+            f.close()
+
+
+def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str | None, key: bytes | None):
+    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows)."""
+    stream = TableStream(path, kind, encoding=encoding)
+    while True:
+        writers, rows, n = None, [[] for _ in range(n_parts)], 0
+        try:
+            for t in stream:
+                if writers is None:
+                    schema = t.schema
+                    writers = _Writers(folder, kind, n_parts, schema, key)
+                part = partition_of(t.column("person_id"), n_parts)
+                order = np.argsort(part, kind="stable")
+                bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
+                for p in range(n_parts):
+                    idx = order[bounds[p]:bounds[p + 1]]
+                    if len(idx):
+                        writers.writers[p].write_table(t.take(idx))
+                        rows[p].append(idx + n)
+                n += t.num_rows
+            break
+        except TableStream.Restart:
+            if writers is not None:
+                writers.close()
+    if writers is None:  # no rows: the schema (and the file's checks) from the whole reader
+        empty = read_table(path, kind, encoding=encoding)
+        schema = empty.table.drop_columns([ROW_COLUMN]).schema
+        writers = _Writers(folder, kind, n_parts, schema, key)
+    writers.close()
+    record, malformed = record_numbers(n, stream.malformed)
+    small = np.int32 if n < 2**31 else np.int64  # row indices: half the memory of the driver's biggest arrays
+    rows = [np.concatenate(r).astype(small) if r else np.zeros(0, small) for r in rows]
+    return writers.paths, rows, record, malformed, schema, n
+
+
+def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, encoding: str | None,
+                 key: bytes | None) -> tuple[Split, InputTable, InputTable]:
+    """Both inputs as ``n_parts`` partitions in ``folder``, in one streaming pass each."""
+    rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder, encoding, key)
+    sf, s_rows, s_record, s_bad, s_schema, _ = _split_one(responses, "responses", n_parts, folder, encoding, key)
+    for files, rows, record in ((rf, r_rows, r_record), (sf, s_rows, s_record)):
+        for p in range(n_parts):
+            np.save(_records(files[p]), record[rows[p]])
+    del r_record, s_record
+    pieces = [Sealed(TurnPart(rf[p], sf[p], key)) for p in range(n_parts)]
+    r_part = np.zeros(n_res, dtype=np.int32)
+    for p, r in enumerate(r_rows):
+        r_part[r] = p
+    r_in = InputTable(pa.schema([*r_schema, pa.field(ROW_COLUMN, pa.int64())]).empty_table(), r_bad, residents)
+    s_in = InputTable(pa.schema([*s_schema, pa.field(ROW_COLUMN, pa.int64())]).empty_table(), s_bad, responses)
+    return Split(pieces, r_rows, s_rows, r_part, n_res), r_in, s_in
+
+
+
+
+__all__ = ["TurnPart", "split_inputs"]
