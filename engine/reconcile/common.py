@@ -127,6 +127,12 @@ def clear_summary(out: Path) -> None:
         pass
 
 
+def wants_u_sample(opts: Options, n_pairs: int) -> bool:
+    """Whether the random pairs that estimate u are worth comparing: only for a fit, and a fit
+    needs :data:`MIN_PAIRS_TO_FIT` compared pairs (fewer: the shipped model, u unused)."""
+    return opts.model is None and n_pairs >= MIN_PAIRS_TO_FIT
+
+
 def fit_model(opts: Options, n_pairs: int, levels: np.ndarray | None, counts: np.ndarray | None,
               u_levels: np.ndarray) -> tuple[Model, str]:
     """The model to score with, and where it came from. ``counts``: summed pattern counts

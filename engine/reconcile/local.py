@@ -18,6 +18,7 @@ from jukimatch.engine.files.crypt import load_key
 from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
 from jukimatch.engine.reconcile.common import (
     Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs, release_unused,
+    wants_u_sample,
 )
 from jukimatch.engine.reconcile.namesakes import population
 from jukimatch.engine.reconcile.prepare import prepare
@@ -46,7 +47,7 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
     clear_summary(out)
 
     plan = None
-    if opts.model is None:
+    if wants_u_sample(opts, len(prep.pair_res)):
         plan = PartPlan.whole(plan_u_sample(prep.pair_counts(), opts.chunk_rows, opts.u_sample))
     comp = compare_chunks(prep, plan, chunk_rows=opts.chunk_rows, store=store, timer=timer, progress=opts.progress)
     release_unused()

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 
 from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
-from jukimatch.engine.reconcile.common import Options, finish, fit_model, namesake_info
+from jukimatch.engine.reconcile.common import Options, finish, fit_model, namesake_info, wants_u_sample
 from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
 from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, resolve_numbers
 from jukimatch.engine.reconcile.prepare import prepare
@@ -160,7 +160,7 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         for p, c in enumerate(runner.each(_counts, [(f,) for f in prep_f])):
             counts[r_rows[p]] = c
     plans = [None] * n_parts
-    if opts.model is None:
+    if wants_u_sample(opts, int(counts.sum())):
         plan = plan_u_sample(counts, opts.chunk_rows, opts.u_sample)
         plans = localize_plan(plan, counts, split.r_part, r_rows)
     del counts
