@@ -89,8 +89,23 @@ def test_in_turn_encrypted_outputs_and_owner_only_parking(data, local, tmp_path,
         return handle
 
     monkeypatch.setattr("jukimatch.engine.reconcile.inturn.spill", spying)
+    from jukimatch.engine.reconcile import inturn
+
+    real_split = inturn.split_inputs
+    someone = pq.read_table(res, columns=["person_id"])["person_id"][0].as_py().encode()
+    split_files = []
+
+    def split_and_look(*args):
+        made = real_split(*args)
+        for piece in made[0].pieces:
+            for path in (piece.value.residents, piece.value.responses):
+                split_files.append((os.stat(path).st_mode & 0o777, someone in path.read_bytes()))
+        return made
+
+    monkeypatch.setattr(inturn, "split_inputs", split_and_look)
     out = tmp_path / "enc"
     reconcile(res, resp, out, chunk_rows=700, report=False, partitions=PARTS, encrypt_key_file=key_file)
+    assert split_files and all(mode == 0o600 and not clear for mode, clear in split_files)  # no row in clear
     from jukimatch.engine.files.crypt import load_key
 
     key = load_key(key_file)
