@@ -355,14 +355,51 @@ def estimate_rows(path: str | Path) -> int:
 
 
 def memory_available() -> int | None:
-    """Bytes of memory the system can give without swapping (Linux ``MemAvailable``), or None."""
+    """Bytes of memory this process can still take without swapping or being killed: the
+    system's ``MemAvailable``, or less where the process's memory cgroup (a container's
+    limit) leaves less; None when neither can be read."""
+    known = [x for x in (_meminfo_available(), cgroup_room()) if x is not None]
+    return min(known) if known else None
+
+
+def _meminfo_available(path: str = "/proc/meminfo") -> int | None:
     try:
-        with open("/proc/meminfo") as f:
+        with open(path) as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
+    return None
+
+
+def cgroup_room(proc: str | Path = "/proc/self/cgroup", root: str | Path = "/sys/fs/cgroup") -> int | None:
+    """What the process's memory cgroup still allows: its limit less what it uses, page cache
+    that can be dropped not counted (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``);
+    None without a limit or where none can be read."""
+    try:
+        lines = Path(proc).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, where = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # v2: one hierarchy
+            files = (Path(root) / where.lstrip("/"), "memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):  # v1: the memory controller's own tree
+            files = (Path(root) / "memory" / where.lstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes",
+                     "total_inactive_file")
+        else:
+            continue
+        folder, limit_file, usage_file, inactive = files
+        try:
+            limit_text = (folder / limit_file).read_text().strip()
+            if limit_text == "max" or int(limit_text) >= 1 << 60:  # unlimited
+                continue
+            used = int((folder / usage_file).read_text())
+            stat = dict(row.split() for row in (folder / "memory.stat").read_text().splitlines() if " " in row)
+            return max(int(limit_text) - used + int(stat.get(inactive, 0)), 0)
+        except (OSError, ValueError):
+            continue
     return None
 
 
