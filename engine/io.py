@@ -128,7 +128,7 @@ def _read_parquet(path: Path) -> tuple[pa.Table, list[Any]]:
     try:
         table = pq.read_table(path, memory_map=True)  # a third of the kernel time of buffered reads
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: unreadable Parquet: {str(exc).splitlines()[0]}") from None
+        raise _unreadable_parquet(path, exc) from None
     return _as_text(table, path), []
 
 
@@ -157,16 +157,30 @@ def read_text_table(path: str | Path, *, encoding: str | None = None) -> tuple[p
     empty strings turned into nulls, plus the CSV lines that could not be parsed as
     (line number, error). Raises :class:`InputError` (one line) for an unusable file."""
     path = Path(path)
+    if _format_of(path) == ".parquet":
+        table, malformed = _read_parquet(path)
+    else:
+        table, malformed = _read_csv(path, encoding)
+    return _clean(table, path), malformed
+
+
+def _format_of(path: Path) -> str:
+    """``.parquet``, ``.csv`` or ``.txt``; an :class:`InputError` for a missing or other file."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        table, malformed = _read_parquet(path)
-    elif suffix in (".csv", ".txt"):
-        table, malformed = _read_csv(path, encoding)
-    else:
+    if suffix not in (".parquet", ".csv", ".txt"):
         raise InputError(f"{path}: unknown format {suffix or '(none)'}; use .parquet or .csv")
-    return _clean(table, path), malformed
+    return suffix
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in REQUIRED:
+        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+
+
+def _unreadable_parquet(path: Path, exc: Exception) -> InputError:
+    return InputError(f"{path}: unreadable Parquet: {str(exc).splitlines()[0]}")
 
 
 def _clean(table: pa.Table, path: Path) -> pa.Table:
@@ -197,8 +211,7 @@ def read_table(path: str | Path, kind: str, *, encoding: str | None = None) -> I
     caller can quarantine them: rows in = rows out still holds.
     """
     path = Path(path)
-    if kind not in REQUIRED:
-        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+    _check_kind(kind)
     started = _PREFETCHED.pop(_prefetch_key(path, kind, encoding), None)
     if started is not None:
         return started.result()
@@ -255,14 +268,9 @@ class TableStream:
 
     def __init__(self, path: str | Path, kind: str, *, encoding: str | None = None):
         self.path = Path(path)
-        if kind not in REQUIRED:
-            raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
-        if not self.path.exists():
-            raise InputError(f"{self.path}: no such file")
+        _check_kind(kind)
         self.kind, self.encoding = kind, encoding
-        self.suffix = self.path.suffix.lower()
-        if self.suffix not in (".parquet", ".csv", ".txt"):
-            raise InputError(f"{self.path}: unknown format {self.suffix or '(none)'}; use .parquet or .csv")
+        self.suffix = _format_of(self.path)
         self.malformed: list[tuple[int, str]] = []
         self._threads = True
 
@@ -278,7 +286,7 @@ class TableStream:
             for batch in source.iter_batches(batch_size=1 << 18):
                 yield _as_text(pa.Table.from_batches([batch]), self.path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{self.path}: unreadable Parquet: {str(exc).splitlines()[0]}") from None
+            raise _unreadable_parquet(self.path, exc) from None
 
     def _csv(self):
         enc, arrow_enc, convert = _csv_setup(self.path, self.encoding)
@@ -320,8 +328,7 @@ def prefetch(path: str | Path, kind: str, *, encoding: str | None = None) -> Non
     the read does, never in the middle of it. A file that changes in between is read again.
     """
     path = Path(path)
-    if kind not in REQUIRED:
-        raise ValueError(f"kind must be 'residents' or 'responses', got {kind!r}")
+    _check_kind(kind)
     key = _prefetch_key(path, kind, encoding)
     if key in _PREFETCHED:
         return

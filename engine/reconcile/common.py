@@ -162,10 +162,8 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
     with timer.phase("write"):
         n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
         tail = malformed_decisions(len(r_in.malformed))
-        if len(parts) == 1:
-            blocks = [merge_sorted([parts[0].decisions], [KEY]), tail]
-        else:  # merged and written block by block: the decisions are never whole in memory
-            blocks = itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail])
+        # merged and written block by block: the decisions are never whole in memory
+        blocks = itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail])
         kept = _Kept()
         review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
         pending = merge_sorted([p.pending for p in parts], [KEY])
@@ -267,28 +265,22 @@ class _Kept:
 
     def __init__(self):
         self.rows = 0
-        self._codes: list[np.ndarray] = []
-        self._candidates: list[np.ndarray] = []
+        self.codes = np.zeros(0, np.int8)
+        self.candidates = np.zeros(0, np.int64)
 
     def keep(self, blocks, n_in: int):
         """``blocks`` (tables) passed through, noted on the way; a count other than ``n_in``
         fails the write before the file is in place."""
+        codes, candidates = [], []
         for block in blocks:
             self.rows += block.num_rows
-            self._codes.append(pa.compute.index_in(block.column("decision"), pa.array(DECISIONS))
-                               .to_numpy(zero_copy_only=False).astype(np.int8))
-            self._candidates.append(block.column("candidates").to_numpy(zero_copy_only=False))
+            codes.append(pa.compute.index_in(block.column("decision"), pa.array(DECISIONS))
+                         .to_numpy(zero_copy_only=False).astype(np.int8))
+            candidates.append(block.column("candidates").to_numpy(zero_copy_only=False))
             yield block
         if self.rows != n_in:
             raise RuntimeError(f"rows lost: {n_in} residents in, {self.rows} decisions out")
-
-    @property
-    def codes(self) -> np.ndarray:
-        return np.concatenate(self._codes) if self._codes else np.zeros(0, np.int8)
-
-    @property
-    def candidates(self) -> np.ndarray:
-        return np.concatenate(self._candidates) if self._candidates else np.zeros(0, np.int64)
+        self.codes, self.candidates = np.concatenate(codes), np.concatenate(candidates)
 
 
 def namesake_info(rates, pop) -> dict:

@@ -261,10 +261,6 @@ class ResidentKeys:
     def __len__(self) -> int:
         return len(self.alpha)
 
-    @classmethod
-    def concat(cls, parts: list["ResidentKeys"]) -> "ResidentKeys":
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _KEY_FIELDS))
-
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         return {f"{prefix}{f}": getattr(self, f) for f in _KEY_FIELDS}
 
@@ -406,16 +402,6 @@ class PopulationInputs:
         return cls(rows, keys, valid, card, held,
                    tuple(np.concatenate(x) if x else np.zeros(0, np.uint64) for x in names),
                    np.concatenate(numbers) if numbers else np.zeros(0, np.int64), own if has_own else None)
-
-    @classmethod
-    def concat(cls, parts: list["PopulationInputs"]) -> "PopulationInputs":
-        def cat(name):
-            return np.concatenate([getattr(p, name) for p in parts])
-
-        return cls(cat("rows"), ResidentKeys.concat([p.keys for p in parts]), cat("valid"), cat("card"), cat("held"),
-                   tuple(np.concatenate([p.answer_names[j] for p in parts]) for j in range(3)),
-                   cat("answer_numbers"),
-                   None if any(p.own_answer is None for p in parts) else cat("own_answer"))
 
 
 def _pairs_within(counts: np.ndarray) -> float:
