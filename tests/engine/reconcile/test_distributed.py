@@ -30,11 +30,18 @@ def cluster():
         yield c.scheduler_address
 
 
-def test_dask_decides_exactly_like_local(data, local, cluster):
+@pytest.fixture(scope="module")
+def dask_run(data, cluster):
+    """The planted data on the module's cluster, once for the tests that read it."""
     root, (res, resp), _ = data
     out = root / "dask"
     summary = reconcile(res, resp, out, chunk_rows=700, report=False, backend="dask", scheduler=cluster,
                         partitions=PARTS)
+    return out, summary
+
+
+def test_dask_decides_exactly_like_local(local, dask_run):
+    out, summary = dask_run
     _same_outputs(local[0], out)
     assert summary["run"]["partitions"] == PARTS and summary["run"]["backend"] == "dask"
     assert summary["decisions"] == local[1]["decisions"] and summary["reasons"] == local[1]["reasons"]
@@ -45,13 +52,11 @@ def test_dask_decides_exactly_like_local(data, local, cluster):
     assert summary["model"]["info"]["u_sample_pairs"] > 0
 
 
-def test_conflicts_across_partitions_are_caught(data, local, cluster):
-    root, (res, resp), who = data
+def test_conflicts_across_partitions_are_caught(data, local, dask_run):
+    _, _, who = data
     parts = dict(zip(who.values(), partition_of(pa.array(list(who.values())), PARTS).tolist()))
     assert parts[who["a"]] != parts[who["b"]] and parts[who["c"]] != parts[who["d"]]
-    out = root / "dask_conflicts"
-    reconcile(res, resp, out, chunk_rows=700, report=False, backend="dask", scheduler=cluster, partitions=PARTS)
-    for where in (local[0], out):
+    for where in (local[0], dask_run[0]):
         d = {r["person_id"]: r for r in pq.read_table(where / "decisions.parquet").to_pylist()}
         for p in ("a", "b"):
             assert d[who[p]]["decision"] == "review" and "number_shared" in d[who[p]]["reasons"], (where, p)
