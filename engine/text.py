@@ -86,6 +86,7 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
 
 
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
+_NO_STRINGS = Codepoints(np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
 _NO_BYTES.flags.writeable = False
 
 
@@ -126,17 +127,55 @@ def utf8_buffers(values) -> tuple:
 
 
 @nb.njit(cache=True, nogil=True)
-def _take_codepoints(cp, off, idx):
+def _take_codepoints(cp, off, cp2, off2, idx):
+    """String ``idx[i]`` of (cp, off), or string ``-1 - idx[i]`` of (cp2, off2) where negative."""
     n = len(idx)
     new_off = np.empty(n + 1, dtype=np.int64)
     new_off[0] = 0
     for i in range(n):
-        new_off[i + 1] = new_off[i] + off[idx[i] + 1] - off[idx[i]]
+        k = idx[i]
+        length = off[k + 1] - off[k] if k >= 0 else off2[-k] - off2[-k - 1]
+        new_off[i + 1] = new_off[i] + length
     out = np.empty(new_off[n], dtype=np.uint32)
     for i in range(n):
-        a = off[idx[i]]
-        out[new_off[i]: new_off[i + 1]] = cp[a: a + new_off[i + 1] - new_off[i]]
+        k = idx[i]
+        length = new_off[i + 1] - new_off[i]
+        if k >= 0:
+            out[new_off[i]: new_off[i + 1]] = cp[off[k]: off[k] + length]
+        else:
+            out[new_off[i]: new_off[i + 1]] = cp2[off2[-k - 1]: off2[-k - 1] + length]
     return out, new_off
+
+
+def take_rows(values: pa.Array | pa.ChunkedArray, idx: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """``values[idx]``, null where ``valid`` is False, taken chunk by chunk.
+
+    Arrow's take on a chunked column may join its chunks first: a cost in the column's
+    length (about a second for 10M addresses), not in the rows taken. Here each chunk gives
+    its own rows and the pieces are put back in ``idx`` order.
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    sel = idx if valid is None else idx[valid]
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if len(chunks) == 1:
+        got = chunks[0].take(pa.array(sel))
+    else:
+        bounds = np.cumsum([0, *(len(c) for c in chunks)])
+        if len(sel) and (sel.min() < 0 or sel.max() >= bounds[-1]):
+            raise IndexError(f"take_rows: rows must lie in 0..{bounds[-1] - 1}")
+        which = np.searchsorted(bounds, sel, side="right") - 1
+        order = np.argsort(which, kind="stable")
+        cuts = np.searchsorted(which[order], np.arange(len(chunks) + 1))
+        pieces = [chunks[c].take(pa.array(sel[order[cuts[c]:cuts[c + 1]]] - bounds[c]))
+                  for c in range(len(chunks))]
+        back = np.empty(len(order), dtype=np.int64)
+        back[order] = np.arange(len(order))
+        got = pa.concat_arrays(pieces).take(pa.array(back)) if pieces else pa.array([], values.type)
+    if valid is None:
+        return got
+    at = np.zeros(len(idx), dtype=np.int64)
+    at[valid] = np.arange(len(sel))
+    return got.take(pa.array(at, mask=~np.asarray(valid, dtype=bool)))
 
 
 def over_chunks(values, kernel, *args):
@@ -154,13 +193,17 @@ def over_chunks(values, kernel, *args):
     return np.concatenate(parts)
 
 
-def take_codepoints(c: Codepoints, idx: np.ndarray) -> Codepoints:
-    """Strings ``idx`` of ``c``, in that order, as a new compact layout."""
+def take_codepoints(c: Codepoints, idx: np.ndarray, other: Codepoints | None = None) -> Codepoints:
+    """Strings ``idx`` of ``c``, in that order, as a new compact layout; with ``other``, a
+    negative ``idx[i]`` takes string ``-1 - idx[i]`` of ``other`` (no concatenation first)."""
     idx = np.ascontiguousarray(idx, dtype=np.int64)
-    if len(idx) and (idx.min() < 0 or idx.max() >= len(c.off) - 1):
-        raise IndexError(f"take_codepoints: rows must lie in 0..{len(c.off) - 2}")
+    other = other if other is not None else _NO_STRINGS
+    if len(idx) and (idx.max() >= len(c.off) - 1 or -1 - idx.min() >= len(other.off) - 1):
+        raise IndexError(f"take_codepoints: rows must lie in {-(len(other.off) - 1)}..{len(c.off) - 2}")
     return Codepoints(*_take_codepoints(np.ascontiguousarray(c.cp, dtype=np.uint32),
-                                        np.ascontiguousarray(c.off, dtype=np.int64), idx))
+                                        np.ascontiguousarray(c.off, dtype=np.int64),
+                                        np.ascontiguousarray(other.cp, dtype=np.uint32),
+                                        np.ascontiguousarray(other.off, dtype=np.int64), idx))
 
 
 def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
@@ -175,10 +218,13 @@ def concat_codepoints(parts: list[Codepoints]) -> Codepoints:
 
 @nb.njit(cache=True, nogil=True)
 def _same_text(aoff, adata, abits, abit_offset, a_nulls, a_rows, boff, bdata, bbits, bbit_offset, b_nulls):
-    """Per j: string a_rows[j] of a equals string j of b, byte for byte (null = empty)."""
+    """Per j: string a_rows[j] of a equals string j of b, byte for byte (null = empty);
+    False where a_rows[j] is -1."""
     out = np.zeros(len(boff) - 1, dtype=np.bool_)
     for j in range(len(boff) - 1):
         i = a_rows[j]
+        if i < 0:
+            continue
         a0, a1 = aoff[i], aoff[i + 1]
         b0, b1 = boff[j], boff[j + 1]
         if not is_valid_row(abits, abit_offset, a_nulls, i):
@@ -197,7 +243,8 @@ def _same_text(aoff, adata, abits, abit_offset, a_nulls, a_rows, boff, bdata, bb
 
 
 def same_text(a, a_rows: np.ndarray, b) -> np.ndarray:
-    """True where ``a[a_rows[j]]`` and ``b[j]`` are the same text (null and empty alike).
+    """True where ``a[a_rows[j]]`` and ``b[j]`` are the same text (null and empty alike);
+    False where ``a_rows[j]`` is -1 (``b[j]`` has no counterpart in ``a``).
 
     Lets a normaliser's output for one side be reused for the other: most of Juki-net's
     answers repeat the agency's own spelling byte for byte.

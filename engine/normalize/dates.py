@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jukimatch.engine.normalize.fold import as_strings, nfkc
-from jukimatch.engine.text import is_valid_row, over_chunks, utf8_char
+from jukimatch.engine.text import is_valid_row, over_chunks, take_rows, utf8_char
 
 NULL, PARSED, UNPARSEABLE = 0, 1, 2
 
@@ -172,7 +172,7 @@ def normalize_sex(values) -> tuple[np.ndarray, np.ndarray]:
     ok = hit | ~valid
     rest = np.flatnonzero(valid & ~hit)
     if len(rest):
-        code[rest], ok[rest] = _normalize_sex_spelled(values.take(pa.array(rest)))
+        code[rest], ok[rest] = _normalize_sex_spelled(take_rows(values, rest))
     return code, ok
 
 

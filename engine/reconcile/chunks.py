@@ -8,7 +8,9 @@ once on summed pattern counts (:func:`pattern_counts`).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -145,13 +147,23 @@ class Compared:
 FEATURE_COLUMNS = tuple(col for col, _ in TEXT_FIELDS.values())  # what the normalisers read
 
 
+class _Stretch(NamedTuple):
+    """The response rows that hold a range of pairs: a table, each pair's row in it, and
+    which rows of the whole responses table it holds (for the parsed dates and sex)."""
+
+    table: pa.Table
+    ri: np.ndarray
+    rows: slice | np.ndarray
+
+
 class _ResponseRows:
     """The response rows of a range of compared pairs, without a take over the whole table.
 
     A take from a multi-chunk column costs time in the column's length, not in the rows
     taken, so one take per chunk grows quadratically. Juki-net answers in inquiry order, so
-    the rows of a chunk usually lie in one short stretch of the table: slice it (zero-copy
-    when contiguous). Responses in any other order are put in pair order once, up front.
+    the rows of a chunk lie in one short stretch of the table: it is sliced (zero-copy), and
+    its few rows that answer nobody are normalised with the rest, which costs less than a
+    take. Responses in any other order are put in pair order once, up front.
     """
 
     def __init__(self, S: pa.Table, pair_resp: np.ndarray) -> None:
@@ -160,17 +172,18 @@ class _ResponseRows:
         self.in_order = bool(len(pair_resp) < 2 or (np.diff(pair_resp) > 0).all())
         self.table = cols if self.in_order else cols.take(pa.array(pair_resp)).combine_chunks()
 
-    def rows(self, a: int, b: int) -> pa.Table:
-        """Response rows of pairs ``a:b``, in pair order."""
-        if not self.in_order:
-            return self.table.slice(a, b - a)
-        if b == a:
-            return self.table.slice(0, 0)
+    def rows(self, a: int, b: int) -> _Stretch:
+        """The response rows of pairs ``a:b``."""
+        n = b - a
+        if not self.in_order or n == 0:
+            lo = a if not self.in_order else 0
+            return _Stretch(self.table.slice(lo, n), np.arange(n, dtype=np.int64), self.pair_resp[a:b])
         lo, hi = int(self.pair_resp[a]), int(self.pair_resp[b - 1]) + 1
+        ri = self.pair_resp[a:b] - lo
         stretch = self.table.slice(lo, hi - lo)
-        if hi - lo == b - a:
-            return stretch
-        return stretch.take(pa.array(self.pair_resp[a:b] - lo))
+        if hi - lo <= 2 * n:
+            return _Stretch(stretch, ri, slice(lo, hi))
+        return _Stretch(stretch.take(pa.array(ri)), np.arange(n, dtype=np.int64), self.pair_resp[a:b])
 
 
 def _within(sorted_vals: np.ndarray, lo, hi) -> slice:
@@ -197,6 +210,9 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
     out = Compared(levels, gaiji, np.zeros((0, len(FIELDS)), np.int8), rkeys=ResidentKeys.empty(n_res),
                    pkeys=PairKeys.empty(n_pairs))
     u_parts = []
+    # Chunks are saved on a thread of their own (serialising and fsync release the GIL), so
+    # that the next chunk is normalised meanwhile.
+    saver, saves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-save"), []
     phase = timer.phase if timer is not None else (lambda name: nullcontext())
     step = max(1, chunk_rows)
     for c, a in enumerate(range(0, n_res, step)):
@@ -224,15 +240,17 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
                 out.export_pair.append((saved["xp_k"], features_from_arrays(saved, "xp_")))
         else:
             rows = slice(a, b)
-            resp_rows = pair_resp[pa_:pb]
             li = pair_res[pa_:pb] - a
+            right_rows = responses.rows(pa_, pb)
+            ri = right_rows.ri
+            owner = np.full(right_rows.table.num_rows, -1, dtype=np.int64)
+            owner[ri] = li
             with phase("normalise"):
                 # On two threads (the kernels and Arrow's compute release the GIL)
-                left, right = pair_features(R.slice(a, b - a), responses.rows(pa_, pb), li,
+                left, right = pair_features(R.slice(a, b - a), right_rows.table, owner,
                                             left_dates=_take_dates(prep.rcheck.dates, rows), left_sex=prep.rcheck.sex[rows],
-                                            right_dates=_take_dates(prep.scheck.dates, resp_rows),
-                                            right_sex=prep.scheck.sex[resp_rows])
-            ri = np.arange(pb - pa_, dtype=np.int64)
+                                            right_dates=_take_dates(prep.scheck.dates, right_rows.rows),
+                                            right_sex=prep.scheck.sex[right_rows.rows])
             with phase("compare"):
                 levels[pa_:pb] = compare_features(left, right, li, ri)
                 gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
@@ -243,19 +261,19 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
                 else:
                     rk = rrow = pk = pidx = np.zeros(0, np.int64)
                 both, i_r, i_p = np.intersect1d(rk, pk, assume_unique=True, return_indices=True)
-                u = compare_features(left, right, rrow[i_r] - a, pidx[i_p] - pa_) if len(both) else \
+                u = compare_features(left, right, rrow[i_r] - a, ri[pidx[i_p] - pa_]) if len(both) else \
                     np.zeros((0, len(FIELDS)), np.int8)
                 only_r = np.setdiff1d(np.arange(len(rk)), i_r, assume_unique=True)
                 only_p = np.setdiff1d(np.arange(len(pk)), i_p, assume_unique=True)
                 xr = (rk[only_r], take_features(left, rrow[only_r] - a)) if len(only_r) else None
-                xp = (pk[only_p], take_features(right, pidx[only_p] - pa_)) if len(only_p) else None
+                xp = (pk[only_p], take_features(right, ri[pidx[only_p] - pa_])) if len(only_p) else None
             u_parts.append(u)
             if xr:
                 out.export_res.append(xr)
             if xp:
                 out.export_pair.append(xp)
             if store is not None:
-                arrays = {"levels": levels[pa_:pb], "gaiji": gaiji[pa_:pb], "u": u,
+                arrays = {"levels": levels[pa_:pb].copy(), "gaiji": gaiji[pa_:pb].copy(), "u": u,
                           **rkeys.arrays("rk_"), **pkeys.arrays("pk_"),
                           "xr_k": xr[0] if xr else np.zeros(0, np.int64),
                           "xp_k": xp[0] if xp else np.zeros(0, np.int64)}
@@ -263,9 +281,12 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
                     arrays.update(features_to_arrays(xr[1], "xr_"))
                 if xp:
                     arrays.update(features_to_arrays(xp[1], "xp_"))
-                store.save_chunk(part, c, arrays)
+                saves.append(saver.submit(store.save_chunk, part, c, arrays))
         if progress:
             progress("compare", int(pb), n_pairs)
+    for f in saves:  # every chunk is on disk before the caller marks the part compared
+        f.result()
+    saver.shutdown()
     if u_parts:
         out.u_levels = np.concatenate(u_parts)
     return out

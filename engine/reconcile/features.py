@@ -19,7 +19,7 @@ from jukimatch.engine.normalize.address import address_hashes
 from jukimatch.engine.normalize.kana import kana_codepoints
 from jukimatch.engine.normalize.names import alpha_codepoints, kanji_codepoints
 from jukimatch.engine.runtime import JIT
-from jukimatch.engine.text import Codepoints, concat_codepoints, same_text, take_codepoints
+from jukimatch.engine.text import Codepoints, same_text, take_codepoints, take_rows
 
 FIELDS = ("name_alpha", "name_kanji", "name_kana", "birth_date", "sex", "address")
 KINDS = ("name_alpha", "name_kanji", "name_kana", "date", "sex", "address")  # each field's comparison
@@ -123,6 +123,8 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-normalis
 
 def _reuse(field: str, left_value, li: np.ndarray, new_value, same: np.ndarray):
     """One field of the right side: the left's value where the text is the same, else new."""
+    if not same.any():
+        return new_value
     diff = np.flatnonzero(~same)
     if field == "address":
         out = tuple(a[li] for a in left_value)
@@ -134,9 +136,10 @@ def _reuse(field: str, left_value, li: np.ndarray, new_value, same: np.ndarray):
         g = gaiji[li]
         g[diff] = new_gaiji
         return _reuse("alpha", cps, li, new_cps, same), g
-    # row j: left row li[j] where same, else the (rank of j among the different rows)-th new one
-    src = np.where(same, li, len(left_value) + np.cumsum(~same) - 1)
-    return take_codepoints(concat_codepoints([left_value, new_value]), src)
+    # row j: left row li[j] where same, else new row r (encoded -1 - r), r the rank of j
+    # among the different rows
+    src = np.where(same, li, -np.cumsum(~same))
+    return take_codepoints(left_value, src, other=new_value)
 
 
 _SPLIT_ROWS = 50_000
@@ -160,9 +163,10 @@ def _assemble(values: dict, dates: Dates, sex: np.ndarray) -> Features:
 
 def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *, left_dates: Dates,
                   left_sex: np.ndarray, right_dates: Dates, right_sex: np.ndarray) -> tuple[Features, Features]:
-    """Features of both sides of pairs (left row ``li[j]``, right row ``j``), each text
-    normalised once: where the right's text is the left's byte for byte, the left's result
-    is reused. The eight normalisations (four fields, two sides) run on two threads."""
+    """Features of both sides of pairs (left row ``li[j]``, right row ``j``; ``li[j]`` is -1
+    where right row ``j`` is in no pair), each text normalised once: where the right's text
+    is the left's byte for byte, the left's result is reused. The eight normalisations (four
+    fields, two sides) run on two threads."""
     li = np.ascontiguousarray(li, dtype=np.int64)
     left_jobs = {}
     for field, (col, fn) in TEXT_FIELDS.items():  # the left side first: it needs nothing else
@@ -176,8 +180,8 @@ def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *
     right_jobs = {}
     for field, (col, fn) in TEXT_FIELDS.items():  # meanwhile: which right texts are new
         same = same_text(left_table.column(col), li, right_table.column(col))
-        diff = pa.array(np.flatnonzero(~same))
-        right_jobs[field] = (same, _POOL.submit(fn, right_table.column(col).take(diff)))
+        diff = np.flatnonzero(~same)
+        right_jobs[field] = (same, _POOL.submit(fn, take_rows(right_table.column(col), diff)))
     left_values = {f: _joined(f, [x.result() for x in job]) for f, job in left_jobs.items()}
     right_values = {f: _reuse(f, left_values[f], li, job[1].result(), job[0]) for f, job in right_jobs.items()}
     return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from jukimatch.engine.io import ROW_COLUMN
 from jukimatch.engine.masking import mask
@@ -20,6 +19,7 @@ from jukimatch.engine.reconcile.features import FIELDS
 from jukimatch.engine.reconcile.namesakes import RELATIONS, Population, Rates, relation
 from jukimatch.engine.reconcile.prepare import KEY, Prepared, SEED
 from jukimatch.engine.reconcile.score import risk_stats
+from jukimatch.engine.text import take_rows
 
 
 def decisions_table(R: pa.Table, S: pa.Table, d: Decisions, pair_resp: np.ndarray, errors: dict) -> pa.Table:
@@ -30,7 +30,7 @@ def decisions_table(R: pa.Table, S: pa.Table, d: Decisions, pair_resp: np.ndarra
     if n and S.num_rows and len(pair_resp):
         num_idx = np.where(is_match, pair_resp[np.where(best >= 0, best, 0)], 0)
         # null index -> null number: one take, no second copy of the column
-        my_number = S.column("my_number").take(pa.array(num_idx, mask=~is_match))
+        my_number = take_rows(S.column("my_number"), num_idx, is_match)
     else:
         my_number = pa.nulls(n, pa.string())
     return pa.table({
@@ -85,7 +85,7 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
     resp_rows = pair_resp[pidx] if len(pidx) else np.zeros(0, np.int64)
     n_pairs, n_bare = len(pidx), len(bare)
     cols: dict[str, pa.Array] = {}
-    cols["person_id"] = R.column("person_id").take(pa.array(res_rows))
+    cols["person_id"] = take_rows(R.column("person_id"), res_rows)
     cols["reasons"] = reason_lists(d.reason_mask[res_rows])
     rank = np.zeros(n_pairs, dtype=np.int64)
     if n_pairs:
@@ -93,18 +93,18 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
         starts = np.r_[0, np.flatnonzero(p[1:] != p[:-1]) + 1]
         rank = np.arange(n_pairs) - np.repeat(starts, np.diff(np.r_[starts, n_pairs]))
     cols["candidate_rank"] = pa.array(np.r_[rank + 1, np.zeros(n_bare, np.int64)], pa.int64())
-    resp_take = pa.array(np.r_[resp_rows, np.zeros(n_bare, np.int64)])
-    bare_mask = pa.array(np.r_[np.zeros(n_pairs, bool), np.ones(n_bare, bool)])
+    resp_take = np.r_[resp_rows, np.zeros(n_bare, np.int64)]
+    answered = np.r_[np.ones(n_pairs, bool), np.zeros(n_bare, bool)]
+    bare_mask = pa.array(~answered)
     empty = S.num_rows == 0
 
     def right(col: str) -> pa.Array:
         if empty:
             return pa.nulls(n_pairs + n_bare, pa.string())
-        return pc.if_else(bare_mask, pa.scalar(None, pa.string()), S.column(col).take(resp_take))
+        return take_rows(S.column(col), resp_take, answered)
 
-    cols["response_row"] = pc.if_else(bare_mask, pa.scalar(None, pa.int64()),
-                                      S.column(ROW_COLUMN).take(resp_take) if not empty
-                                      else pa.nulls(n_pairs + n_bare, pa.int64()))
+    cols["response_row"] = (take_rows(S.column(ROW_COLUMN), resp_take, answered) if not empty
+                            else pa.nulls(n_pairs + n_bare, pa.int64()))
     cols["my_number_masked"] = mask_column(right("my_number"))
     w = np.r_[pairs.weight[pidx], np.full(n_bare, np.nan)]
     cols["match_weight"] = pa.array(w, pa.float64(), from_pandas=True)
@@ -119,7 +119,7 @@ def side_by_side(R: pa.Table, S: pa.Table, d: Decisions, pairs: Pairs, pair_resp
                                                   np.full(n_bare, None, dtype=object)], pa.string())
     lw = model.level_weights() if model is not None else None
     for f, name in enumerate(FIELDS):
-        cols[f"{name}_l"] = R.column(name).take(pa.array(res_rows))
+        cols[f"{name}_l"] = take_rows(R.column(name), res_rows)
         cols[f"{name}_r"] = right(name)
         lv = np.r_[levels[pidx, f], np.full(n_bare, -1, np.int8)] if n_pairs else np.full(n_bare, -1, np.int8)
         cols[f"level_{name}"] = pa.array(lv, pa.int8())

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.runtime import JIT_PARALLEL, threads_for
-from jukimatch.engine.text import utf8_buffers
+from jukimatch.engine.text import take_rows, utf8_buffers
 
 WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
 
@@ -106,7 +106,7 @@ def scan_numbers_trimmed(values) -> tuple[np.ndarray, np.ndarray]:
     kind, num = scan_numbers(values)
     rest = np.flatnonzero(kind == 0)
     if len(rest):
-        kind[rest], num[rest] = scan_numbers(pc.utf8_trim_whitespace(values.take(pa.array(rest))))
+        kind[rest], num[rest] = scan_numbers(pc.utf8_trim_whitespace(take_rows(values, rest)))
     return kind, num
 
 
@@ -162,6 +162,6 @@ def valid_card_numbers(values: pa.Array | list, *, trim: bool = False) -> np.nda
             values = pa.array(values, type=pa.string())
         rest = np.flatnonzero(~ok)
         if len(rest):
-            ok[rest] = _scan_cards(*utf8_buffers(pc.utf8_trim_whitespace(values.take(pa.array(rest)))))
+            ok[rest] = _scan_cards(*utf8_buffers(pc.utf8_trim_whitespace(take_rows(values, rest))))
     return ok
 

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from jukimatch.engine.io import NAME_COLUMNS, ROW_COLUMN
 from jukimatch.engine.normalize import Dates, normalize_sex, parse_dates
-from jukimatch.engine.text import is_valid_row, over_chunks, utf8_char
+from jukimatch.engine.text import is_valid_row, over_chunks, take_rows, utf8_char
 from jukimatch.engine.validate.checkdigit import scan_numbers_trimmed, valid_card_numbers
 from jukimatch.engine.validate.keys import KeyIndex, index_keys
 
@@ -39,8 +39,8 @@ class Checked:
     def rejected_table(self, table: pa.Table, source: Path, kind: str) -> pa.Table:
         """rejected.parquet rows for the bad rows of ``table``."""
         idx = np.array(sorted(self.errors), dtype=np.int64)
-        rows = table.column(ROW_COLUMN).take(pa.array(idx)) if len(idx) else pa.array([], pa.int64())
-        pid = table.column("person_id").take(pa.array(idx)) if len(idx) else pa.array([], pa.string())
+        rows = take_rows(table.column(ROW_COLUMN), idx) if len(idx) else pa.array([], pa.int64())
+        pid = take_rows(table.column("person_id"), idx) if len(idx) else pa.array([], pa.string())
         errs = [self.errors[i] for i in idx.tolist()]
         return pa.table({
             "source": pa.array([str(source)] * len(idx), pa.string()),
@@ -159,5 +159,5 @@ def status_flags(col: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarra
     found, not_found = flags(col)
     rest = np.flatnonzero(~(found | not_found) & pc.is_valid(col).to_numpy(zero_copy_only=False))
     if len(rest):
-        found[rest], not_found[rest] = flags(pc.utf8_trim_whitespace(col.take(pa.array(rest))))
+        found[rest], not_found[rest] = flags(pc.utf8_trim_whitespace(take_rows(col, rest)))
     return found, not_found

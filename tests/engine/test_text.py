@@ -2,6 +2,7 @@
 against plain-Python twins."""
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.text import Codepoints, from_codepoints, hash_strings, to_codepoints
@@ -54,3 +55,34 @@ def test_take_codepoints_twin(values, rows):
     got = take_codepoints(to_codepoints(values), np.array(rows, np.int64))
     assert [got.get(i) for i in range(len(got))] == [values[r] for r in rows]
     assert got.cp.dtype == np.uint32 and got.off.dtype == np.int64
+
+
+@given(st.lists(st.text(max_size=4), max_size=8), st.lists(st.text(max_size=4), max_size=8),
+       st.lists(st.integers(-8, 7), max_size=12))
+def test_take_codepoints_from_two_twin(values, others, rows):
+    """Negative rows take from the other layout: as if it were concatenated after."""
+    from jukimatch.engine.text import take_codepoints
+
+    rows = [r for r in rows if -len(others) <= r < len(values)]
+    got = take_codepoints(to_codepoints(values), np.array(rows, np.int64), other=to_codepoints(others))
+    assert [got.get(i) for i in range(len(got))] == [values[r] if r >= 0 else others[-1 - r] for r in rows]
+    with pytest.raises(IndexError):
+        take_codepoints(to_codepoints(values), np.array([-1 - len(others)], np.int64), other=to_codepoints(others))
+
+
+@settings(max_examples=200)
+@given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=5), max_size=5), st.data())
+def test_take_rows_chunk_by_chunk_twin(chunks, data):
+    """take_rows over a chunked column equals plain indexing, nulls where not valid."""
+    from jukimatch.engine.text import take_rows
+
+    col = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
+    flat = [v for c in chunks for v in c]
+    rows = data.draw(st.lists(st.integers(0, max(0, len(flat) - 1)), max_size=12)) if flat else []
+    valid = data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
+    assert take_rows(col, np.array(rows, np.int64)).to_pylist() == [flat[r] for r in rows]
+    got = take_rows(col, np.array(rows, np.int64), np.array(valid, bool)).to_pylist()
+    assert got == [flat[r] if ok else None for r, ok in zip(rows, valid)]
+    if flat:
+        with pytest.raises((IndexError, pa.ArrowIndexError)):
+            take_rows(col, np.array([len(flat)], np.int64))
