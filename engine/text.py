@@ -164,13 +164,16 @@ def take_rows(values: pa.Array | pa.ChunkedArray, idx: np.ndarray, valid: np.nda
         if len(sel) and (sel.min() < 0 or sel.max() >= bounds[-1]):
             raise IndexError(f"take_rows: rows must lie in 0..{bounds[-1] - 1}")
         which = np.searchsorted(bounds, sel, side="right") - 1
-        order = np.argsort(which, kind="stable")
+        in_order = bool(np.all(which[1:] >= which[:-1]))  # rows ascending: no reordering
+        order = np.arange(len(sel)) if in_order else np.argsort(which, kind="stable")
         cuts = np.searchsorted(which[order], np.arange(len(chunks) + 1))
         pieces = [chunks[c].take(pa.array(sel[order[cuts[c]:cuts[c + 1]]] - bounds[c]))
                   for c in range(len(chunks))]
-        back = np.empty(len(order), dtype=np.int64)
-        back[order] = np.arange(len(order))
-        got = pa.concat_arrays(pieces).take(pa.array(back)) if pieces else pa.array([], values.type)
+        got = pa.concat_arrays(pieces) if pieces else pa.array([], values.type)
+        if not in_order:
+            back = np.empty(len(order), dtype=np.int64)
+            back[order] = np.arange(len(order))
+            got = got.take(pa.array(back))
     if valid is None:
         return got
     at = np.zeros(len(idx), dtype=np.int64)

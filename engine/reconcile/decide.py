@@ -69,31 +69,29 @@ class Persons:
 
 @dataclass
 class Decisions:
-    decision: np.ndarray  # object array of decision strings
+    code: np.ndarray  # int8 index into DECISIONS
     best: np.ndarray  # int64 pair index of the chosen/best candidate, -1 if none
     runner_up: np.ndarray  # int64 pair index, -1 if none
     weight: np.ndarray  # float64, NaN without candidates
     probability: np.ndarray
     candidates: np.ndarray  # int32 number of found rows
     reason_mask: np.ndarray  # bool (persons × len(REASON_CODES))
-    code: np.ndarray | None = None  # int8 index into DECISIONS (the same as ``decision``)
     risk: np.ndarray | None = None  # float64: P(the chosen candidate's number is someone else's), NaN without one
+
+    @property
+    def decision(self) -> np.ndarray:
+        """The decisions as an object array of strings, for reading: the run itself works on
+        :attr:`code` (a string array costs a pointer and a comparison per row)."""
+        return np.asarray(DECISIONS, dtype=object)[self.code]
 
     def codes(self) -> np.ndarray:
         """Decision as int8 index into DECISIONS: cheap to count and to turn into Arrow."""
-        if self.code is not None:
-            return self.code
-        out = np.zeros(len(self.decision), dtype=np.int8)
-        for i, k in enumerate(DECISIONS):
-            out[self.decision == k] = i
-        return out
+        return self.code
 
     def take(self, rows) -> "Decisions":
-        return Decisions(self.decision[rows], self.best[rows], self.runner_up[rows], self.weight[rows],
+        return Decisions(self.code[rows], self.best[rows], self.runner_up[rows], self.weight[rows],
                          self.probability[rows], self.candidates[rows], self.reason_mask[rows],
-                         None if self.code is None else self.code[rows], None if self.risk is None else self.risk[rows])
-
-
+                         None if self.risk is None else self.risk[rows])
 
 
 def corroboration(pairs: Pairs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -312,8 +310,7 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     mask = np.empty((n, len(REASON_CODES)), dtype=bool, order="F")  # column writes, no stacking copy
     for j, c in enumerate(REASON_CODES):
         mask[:, j] = flags[c]
-    decision = np.asarray(DECISIONS, dtype=object)[code]
-    return Decisions(decision, np.where(has, chosen, -1), rival, w, p, counts, mask, code, risk)
+    return Decisions(code, np.where(has, chosen, -1), rival, w, p, counts, mask, risk)
 
 
 REASON_CODES = tuple(REASONS)

@@ -206,9 +206,9 @@ def part_outputs(prep: Prepared, d: Decisions, pairs: Pairs, levels: np.ndarray,
     R, S = prep.R, prep.S
     g = pa.array(prep.r_global, pa.int64())
     dec = decisions_table(R, S, d, prep.pair_resp, prep.rcheck.errors).append_column(KEY, g)
-    review = side_by_side(R, S, d, pairs, prep.pair_resp, levels, model, np.flatnonzero(d.decision == REVIEW),
+    review = side_by_side(R, S, d, pairs, prep.pair_resp, levels, model, np.flatnonzero(d.code == DECISIONS.index(REVIEW)),
                           keys=prep.r_global, twin_group=pop.group if pop is not None else None)
-    is_pending = d.decision == PENDING
+    is_pending = d.code == DECISIONS.index(PENDING)
     pending = R.filter(pa.array(is_pending)).drop_columns([ROW_COLUMN]).append_column(
         KEY, pa.array(prep.r_global[is_pending], pa.int64()))
     rr = prep.rcheck.rejected_table(R, sources[0], "residents")
@@ -220,5 +220,5 @@ def part_outputs(prep: Prepared, d: Decisions, pairs: Pairs, levels: np.ndarray,
     out = PartOutputs(dec, review, pending, rr, sr, stats)
     if report:
         out.levels, out.weight = levels, pairs.weight
-        out.pair_decision = d.decision[prep.pair_res] if len(prep.pair_res) else np.zeros(0, object)
+        out.pair_decision = d.code[prep.pair_res]
     return out

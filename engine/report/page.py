@@ -74,7 +74,8 @@ def write_report(path: str | Path, *, summary: dict, decisions: pa.Table, review
 
     ``summary`` is the dict ``reconcile.run`` builds; ``decisions`` and ``review`` are the tables
     written beside it; ``levels`` (pairs × fields, int8, -1 = null), ``weight`` (bits) and
-    ``pair_decision`` (the decision of each pair's person) describe every compared pair;
+    ``pair_decision`` (the decision of each pair's person: strings, or int codes into
+    ``DECISIONS``) describe every compared pair;
     ``model`` is the fitted or reused model (None when no pair was compared); ``sample`` is an
     optional table shaped like ``review`` plus a ``decision`` column with candidates of match
     and review persons to explain with waterfalls (without it, review rows only).
@@ -319,6 +320,11 @@ def _pair_groups(pair_decision: np.ndarray | None, n: int) -> tuple[list[str], n
     """
     if pair_decision is None:
         return ["all pairs"], np.zeros(n, dtype=np.int8)
+    if np.issubdtype(np.asarray(pair_decision).dtype, np.integer):  # codes into DECISIONS
+        code = np.asarray(pair_decision, dtype=np.int64)
+        present = np.bincount(code, minlength=len(DECISIONS)) > 0
+        group_of = (np.cumsum(present) - 1).astype(np.int8)
+        return [d for d, here in zip(DECISIONS, present) if here], group_of[code]
     rest = np.asarray(pair_decision, dtype=object)
     where = np.arange(n)
     codes = np.full(n, -1, dtype=np.int8)
