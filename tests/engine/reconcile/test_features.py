@@ -77,3 +77,14 @@ def test_agreement_cells_in_one_pass_equal_the_composed_cells(rows):
     want = agreement_cell(name_full(levels), name_conflict(levels), levels[:, DATE_FIELD])
     got = agreement_cells(levels)
     assert got.dtype == np.int64 and got.tolist() == want.tolist()
+
+
+@given(st.lists(st.integers(0, 60), unique=True, max_size=30), st.lists(st.integers(0, 60), unique=True, max_size=30))
+def test_common_samples_equal_intersect1d(rk, pk):
+    from jukimatch.engine.reconcile.chunks import _common_samples, _others
+
+    rk, pk = np.array(rk, np.int64), np.array(pk, np.int64)
+    got = _common_samples(rk, pk)
+    want = np.intersect1d(rk, pk, assume_unique=True, return_indices=True)
+    assert all(a.tolist() == b.tolist() for a, b in zip(got, want))
+    assert _others(len(rk), got[1]).tolist() == np.setdiff1d(np.arange(len(rk)), want[1], assume_unique=True).tolist()
