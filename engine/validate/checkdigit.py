@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.runtime import JIT_PARALLEL, threads_for
-from jukimatch.engine.text import take_rows, utf8_buffers
+from jukimatch.engine.text import over_chunks, take_rows, utf8_buffers
 
 WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
 
@@ -90,9 +90,8 @@ def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
 
     One pass over Arrow's UTF-8 buffer; the number is int64, -1 unless 12 digits.
     """
-    bufs = utf8_buffers(values)
-    with threads_for(len(bufs[0]) - 1):
-        return _scan_numbers(*bufs)
+    with threads_for(len(values)):
+        return over_chunks(values, _scan_numbers)
 
 
 def scan_numbers_trimmed(values) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +153,7 @@ def valid_card_numbers(values: pa.Array | list, *, trim: bool = False) -> np.nda
     """True where the value has the residence-card / certificate number shape AB12345678CD
     (with ``trim``: once surrounding whitespace is removed; only values failing as they
     are get trimmed)."""
-    ok = _scan_cards(*utf8_buffers(values))
+    ok = over_chunks(values, _scan_cards)
     if trim:
         import pyarrow.compute as pc
 

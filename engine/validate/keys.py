@@ -13,7 +13,7 @@ import numba as nb
 import numpy as np
 
 from jukimatch.engine.runtime import JIT
-from jukimatch.engine.text import is_valid_row, utf8_buffers
+from jukimatch.engine.text import is_valid_row, over_chunks, utf8_buffers
 
 
 @nb.njit(**JIT)
@@ -116,8 +116,10 @@ class KeyIndex(NamedTuple):
 
     def positions(self, values) -> np.ndarray:
         """Row of each value's first occurrence among the keys, -1 where absent or null."""
-        off, data, bits, bit_offset, has_nulls = utf8_buffers(values)
-        return _lookup(self.slots, self.first, self.offsets, self.data, off, data, bits, bit_offset, has_nulls)
+        def look(off, data, bits, bit_offset, has_nulls):
+            return _lookup(self.slots, self.first, self.offsets, self.data, off, data, bits, bit_offset, has_nulls)
+
+        return over_chunks(values, look)  # chunk by chunk: a chunked column is never joined
 
 
 def index_keys(keys) -> KeyIndex:

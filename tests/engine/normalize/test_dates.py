@@ -92,3 +92,15 @@ def test_dates_of_a_slice_with_nulls(values, start):
     part = parse_dates(pa.chunked_array([pa.array(values, pa.string()).slice(start)]))
     for a, b in zip(whole, part):
         assert a[start:].tolist() == b.tolist()
+
+
+@settings(max_examples=200)
+@given(st.lists(st.text(st.sampled_from(list("01239１ M")), max_size=2) | st.none(), max_size=12), st.integers(0, 5))
+def test_bare_sex_codes_twin(values, skip):
+    """The kernel that reads bare codes from the bytes, against plain Python (a sliced array too)."""
+    from jukimatch.engine.normalize.dates import _bare_sex_codes
+    from jukimatch.engine.text import utf8_buffers
+
+    arr = pa.array(values, pa.string()).slice(min(skip, len(values)))
+    want = [-2 if v is None else int(v) if v in ("0", "1", "2", "9") else -1 for v in arr.to_pylist()]
+    assert _bare_sex_codes(*utf8_buffers(arr)).tolist() == want
