@@ -177,6 +177,81 @@ def _sort_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, values[order]
 
 
+#: the reasons the rules kernel sets, in the order of its ``fl`` array
+_RULES = ("response_invalid", "check_digit", "number_format", "number_shared", "held_by_other",
+          "held_number_differs", "sex_mismatch", "birth_date_mismatch", "gaiji", "name_conflict",
+          "address_elsewhere", "weak_corroboration", "ambiguous", "namesake_risk", "duplicate_record",
+          "namesake_twin", "strong_unique", "held_number_confirmed", "uncertain", "weak_candidates",
+          "not_found", "unanswered")
+_N_FIRING = 16  # the first 16 are rules: any of them sends a live person to review
+
+
+@nb.njit(**JIT)
+def _rules(has, strong, plausible, confirmed, shared, held_by_other, held, ch, rival, w, w_run, p_run,
+           risk, risk_given, number_ok, number, sex_level, date_level, gaiji, conflict, elsewhere, thin,
+           twin, rejected, answered, response_invalid, counts, min_margin, runner_up, max_risk,
+           columns, code_of, code, mask):  # pragma: no cover - compiled
+    """Per person, in one pass: which rules fire, the reasons (``mask`` columns ``columns``,
+    in ``_RULES`` order) and the decision (``code``; ``code_of``: match, review, no_match,
+    pending, rejected as DECISIONS indices). Pair arrays are read at ``ch[i]`` (and the
+    rival's) only where the person has a candidate."""
+    fl = np.zeros(len(_RULES), dtype=np.bool_)
+    for i in range(len(has)):
+        fl[:] = False
+        pl, st, cf, h = plausible[i], strong[i], confirmed[i], has[i]
+        fl[0] = response_invalid[i] and not rejected[i]
+        if h:
+            c = ch[i]
+            fl[1] = pl and not number_ok[c] and number[c] >= 0
+            fl[2] = pl and number[c] < 0
+            fl[6] = st and sex_level[c] == 0 and not cf
+            fl[7] = st and date_level[c] == 0 and not cf
+            fl[8] = gaiji[c]
+            fl[9] = st and not cf and conflict[c]
+            fl[10] = st and not cf and elsewhere[c]
+            fl[11] = st and not cf and thin[c]
+            r = rival[i]
+            if pl and not cf and r >= 0:
+                fl[12] = (w[i] - w_run[i] < min_margin) or (
+                    p_run[i] >= runner_up and not (conflict[r] or elsewhere[r] or thin[r]))
+        fl[3] = pl and shared[i]
+        fl[4] = pl and held_by_other[i]
+        fl[5] = pl and held[i] >= 0 and not cf
+        fl[13] = risk_given and st and not cf and risk[i] > max_risk
+        fl[14] = twin[i] == 1
+        fl[15] = twin[i] == 2
+        fired = False
+        for j in range(_N_FIRING):
+            fired = fired or fl[j]
+        unanswered = not answered[i] and not rejected[i]
+        live = not unanswered and not rejected[i]
+        auto = live and (st or (cf and pl)) and not fired
+        uncertain = live and h and not auto and not fired and (pl or cf)
+        fl[16] = auto and not cf
+        fl[17] = auto and cf
+        fl[18] = uncertain
+        fl[19] = live and h and not pl and not cf and not fired
+        fl[20] = live and counts[i] == 0 and not response_invalid[i]
+        fl[21] = unanswered
+        kept = not rejected[i]
+        answered_kept = kept and not unanswered
+        for j in range(len(_RULES)):
+            if fl[j] and (kept if j == 14 or j == 15 or j == 21 else answered_kept):
+                mask[i, columns[j]] = True
+        k = code_of[2]  # no_match
+        if uncertain or (fired and live):
+            k = code_of[1]
+        if auto:
+            k = code_of[0]
+        if twin[i] > 0:
+            k = code_of[1]
+        if unanswered and twin[i] == 0:
+            k = code_of[3]
+        if rejected[i]:
+            k = code_of[4]
+        code[i] = k
+
+
 def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Decisions:
     """Decision and reasons for every resident row."""
     n = len(persons.rejected)
@@ -252,68 +327,19 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     risk = np.where(has, np.where(confirmed, 0.0, r), np.nan)
     twin = persons.twin if persons.twin is not None else np.zeros(n, np.int8)
     twin = np.where(persons.rejected, 0, twin)
-    rules = {
-        "response_invalid": persons.response_invalid & ~persons.rejected,
-        "check_digit": plausible & ~pairs.number_ok[ch] & (pairs.number[ch] >= 0),
-        "number_format": plausible & (pairs.number[ch] < 0),
-        "number_shared": plausible & shared,
-        "held_by_other": plausible & held_by_other,
-        "held_number_differs": plausible & (held >= 0) & ~confirmed,
-        "sex_mismatch": strong & (pairs.sex_level[ch] == 0) & ~confirmed,
-        "birth_date_mismatch": strong & (pairs.date_level[ch] == 0) & ~confirmed,
-        "gaiji": has & pairs.gaiji[ch],
-        "name_conflict": strong & ~confirmed & conflict[ch],
-        "address_elsewhere": strong & ~confirmed & elsewhere[ch],
-        "weak_corroboration": strong & ~confirmed & thin[ch],
-        # A rival counts when it is close in weight, or when it would pass on its own.
-        "ambiguous": plausible & ~confirmed & (rival >= 0) & (
-            (w - w_run < th.min_margin_bits)
-            | ((p_run >= th.runner_up_probability) & ~(conflict | elsewhere | thin)[np.maximum(rival, 0)])
-        ),
-        # only with the run's population: a lone pair has no namesake statistics to go by
-        "namesake_risk": strong & ~confirmed & (risk > th.max_risk) if pairs.risk is not None
-        else np.zeros(n, bool),
-        "duplicate_record": twin == 1,
-        "namesake_twin": twin == 2,
-    }
-    fired = np.zeros(n, dtype=bool)
-    for mask in rules.values():
-        fired |= mask
-    unanswered = ~persons.answered & ~persons.rejected
-    pending = unanswered & (twin == 0)  # a row with a twin goes to a person, answered or not
-    live = ~unanswered & ~persons.rejected
-    auto = live & (strong | (confirmed & plausible)) & ~fired
-    # A number the person holds, returned for a record that does not resemble them, or a
-    # middling candidate: a person must look.
-    uncertain = live & has & ~auto & ~fired & (plausible | confirmed)
-    weak = live & has & ~plausible & ~confirmed & ~fired
-    not_found = live & (counts == 0) & ~persons.response_invalid
-    flags = dict(rules)
-    flags.update(
-        strong_unique=auto & ~confirmed,
-        held_number_confirmed=auto & confirmed,
-        uncertain=uncertain,
-        weak_candidates=weak,
-        not_found=not_found,
-        unanswered=unanswered,
-    )
-    kept = ~persons.rejected  # rejected rows carry their field errors only
-    answered_kept = kept & ~unanswered  # and unanswered rows only what needs no answer
-    for c in flags:
-        flags[c] = flags[c] & (kept if c in ("unanswered", "duplicate_record", "namesake_twin") else answered_kept)
-    code = np.full(n, DECISIONS.index(NO_MATCH), dtype=np.int8)
-    code[uncertain | (fired & live)] = DECISIONS.index(REVIEW)
-    code[auto] = DECISIONS.index(MATCH)
-    code[twin > 0] = DECISIONS.index(REVIEW)
-    code[pending] = DECISIONS.index(PENDING)
-    code[persons.rejected] = DECISIONS.index(REJECTED)
-    mask = np.empty((n, len(REASON_CODES)), dtype=bool, order="F")  # column writes, no stacking copy
-    for j, c in enumerate(REASON_CODES):
-        mask[:, j] = flags[c]
+    code = np.empty(n, dtype=np.int8)
+    mask = np.zeros((n, len(REASON_CODES)), dtype=bool)  # a row's reasons side by side: written in one pass
+    _rules(has, strong, plausible, confirmed, shared, held_by_other, held, ch, rival, w, w_run, p_run,
+           risk, pairs.risk is not None, pairs.number_ok, pairs.number, pairs.sex_level, pairs.date_level,
+           pairs.gaiji, conflict, elsewhere, thin, twin, persons.rejected, persons.answered,
+           persons.response_invalid, counts, float(th.min_margin_bits), float(th.runner_up_probability),
+           float(th.max_risk), _RULE_COLUMNS, _CODE_OF, code, mask)
     return Decisions(code, np.where(has, chosen, -1), rival, w, p, counts, mask, risk)
 
 
 REASON_CODES = tuple(REASONS)
+_RULE_COLUMNS = np.array([REASON_CODES.index(r) for r in _RULES], dtype=np.int64)
+_CODE_OF = np.array([DECISIONS.index(d) for d in (MATCH, REVIEW, NO_MATCH, PENDING, REJECTED)], dtype=np.int8)
 
 
 def reason_lists(mask: np.ndarray, extra: dict[int, list[str]] | None = None) -> "pa.ListArray":

@@ -60,3 +60,62 @@ def naive_risk(b, cell, rel, r, scale=1.0):
     ri = rel if rel >= 0 else N_RELATIONS
     odds = prior * (r.u_cell[cell] * r.u_rel[ri]) / (r.m_cell[cell] * r.m_rel[ri])
     return odds / (1 + odds)
+
+
+def naive_rules(has, strong, plausible, confirmed, shared, held_by_other, held, ch, rival, w, w_run, p_run, risk,
+                risk_given, number_ok, number, sex_level, date_level, gaiji, conflict, elsewhere, thin, twin, rejected,
+                answered, response_invalid, counts, min_margin, runner_up, max_risk):
+    """The decision's rules as numpy masks over all persons (the engine's code before the
+    rules kernel): (code as DECISIONS index, {reason: bool per person})."""
+    import numpy as np
+
+    from jukimatch.engine.outcomes import DECISIONS, MATCH, NO_MATCH, PENDING, REJECTED, REVIEW
+
+    n = len(has)
+    if len(number):
+        pick = lambda a: a[ch]  # noqa: E731
+    else:  # no pair at all: no person has a candidate; pair values are never read
+        pick = lambda a: np.zeros(n, a.dtype)  # noqa: E731
+    rules = {
+        "response_invalid": response_invalid & ~rejected,
+        "check_digit": plausible & ~pick(number_ok) & (pick(number) >= 0),
+        "number_format": plausible & (pick(number) < 0),
+        "number_shared": plausible & shared,
+        "held_by_other": plausible & held_by_other,
+        "held_number_differs": plausible & (held >= 0) & ~confirmed,
+        "sex_mismatch": strong & (pick(sex_level) == 0) & ~confirmed,
+        "birth_date_mismatch": strong & (pick(date_level) == 0) & ~confirmed,
+        "gaiji": has & pick(gaiji),
+        "name_conflict": strong & ~confirmed & pick(conflict),
+        "address_elsewhere": strong & ~confirmed & pick(elsewhere),
+        "weak_corroboration": strong & ~confirmed & pick(thin),
+        "ambiguous": plausible & ~confirmed & (rival >= 0) & (
+            (w - w_run < min_margin)
+            | ((p_run >= runner_up) & ~(conflict | elsewhere | thin)[np.maximum(rival, 0)] if len(number)
+               else np.zeros(n, bool))),
+        "namesake_risk": strong & ~confirmed & (risk > max_risk) if risk_given else np.zeros(n, bool),
+        "duplicate_record": twin == 1,
+        "namesake_twin": twin == 2,
+    }
+    fired = np.zeros(n, dtype=bool)
+    for m in rules.values():
+        fired |= m
+    unanswered = ~answered & ~rejected
+    pending = unanswered & (twin == 0)
+    live = ~unanswered & ~rejected
+    auto = live & (strong | (confirmed & plausible)) & ~fired
+    uncertain = live & has & ~auto & ~fired & (plausible | confirmed)
+    flags = dict(rules)
+    flags.update(strong_unique=auto & ~confirmed, held_number_confirmed=auto & confirmed, uncertain=uncertain,
+                 weak_candidates=live & has & ~plausible & ~confirmed & ~fired,
+                 not_found=live & (counts == 0) & ~response_invalid, unanswered=unanswered)
+    kept = ~rejected
+    for c in flags:
+        flags[c] = flags[c] & (kept if c in ("unanswered", "duplicate_record", "namesake_twin") else kept & ~unanswered)
+    code = np.full(n, DECISIONS.index(NO_MATCH), dtype=np.int8)
+    code[uncertain | (fired & live)] = DECISIONS.index(REVIEW)
+    code[auto] = DECISIONS.index(MATCH)
+    code[twin > 0] = DECISIONS.index(REVIEW)
+    code[pending] = DECISIONS.index(PENDING)
+    code[rejected] = DECISIONS.index(REJECTED)
+    return code, flags
