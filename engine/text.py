@@ -147,14 +147,21 @@ def _take_codepoints(cp, off, cp2, off2, idx):
     return out, new_off
 
 
-def take_rows(values: pa.Array | pa.ChunkedArray, idx: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+_WHOLE_SHARE = 8  # a take of at least 1/8 of the rows goes to Arrow as it is
+
+
+def take_rows(values: pa.Array | pa.ChunkedArray, idx: np.ndarray,
+              valid: np.ndarray | None = None) -> pa.Array | pa.ChunkedArray:
     """``values[idx]``, null where ``valid`` is False, taken chunk by chunk.
 
     Arrow's take on a chunked column may join its chunks first: a cost in the column's
     length (about a second for 10M addresses), not in the rows taken. Here each chunk gives
-    its own rows and the pieces are put back in ``idx`` order.
+    its own rows and the pieces are put back in ``idx`` order. A take of a large share of
+    the rows costs its output anyway: that one is left to Arrow (one pass, no pieces).
     """
     idx = np.asarray(idx, dtype=np.int64)
+    if len(idx) * _WHOLE_SHARE >= len(values):
+        return values.take(pa.array(idx, mask=None if valid is None else ~np.asarray(valid, dtype=bool)))
     sel = idx if valid is None else idx[valid]
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     if len(chunks) == 1:

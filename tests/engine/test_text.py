@@ -73,16 +73,22 @@ def test_take_codepoints_from_two_twin(values, others, rows):
 @settings(max_examples=200)
 @given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=5), max_size=5), st.data())
 def test_take_rows_chunk_by_chunk_twin(chunks, data):
-    """take_rows over a chunked column equals plain indexing, nulls where not valid."""
-    from jukimatch.engine.text import take_rows
+    """take_rows over a chunked column equals plain indexing, nulls where not valid, both
+    chunk by chunk and (a large share of the rows) by Arrow's own take."""
+    import jukimatch.engine.text as text
 
     col = pa.chunked_array([pa.array(c, pa.string()) for c in chunks], pa.string())
     flat = [v for c in chunks for v in c]
     rows = data.draw(st.lists(st.integers(0, max(0, len(flat) - 1)), max_size=12)) if flat else []
     valid = data.draw(st.lists(st.booleans(), min_size=len(rows), max_size=len(rows)))
-    assert take_rows(col, np.array(rows, np.int64)).to_pylist() == [flat[r] for r in rows]
-    got = take_rows(col, np.array(rows, np.int64), np.array(valid, bool)).to_pylist()
-    assert got == [flat[r] if ok else None for r, ok in zip(rows, valid)]
-    if flat:
-        with pytest.raises((IndexError, pa.ArrowIndexError)):
-            take_rows(col, np.array([len(flat)], np.int64))
+    share = text._WHOLE_SHARE
+    try:
+        for text._WHOLE_SHARE in (0, 10**9):  # chunk by chunk; Arrow's take
+            assert text.take_rows(col, np.array(rows, np.int64)).to_pylist() == [flat[r] for r in rows]
+            got = text.take_rows(col, np.array(rows, np.int64), np.array(valid, bool)).to_pylist()
+            assert got == [flat[r] if ok else None for r, ok in zip(rows, valid)]
+            if flat:
+                with pytest.raises((IndexError, pa.ArrowIndexError)):
+                    text.take_rows(col, np.array([len(flat)], np.int64))
+    finally:
+        text._WHOLE_SHARE = share
