@@ -268,8 +268,11 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
             owner = np.full(right_rows.table.num_rows, -1, dtype=np.int64)
             owner[ri] = li
             with phase("normalise"):
-                # On two threads (the kernels and Arrow's compute release the GIL)
-                left, right = pair_features(R.slice(a, b - a), right_rows.table, owner,
+                # On two threads (the kernels and Arrow's compute release the GIL). Each side's
+                # texts joined into one chunk once: the comparison of the two sides and the
+                # normalisers each read a column whole, and would each join its chunks.
+                left, right = pair_features(R.slice(a, b - a).select(list(FEATURE_COLUMNS)).combine_chunks(),
+                                            right_rows.table.combine_chunks(), owner,
                                             left_dates=_take_dates(prep.rcheck.dates, rows), left_sex=prep.rcheck.sex[rows],
                                             right_dates=_take_dates(prep.scheck.dates, right_rows.rows),
                                             right_sex=prep.scheck.sex[right_rows.rows])

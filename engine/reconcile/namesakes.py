@@ -858,11 +858,24 @@ def other_risk(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, rates: Ra
                scale: float = 1.0) -> np.ndarray:
     """Probability, per pair, that the candidate is someone else than the person, from its
     agreement cell, its address relation (-1: unknown) and the person's name's bearers."""
+    return other_risks(bearers, cell, rel, rates, (scale,))[0]
+
+
+def other_risks(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, rates: Rates,
+                scales: tuple[float, ...]) -> list[np.ndarray]:
+    """:func:`other_risk` under several scales of the prior odds: what does not depend on the
+    scale (the likelihood ratio, the bearers' terms) is computed once."""
     c = np.asarray(cell, np.int64)
     r = _rel_index(rel)
     lr = (rates.u_cell[c] * rates.u_rel[r]) / (rates.m_cell[c] * rates.m_rel[r])
-    odds = prior_odds(bearers, rates, scale) * lr
-    return odds / (1.0 + odds)
+    b = np.asarray(bearers, np.float64)
+    namesakes = rates.alpha0 + rates.alpha * -np.expm1(-rates.k * b)
+    floor = rates.floor[0] * -np.expm1(-rates.floor[1] * b)
+    out = []
+    for scale in scales:
+        odds = np.maximum(scale * namesakes, floor) * lr  # prior_odds(bearers, rates, scale) * lr
+        out.append(odds / (1.0 + odds))
+    return out
 
 
 def relation(address_level: np.ndarray, building: np.ndarray) -> np.ndarray:
@@ -900,6 +913,6 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 __all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
            "DUPLICATE_RECORD", "FULL_CELL", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "OWN_ANSWERS_DIFFER", "RELATIONS",
            "agreement_cell", "components", "count_in", "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys",
-           "other_risk", "own_answers", "told_apart",
+           "other_risk", "other_risks", "own_answers", "told_apart",
            "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
            "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

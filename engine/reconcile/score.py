@@ -23,7 +23,7 @@ from jukimatch.engine.reconcile.features import (
 )
 from jukimatch.engine.reconcile.namesakes import (
     BLOCK, BLOCK_ANSWER_BARE, FULL_CELL, KAPPA, N_CELLS, N_RELATIONS, OTHER_ROOM, ROOM, Population, PopulationInputs,
-    Rates, agreement_cell, fit_others, other_risk, own_answers, relation,
+    Rates, agreement_cell, fit_others, other_risk, other_risks, own_answers, relation,
 )
 from jukimatch.engine.reconcile.prepare import Prepared
 from jukimatch.engine.text import hash_strings, to_codepoints
@@ -196,11 +196,17 @@ def risk_stats(prep: Prepared, d: Decisions, pairs: Pairs, pop: Population | Non
     j = d.best[idx]
     rel = relation(pairs.address_level[j], _room_same_of(pairs, j))
     cell = agreement_cell(pairs.name_full[j], pairs.name_conflict[j], pairs.date_level[j])
-    for name, scale in zip(("expected_low", "expected_high"), rates.scale_bounds()):
-        out[name] = float(other_risk(pop.bearers[idx], cell, rel, rates, scale).sum())
-    b = np.clip(np.ceil(np.log10(np.maximum(risk[eligible], 1e-300))), RISK_BINS[0], 0).astype(np.int64)
-    out["bins"] = {str(int(x)): {"persons": int((b == x).sum()), "risk": float(risk[eligible][b == x].sum())}
-                   for x in np.unique(b)}
+    bounds = other_risks(pop.bearers[idx], cell, rel, rates, tuple(rates.scale_bounds()))
+    for name, r in zip(("expected_low", "expected_high"), bounds):
+        out[name] = float(r.sum())
+    risk = risk[eligible]
+    b = np.clip(np.ceil(np.log10(np.maximum(risk, 1e-300))), RISK_BINS[0], 0).astype(np.int8)
+    # each bin's risks in their own order (a stable sort by bin), summed as a mask would pick them
+    order = np.argsort(b, kind="stable")
+    bins, starts, counts = np.unique(b[order], return_index=True, return_counts=True)
+    ranked = risk[order]
+    out["bins"] = {str(int(x)): {"persons": int(n), "risk": float(ranked[a:a + n].sum())}
+                   for x, a, n in zip(bins, starts, counts)}
     return out
 
 

@@ -45,3 +45,14 @@ def test_rules_kernel_equals_the_masks(x):
     assert code.tolist() == want_code.tolist()
     for j, reason in enumerate(REASON_CODES):
         assert mask[:, j].tolist() == want_flags[reason].tolist(), reason
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=60), st.sampled_from([0, 1, 2**40 - 1]))
+def test_radix_sort_equals_numpy_sort(keys, mask):
+    """Keys sharing digits (the mask keeps low bits only) skip passes; the order is numpy's."""
+    from jukimatch.engine.reconcile.decide import _radix_sort
+
+    a = np.array(keys, np.uint64)
+    if mask:
+        a &= np.uint64(mask)
+    assert _radix_sort(a).tolist() == np.sort(a).tolist()
