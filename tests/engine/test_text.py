@@ -70,7 +70,7 @@ def test_take_codepoints_from_two_twin(values, others, rows):
         take_codepoints(to_codepoints(values), np.array([-1 - len(others)], np.int64), other=to_codepoints(others))
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(st.lists(st.lists(st.one_of(st.none(), st.text(max_size=4)), max_size=5), max_size=5), st.data())
 def test_take_rows_chunk_by_chunk_twin(chunks, data):
     """take_rows over a chunked column equals plain indexing, nulls where not valid, both

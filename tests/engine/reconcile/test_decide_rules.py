@@ -34,7 +34,7 @@ def inputs(draw):
         max_risk=draw(st.sampled_from([1e-5, 0.01])))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(inputs())
 def test_rules_kernel_equals_the_masks(x):
     n = len(x["has"])
