@@ -22,6 +22,9 @@ def _print_counts(counts: list[RuleCount]) -> None:
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
+    from jukimatch.engine.runtime import numba_without_blas
+
+    numba_without_blas()  # this process is the command's own: Numba need not probe SciPy's BLAS
     from jukimatch.api.link import link
     from jukimatch.engine.link.blocking import BlockingLimitError
 

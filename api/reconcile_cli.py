@@ -19,6 +19,9 @@ __all__ = ["add_reconcile_parser", "reconcile_kwargs", "start_reading"]
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     kw = _checked_kwargs(args)
     start_reading(args, kw)
+    from jukimatch.engine.runtime import numba_without_blas
+
+    numba_without_blas()  # this process is the command's own: Numba need not probe SciPy's BLAS
     from jukimatch.api import reconcile  # the engine and Numba: imported while the inputs are read
 
     kw = _with_thresholds(kw)

@@ -32,6 +32,25 @@ JIT_FASTMATH = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
 PAIR_BLOCK = 4096
 
 
+def numba_without_blas() -> None:
+    """Load Numba's array lowering without its probe for a BLAS, which imports ``scipy.linalg``
+    (0.2 s of every cold process, before the first kernel can load). No kernel here uses
+    linear algebra. It changes the whole process (Numba then lowers no ``np.dot``), so only
+    the ``jukimatch`` command calls it, never a library import. Without effect when Numba's
+    array lowering or SciPy's BLAS is already loaded."""
+    import sys
+
+    blas = "scipy.linalg.cython_blas"
+    if "numba.np.arraymath" in sys.modules or blas in sys.modules:
+        return
+    sys.modules[blas] = None  # type: ignore[assignment]  # the import fails: Numba records no BLAS
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        if sys.modules.get(blas, 0) is None:
+            del sys.modules[blas]
+
+
 
 @contextmanager
 def threads_for(n_items: int):
