@@ -86,8 +86,8 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
 
 
 _NO_BYTES = np.zeros(1, dtype=np.uint8)
-_NO_STRINGS = Codepoints(np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
 _NO_BYTES.flags.writeable = False
+_NO_STRINGS = Codepoints(np.zeros(0, dtype=np.uint32), np.zeros(1, dtype=np.int64))
 
 
 def _bytes_of(buf) -> np.ndarray:
