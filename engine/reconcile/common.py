@@ -165,20 +165,22 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
         # merged and written block by block: the decisions are never whole in memory
         blocks = itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail])
         kept = _Kept()
-        review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
-        pending = merge_sorted([p.pending for p in parts], [KEY])
-        rejected = pa.concat_tables([
-            merge_sorted([p.rejected_residents for p in parts], [KEY]),
-            _malformed_table(r_in, "residents"),
-            merge_sorted([p.rejected_responses for p in parts], [KEY]),
-            _malformed_table(s_in, "responses"),
-        ])
         written = {}
-        # Arrow encodes and compresses without the GIL: the four files are written side by side
+        # Arrow encodes and compresses without the GIL: the four files are written side by side,
+        # the decisions (the largest) from the start, while the other three are merged
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-write") as pool:
-            jobs = {name: pool.submit(write_parquet, table, out / f"{name}.parquet", key, schema=sch)
-                    for name, table, sch in (("decisions", kept.keep(blocks, n_in), tail.schema),
-                                             ("review", review, None), ("pending", pending, None))}
+            jobs = {"decisions": pool.submit(write_parquet, kept.keep(blocks, n_in), out / "decisions.parquet", key,
+                                             schema=tail.schema)}
+            review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
+            pending = merge_sorted([p.pending for p in parts], [KEY])
+            rejected = pa.concat_tables([
+                merge_sorted([p.rejected_residents for p in parts], [KEY]),
+                _malformed_table(r_in, "residents"),
+                merge_sorted([p.rejected_responses for p in parts], [KEY]),
+                _malformed_table(s_in, "responses"),
+            ])
+            jobs.update((name, pool.submit(write_parquet, table, out / f"{name}.parquet", key))
+                        for name, table in (("review", review), ("pending", pending)))
             rejected_job = pool.submit(write_parquet, rejected, out / "rejected.parquet", None)
             for name, job in jobs.items():
                 path = job.result()
