@@ -645,9 +645,15 @@ def prior_odds(bearers: np.ndarray, rates: "Rates", scale: float = 1.0) -> np.nd
     ``alpha0 + alpha · (1 - exp(-k · bearers))`` — an inquiry without a record of its own
     answered by a look-alike (``alpha0``), or by a namesake as often as one exists (``k``:
     per bearer of the name) — never below the floor the file's birth dates imply."""
+    namesakes, floor = _prior_terms(bearers, rates)
+    return np.maximum(scale * namesakes, floor)
+
+
+def _prior_terms(bearers: np.ndarray, rates: "Rates") -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`prior_odds` combines, whatever its scale: the look-alike and namesake odds,
+    and the floor."""
     b = np.asarray(bearers, np.float64)
-    odds = scale * (rates.alpha0 + rates.alpha * -np.expm1(-rates.k * b))
-    return np.maximum(odds, rates.floor[0] * -np.expm1(-rates.floor[1] * b))
+    return rates.alpha0 + rates.alpha * -np.expm1(-rates.k * b), rates.floor[0] * -np.expm1(-rates.floor[1] * b)
 
 
 _K_GRID = np.logspace(-7, 1, 49)
@@ -868,9 +874,7 @@ def other_risks(bearers: np.ndarray, cell: np.ndarray, rel: np.ndarray, rates: R
     c = np.asarray(cell, np.int64)
     r = _rel_index(rel)
     lr = (rates.u_cell[c] * rates.u_rel[r]) / (rates.m_cell[c] * rates.m_rel[r])
-    b = np.asarray(bearers, np.float64)
-    namesakes = rates.alpha0 + rates.alpha * -np.expm1(-rates.k * b)
-    floor = rates.floor[0] * -np.expm1(-rates.floor[1] * b)
+    namesakes, floor = _prior_terms(bearers, rates)
     out = []
     for scale in scales:
         odds = np.maximum(scale * namesakes, floor) * lr  # prior_odds(bearers, rates, scale) * lr
