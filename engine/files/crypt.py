@@ -32,8 +32,10 @@ import os
 import stat
 import struct
 import warnings
+from contextlib import contextmanager
 from hashlib import sha256
 from pathlib import Path
+from typing import IO, Iterator
 
 from jukimatch.engine.files.atomic import atomic_file
 from jukimatch.engine.io import InputError
@@ -257,17 +259,33 @@ def write_parquet(table, path: str | Path, key: bytes | None, *, schema=None) ->
 
     path = Path(path)
     target = path if key is None else path.with_name(path.name + SUFFIX)
-    with atomic_file(target) as f:  # created 0600: decisions carry My Numbers
-        sink = f if key is None else EncryptingWriter(f, key)
+    # created 0600: decisions carry My Numbers
+    with atomic_file(target) as f, encrypted_into(f, key) as sink:
         if schema is None:
             pq.write_table(table, sink)
         else:
             with pq.ParquetWriter(sink, schema) as writer:
                 for part in table:
                     writer.write_table(part, row_group_size=ROW_GROUP)
-        if key is not None:
-            sink.close()
     return target
+
+
+@contextmanager
+def encrypted_into(f: IO[bytes], key: bytes | None) -> Iterator[IO[bytes]]:
+    """``f`` itself, or with ``key`` a writer that encrypts into it (segment by segment: the
+    plaintext never reaches ``f``); its last segment is written on leaving."""
+    if key is None:
+        yield f
+        return
+    sink = EncryptingWriter(f, key)
+    yield sink  # type: ignore[misc]
+    sink.close()
+
+
+def create_private(path: str | Path) -> IO[bytes]:
+    """``path`` created (or emptied) for writing, readable by its owner only: a file of
+    intermediate rows (names, numbers) that is never an output, so no atomic rename."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb", buffering=1 << 20)
 
 
 def read_parquet(path: str | Path, key: bytes | None = None):
@@ -293,6 +311,6 @@ def decrypt_to_memory(path: str | Path, key: bytes | None) -> memoryview:
     return buf.getbuffer()
 
 
-__all__ = ["CryptError", "EncryptingWriter", "KeyFileWarning", "MAGIC", "SUFFIX", "check_secret_file", "decrypt_file",
+__all__ = ["CryptError", "EncryptingWriter", "create_private", "encrypted_into", "KeyFileWarning", "MAGIC", "SUFFIX", "check_secret_file", "decrypt_file",
            "decrypt_stream", "decrypt_to_memory", "encrypt_file", "is_encrypted", "key_id", "load_key", "new_key", "read_parquet",
            "write_key_file", "write_parquet"]

@@ -129,11 +129,8 @@ def resolve_numbers(reports: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) ->
     h = total(loc_held) - loc_held
     a = c_nh > 0
     b = h > 0
-    by_part = np.argsort(part, kind="stable")
-    bounds = np.searchsorted(part[by_part], np.arange(n_parts + 1))
     out = []
-    for p in range(n_parts):
-        mine = by_part[bounds[p]:bounds[p + 1]]  # ascending key order within the partition
+    for mine in split_rows(part, n_parts):  # ascending key order within each partition
         ap, bp = mine[a[mine]], mine[b[mine]]
         out.append(Phantoms(
             number=np.concatenate([key_num[ap], key_num[bp]]),

@@ -16,14 +16,13 @@ never touches the disk) and loaded by decrypting into memory — a copy, the pri
 from __future__ import annotations
 
 import mmap
-import os
 import pickle
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_to_memory
+from jukimatch.engine.files.crypt import create_private, decrypt_to_memory, encrypted_into
 
 ALIGN = 64  # Arrow's and numpy's preferred buffer alignment
 _HEAD = struct.Struct("<4sQQ")  # magic, pickle length, buffer count
@@ -64,16 +63,8 @@ def _write(f, obj: Any) -> None:
 def spill(obj: Any, path: str | Path, key: bytes | None = None) -> Spilled:
     """Write ``obj`` to ``path`` (created 0600, replaced if present); return its handle."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb", buffering=1 << 20) as f:
-        if key is None:
-            _write(f, obj)
-        else:
-            w = EncryptingWriter(f, key)
-            _write(w, obj)
-            w.close()
-    os.replace(tmp, path)
+    with create_private(path) as f, encrypted_into(f, key) as sink:
+        _write(sink, obj)
     return Spilled(path, key is not None)
 
 

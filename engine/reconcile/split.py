@@ -12,16 +12,16 @@ The files hold names and numbers: they are created 0600, encrypted with a key.
 """
 from __future__ import annotations
 
-import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.files.crypt import EncryptingWriter, decrypt_to_memory
+from jukimatch.engine.files.crypt import create_private, decrypt_to_memory, encrypted_into
 from jukimatch.engine.io import ROW_COLUMN, InputTable, TableStream, read_table, record_numbers
-from jukimatch.engine.reconcile.partition import partition_of
+from jukimatch.engine.reconcile.partition import partition_of, split_rows
 from jukimatch.engine.reconcile.parts import Sealed, Split
 
 
@@ -57,19 +57,15 @@ class _Writers:
 
     def __init__(self, folder: Path, kind: str, n_parts: int, schema: pa.Schema, key: bytes | None):
         self.paths = [folder / f"part{p:04d}-{kind}.arrows" for p in range(n_parts)]
-        self.files, self.writers = [], []
+        self.files, self.writers = ExitStack(), []
         for path in self.paths:
-            f = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb", buffering=1 << 20)
-            sink = EncryptingWriter(f, key) if key is not None else f
-            self.files.append((f, sink))
+            sink = self.files.enter_context(encrypted_into(self.files.enter_context(create_private(path)), key))
             self.writers.append(pa.ipc.new_stream(sink, schema))
 
     def close(self) -> None:
-        for w, (f, sink) in zip(self.writers, self.files):
+        for w in self.writers:
             w.close()
-            if sink is not f:
-                sink.close()
-            f.close()
+        self.files.close()  # each encrypted file's last segment, then the files
 
 
 def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str | None, key: bytes | None):
@@ -82,11 +78,7 @@ def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str 
                 if writers is None:
                     schema = t.schema
                     writers = _Writers(folder, kind, n_parts, schema, key)
-                part = partition_of(t.column("person_id"), n_parts)
-                order = np.argsort(part, kind="stable")
-                bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
-                for p in range(n_parts):
-                    idx = order[bounds[p]:bounds[p + 1]]
+                for p, idx in enumerate(split_rows(partition_of(t.column("person_id"), n_parts), n_parts)):
                     if len(idx):
                         writers.writers[p].write_table(t.take(idx))
                         rows[p].append(idx + n)
