@@ -49,10 +49,11 @@ def start_reading(args: argparse.Namespace, kw: dict[str, Any]) -> None:
     the Dask backend reads partitions its own way). The run takes the tables when it reads."""
     if kw.get("backend", "local") != "local":
         return
-    from jukimatch.engine.io import partitions_for, prefetch
+    from jukimatch.engine.io import prefetch
+    from jukimatch.engine.reconcile.checkpoint import local_partitions
 
-    if kw.get("resume") or (kw.get("partitions") or partitions_for(args.residents)) > 1:
-        return  # a resume may take partitions in turn, as they do: no whole table is read
+    if (kw.get("partitions") or local_partitions(args.residents, args.out, resume=bool(kw.get("resume")))) > 1:
+        return  # partitions taken in turn: no whole table is read
 
     prefetch(args.residents, "residents", encoding=args.encoding)
     prefetch(args.responses, "responses", encoding=args.encoding)

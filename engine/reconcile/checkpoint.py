@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from jukimatch.engine.files.atomic import atomic_write_bytes, fsync_dir
-from jukimatch.engine.io import InputError
+from jukimatch.engine.io import InputError, partitions_for
 
 WORK_DIR = ".jukimatch-work"
 MANIFEST = "manifest.json"
@@ -59,6 +59,17 @@ def digests_in_background(paths: dict[str, Path]) -> dict[str, Future]:
     futures = {k: pool.submit(file_digest, p) for k, p in paths.items()}
     pool.shutdown(wait=False)
     return futures
+
+
+def local_partitions(residents_path: str | Path, out_dir: str | Path, *, resume: bool) -> int:
+    """The partitions a local run takes in turn when none are asked for: those of the run it
+    resumes, else as many as the memory available calls for (:func:`~jukimatch.engine.io.partitions_for`).
+    Light to import: the CLI asks it before the engine is loaded, to know whether to read ahead."""
+    if resume:
+        saved = saved_settings(Path(out_dir)).get("partitions")
+        if isinstance(saved, int) and saved >= 1:
+            return saved
+    return partitions_for(residents_path)
 
 
 def saved_settings(out: Path) -> dict:
@@ -158,4 +169,5 @@ class WorkDir:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-__all__ = ["FAULT_ENV", "ResumeError", "WORK_DIR", "WorkDir", "digests_in_background", "fault_point", "file_digest"]
+__all__ = ["FAULT_ENV", "ResumeError", "WORK_DIR", "WorkDir", "digests_in_background", "fault_point", "file_digest",
+           "local_partitions", "saved_settings"]

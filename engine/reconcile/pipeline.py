@@ -12,19 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from jukimatch.engine.io import RESIDENT_COLUMNS, RESPONSE_COLUMNS, partitions_for
-from jukimatch.engine.reconcile.checkpoint import saved_settings
+from jukimatch.engine.io import RESIDENT_COLUMNS, RESPONSE_COLUMNS
+from jukimatch.engine.reconcile.checkpoint import local_partitions
 from jukimatch.engine.reconcile.common import BACKENDS, Options
-
-
-def local_partitions(residents_path: str | Path, out_dir: str | Path, opts: Options) -> int:
-    """The partitions a local run takes in turn when none are asked for: those of the run it
-    resumes, else as many as the memory available calls for (:func:`partitions_for`)."""
-    if opts.resume:
-        saved = saved_settings(Path(out_dir)).get("partitions")
-        if isinstance(saved, int) and saved >= 1:
-            return saved
-    return partitions_for(residents_path)
 
 
 def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path,
@@ -37,7 +27,7 @@ def run(residents_path: str | Path, responses_path: str | Path, out_dir: str | P
         from jukimatch.engine.reconcile.distributed import run_dask
 
         return run_dask(residents_path, responses_path, out_dir, opts)
-    parts = opts.partitions if opts.partitions is not None else local_partitions(residents_path, out_dir, opts)
+    parts = opts.partitions if opts.partitions is not None else local_partitions(residents_path, out_dir, resume=opts.resume)
     if parts > 1:
         from jukimatch.engine.reconcile.inturn import run_inturn
 
