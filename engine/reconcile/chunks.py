@@ -177,9 +177,10 @@ class _ResponseRows:
     def rows(self, a: int, b: int) -> _Stretch:
         """The response rows of pairs ``a:b``."""
         n = b - a
-        if not self.in_order or n == 0:
-            lo = a if not self.in_order else 0
-            return _Stretch(self.table.slice(lo, n), np.arange(n, dtype=np.int64), self.pair_resp[a:b])
+        if not self.in_order:  # the table is in pair order already
+            return _Stretch(self.table.slice(a, n), np.arange(n, dtype=np.int64), self.pair_resp[a:b])
+        if n == 0:
+            return _Stretch(self.table.slice(0, 0), np.zeros(0, dtype=np.int64), slice(0, 0))
         lo, hi = int(self.pair_resp[a]), int(self.pair_resp[b - 1]) + 1
         ri = self.pair_resp[a:b] - lo
         stretch = self.table.slice(lo, hi - lo)
