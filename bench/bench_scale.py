@@ -41,7 +41,7 @@ from pathlib import Path
 
 CONFIGS = {
     "local": {"backend": "local"},
-    "local-turns": {"backend": "local", "turn_rows": 1_000_000},
+    "local-turns": {"backend": "local", "in_turn": True},
     "dask-1w": {"backend": "dask", "workers": 1},
     "dask-2w": {"backend": "dask", "workers": 2},
     "dask-1w-1t": {"backend": "dask", "workers": 1, "threads": 1, "cpus": 1},
@@ -98,8 +98,10 @@ def _data(n: int, root: Path) -> tuple[Path, Path]:
 
 def _run(config: str, res: Path, resp: Path, out: Path, n: int) -> dict:
     cfg = dict(CONFIGS[config], residents=str(res), responses=str(resp), out=str(out))
-    if cfg.get("turn_rows"):
-        cfg["partitions"] = max(2, -(-n // cfg["turn_rows"]))
+    if cfg.pop("in_turn", False):
+        from jukimatch.engine.io import turns_for
+
+        cfg["partitions"] = turns_for(n)  # about 1M residents a partition, as a run would choose
     p = subprocess.run([sys.executable, "-c", _RUNNER, json.dumps(cfg)], capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(f"{config}: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}")

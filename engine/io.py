@@ -417,6 +417,11 @@ def partitions_for(residents: str | Path) -> int:
     available = memory_available()
     if available is None or rows * BYTES_PER_ROW_WHOLE <= MEMORY_SHARE * available:
         return 1
+    return turns_for(rows)
+
+
+def turns_for(rows: int) -> int:
+    """Partitions of about :data:`ROWS_PER_TURN` residents each (at least two: in turn)."""
     return max(2, -(-rows // ROWS_PER_TURN))
 
 
