@@ -135,7 +135,10 @@ def _unavailable(name: str, exc: Exception) -> int:
     raise UsageError(f"jukimatch {name} is unavailable here: {exc}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """Run one ``jukimatch`` command; its exit code. ``own_process``: the process is the
+    command's own and ends with it (:func:`entry`), so a command may settle it for its
+    work (see :func:`jukimatch.api.console.own_process`)."""
     from jukimatch.engine.io import InputError
 
     import warnings
@@ -150,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        args.own_process = own_process
         return int(args.func(args))
     except (UsageError, InputError) as exc:
         print(f"jukimatch: error: {exc}", file=sys.stderr)
@@ -174,7 +178,7 @@ def entry() -> None:
     """
     import gc
 
-    code = main()
+    code = main(own_process=True)
     sys.stdout.flush()
     gc.freeze()
     sys.exit(code)

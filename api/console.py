@@ -65,6 +65,27 @@ def threads(n: int | None, flag: str = "--threads") -> Iterator[None]:
         numba.set_num_threads(before)
 
 
+def own_process(args: argparse.Namespace, start: Callable[[], None] | None = None, *,
+                pandas: bool = False) -> None:
+    """Settle the process of a command whose work is about to start.
+
+    Numba need not probe SciPy's BLAS (:func:`~jukimatch.engine.runtime.numba_without_blas`);
+    in a process of the command's own (``args.own_process``, set by the ``jukimatch``
+    command, never by :func:`main`) and unless the work uses ``pandas``, pandas is refused
+    (:func:`~jukimatch.engine.io.refuse_pandas`). ``start`` runs after pyarrow is settled and
+    before Numba is imported: the inputs begin to be read there.
+    """
+    if getattr(args, "own_process", False) and not pandas:
+        from jukimatch.engine.io import refuse_pandas
+
+        refuse_pandas()
+    if start is not None:
+        start()
+    from jukimatch.engine.runtime import numba_without_blas
+
+    numba_without_blas()
+
+
 def warn(message: str) -> None:
     """One line on stderr, as every other warning of the command line."""
     print(f"jukimatch: warning: {message}", file=sys.stderr)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jukimatch.api.console import Subparsers, UsageError, deprecated_workers, progress_bar, threads
+from jukimatch.api.console import Subparsers, UsageError, deprecated_workers, own_process, progress_bar, threads
 
 if TYPE_CHECKING:  # pragma: no cover - the linker loads when `link` runs, not when the CLI starts
     from jukimatch.engine.link.blocking import RuleCount
@@ -22,9 +22,7 @@ def _print_counts(counts: list[RuleCount]) -> None:
 
 
 def _cmd_link(args: argparse.Namespace) -> int:
-    from jukimatch.engine.runtime import numba_without_blas
-
-    numba_without_blas()  # this process is the command's own: Numba need not probe SciPy's BLAS
+    own_process(args)
     from jukimatch.api.link import link
     from jukimatch.engine.link.blocking import BlockingLimitError
 

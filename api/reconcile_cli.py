@@ -11,17 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from jukimatch.api.console import Subparsers, deprecated_workers, print_summary, progress_bar, threads
+from jukimatch.api.console import (
+    Subparsers, deprecated_workers, own_process, print_summary, progress_bar, threads,
+)
 
 __all__ = ["add_reconcile_parser", "reconcile_kwargs", "start_reading"]
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
     kw = _checked_kwargs(args)
-    start_reading(args, kw)
-    from jukimatch.engine.runtime import numba_without_blas
-
-    numba_without_blas()  # this process is the command's own: Numba need not probe SciPy's BLAS
+    own_process(args, start=lambda: start_reading(args, kw), pandas=kw["backend"] != "local")
     from jukimatch.api import reconcile  # the engine and Numba: imported while the inputs are read
 
     kw = _with_thresholds(kw)

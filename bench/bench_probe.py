@@ -106,20 +106,16 @@ def start(residents: str, responses: str, out: str, result: str) -> dict:
     raise SystemExit("jukimatch reconcile returned without reading its inputs")
 
 
-def reconcile(residents: str, responses: str, out: str) -> dict:
-    """``jukimatch reconcile`` as the CLI runs it, report included; its summary's timings."""
-    from jukimatch.api.cli import main
-
-    rc = main(["reconcile", "--residents", residents, "--responses", responses, "--out", out, "--quiet"])
-    if rc:
-        raise SystemExit(rc)
-    summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))
-    return {"timings_s": summary["timings_s"], "decisions": summary["decisions"]}
+def command() -> list[str]:
+    """The ``jukimatch`` command of this environment, as a user runs it (its console script;
+    ``python -m jukimatch.api.cli`` where it has none): the process is the command's own."""
+    script = shutil.which("jukimatch", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "jukimatch.api.cli"]
 
 
 def _child(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m jukimatch.bench.bench_probe --child")
-    ap.add_argument("name", choices=("start", "probe", "reconcile"))
+    ap.add_argument("name", choices=("start", "probe"))
     ap.add_argument("--residents", required=True)
     ap.add_argument("--responses", required=True)
     ap.add_argument("--out", required=True)
@@ -127,8 +123,7 @@ def _child(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     from .measure import write_child_result
 
-    run = {"start": lambda r, s, o: start(r, s, o, a.result), "probe": lambda r, s, _: probe(r, s),
-           "reconcile": reconcile}[a.name]
+    run = {"start": lambda r, s, o: start(r, s, o, a.result), "probe": lambda r, s, _: probe(r, s)}[a.name]
     info = run(a.residents, a.responses, a.out)
     write_child_result(a.result, {"name": a.name, **info})
     return 0
@@ -169,13 +164,18 @@ def run_once(name: str, data: dict[str, str], work: Path, timeout: float) -> dic
               "--result", str(work / "result.json")]
     if name == "splink":
         argv = [sys.executable, "-m", "jukimatch.bench.contestants", "splink", *common]
+    elif name == "reconcile":  # the command itself, report included: its timings from summary.json
+        argv = [*command(), "reconcile", *common[:-2], "--quiet"]
     else:
         argv = [sys.executable, "-m", "jukimatch.bench.bench_probe", "--child", name, *common]
     m = run_measured(argv, result_path=work / "result.json", timeout=timeout, log_path=work / "log.txt")
+    summary = work / "out" / "summary.json"
+    timings = json.loads(summary.read_text(encoding="utf-8"))["timings_s"] if name == "reconcile" and \
+        summary.exists() else m.child.get("timings_s", {})
     shutil.rmtree(work / "out", ignore_errors=True)
     if m.returncode != 0:
         raise RuntimeError(f"{name} failed ({'timed out' if m.timed_out else m.returncode}):\n{m.stderr_tail}")
-    return {"wall_s": m.wall_s, "peak_rss_bytes": m.peak_rss_bytes, "timings_s": m.child.get("timings_s", {})}
+    return {"wall_s": m.wall_s, "peak_rss_bytes": m.peak_rss_bytes, "timings_s": timings}
 
 
 def summarise(runs: list[dict]) -> dict:

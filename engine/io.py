@@ -159,9 +159,35 @@ def read_text_table(path: str | Path, *, encoding: str | None = None) -> tuple[p
     path = Path(path)
     if _format_of(path) == ".parquet":
         table, malformed = _read_parquet(path)
-    else:
-        table, malformed = _read_csv(path, encoding)
-    return _clean(table, path), malformed
+        return _clean(table, path), malformed
+    table, malformed = _read_csv(path, encoding)  # its empty fields are read as nulls already
+    return _clean(table, path, empties=False), malformed
+
+
+class _NoPandas:
+    """A finder that refuses ``pandas`` (see :func:`refuse_pandas`)."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (refused in this process)", name=name)
+
+
+def refuse_pandas() -> None:
+    """From now on this process does not import pandas; an ``import pandas`` fails.
+
+    Why: pyarrow imports pandas on its first conversion of any Python or NumPy value (a
+    scalar in a compute call will do) only to ask whether the value is a pandas object.
+    That import costs 0.3 s of CPU holding the GIL while the inputs are read, and 50 MiB,
+    and a reconciliation never uses pandas. pyarrow works on without it: it asks again each
+    time and is refused in microseconds. This changes the whole process, so only a command
+    run in a process of its own calls it (``jukimatch reconcile`` and ``link``, local
+    backend), never a library import or a test process. Without effect once pandas is in.
+    """
+    import sys
+
+    if "pandas" not in sys.modules and _NoPandas not in sys.meta_path:
+        sys.meta_path.insert(0, _NoPandas)  # type: ignore[arg-type]
 
 
 def _format_of(path: Path) -> str:
@@ -183,8 +209,9 @@ def _unreadable_parquet(path: Path, exc: Exception) -> InputError:
     return InputError(f"{path}: unreadable Parquet: {str(exc).splitlines()[0]}")
 
 
-def _clean(table: pa.Table, path: Path) -> pa.Table:
-    """Column names stripped and unique; empty strings turned into nulls."""
+def _clean(table: pa.Table, path: Path, *, empties: bool = True) -> pa.Table:
+    """Column names stripped and unique; empty strings turned into nulls (``empties``: a
+    table that may hold any; a pass over every column, 0.1 s per 1M-row file)."""
     names = [n.strip().lstrip("\ufeff") for n in table.column_names]
     table = table.rename_columns(names)
     seen = set()
@@ -192,6 +219,8 @@ def _clean(table: pa.Table, path: Path) -> pa.Table:
         if n in seen:
             raise InputError(f"{path}: column {n}: appears twice in the header")
         seen.add(n)
+    if not empties:
+        return table
     # Empty and null mean the same; make them the same once, here.
     cols = []
     for name in table.column_names:
@@ -276,9 +305,9 @@ class TableStream:
 
     def __iter__(self):
         self.malformed = []
-        raw = self._parquet() if self.suffix == ".parquet" else self._csv()
-        for table in raw:
-            yield _complete(_clean(table, self.path), self.kind, self.path)
+        parquet = self.suffix == ".parquet"
+        for table in self._parquet() if parquet else self._csv():
+            yield _complete(_clean(table, self.path, empties=parquet), self.kind, self.path)
 
     def _parquet(self):
         try:

@@ -68,3 +68,34 @@ def test_reconcile_reads_before_it_imports_the_engine(tmp_path):
     out = subprocess.run([sys.executable, "-c", FIRST_READ, *args], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[:2] == ["residents", "False"]
+
+
+OWN_PROCESS = """
+import atexit, sys
+atexit.register(lambda: print("pandas" in sys.modules))
+from jukimatch.api.cli import entry
+sys.argv = ["jukimatch", *sys.argv[1:]]
+entry()
+"""
+
+
+def test_reconcile_in_its_own_process_never_imports_pandas(tmp_path):
+    """The command refuses pandas in its own process (pyarrow would import it only to ask
+    whether a value is a pandas object): the run ends without it, with the outputs of a
+    run in this process, where pandas is not refused."""
+    import pyarrow.parquet as pq
+
+    from jukimatch.api import generate
+    from jukimatch.api.cli import main
+
+    paths = generate(400, tmp_path / "data", seed=5, fmt="csv")["paths"]
+    args = ["reconcile", "--residents", str(paths["residents"]), "--responses", str(paths["responses"]), "--quiet"]
+    out = subprocess.run([sys.executable, "-c", OWN_PROCESS, *args, "--out", str(tmp_path / "own")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False"]
+    assert main([*args, "--out", str(tmp_path / "here")]) == 0
+    import pandas  # noqa: F401 - main() in a process of others refuses nothing
+    for name in ("decisions", "review", "pending", "rejected"):
+        assert pq.read_table(tmp_path / "own" / f"{name}.parquet").equals(
+            pq.read_table(tmp_path / "here" / f"{name}.parquet")), name

@@ -45,6 +45,15 @@ def test_empty_means_null(tmp_path):
     assert read_table(path, "residents").table.column("name_alpha").to_pylist() == [None]
 
 
+def test_csv_empty_and_quoted_empty_mean_null(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text('person_id,name_alpha,name_kana,address\n1,"",,\n2," ",ア,""\n', encoding="utf-8")
+    t = read_table(path, "residents").table
+    assert t.column("name_alpha").to_pylist() == [None, " "]
+    assert t.column("name_kana").to_pylist() == [None, "ア"]
+    assert t.column("address").to_pylist() == [None, None]
+
+
 @pytest.mark.parametrize("content, kind, message", [
     ("name_alpha\nA\n", "residents", "column person_id: required column missing"),
     ("person_id,sex\n1,1\n", "residents", "column name_alpha: no name column"),
