@@ -95,7 +95,8 @@ def test_reconcile_in_its_own_process_never_imports_pandas(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False"]
     assert main([*args, "--out", str(tmp_path / "here")]) == 0
-    import pandas  # noqa: F401 - main() in a process of others refuses nothing
+    from jukimatch.engine.io import _NoPandas
+    assert _NoPandas not in sys.meta_path  # main() in a process of others refuses nothing
     for name in ("decisions", "review", "pending", "rejected"):
         assert pq.read_table(tmp_path / "own" / f"{name}.parquet").equals(
             pq.read_table(tmp_path / "here" / f"{name}.parquet")), name
