@@ -14,7 +14,7 @@ import pytest
 
 from jukimatch.api import generate, reconcile
 from jukimatch.engine.io import InputError
-from jukimatch.engine.reconcile.checkpoint import FAULT_ENV, WORK_DIR, ResumeError
+from jukimatch.engine.reconcile.checkpoint import CHUNK_SUFFIX, FAULT_ENV, WORK_DIR, ResumeError
 
 N = 3_000
 CHUNK = 250  # 12 chunks
@@ -97,7 +97,7 @@ def test_killed_from_outside_while_chunks_appear(data, tmp_path):
     chunks = out / WORK_DIR / "part0000"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if chunks.exists() and len([p for p in chunks.iterdir() if p.suffix == ".npz"]) >= 3:
+        if chunks.exists() and len([p for p in chunks.iterdir() if p.suffix == CHUNK_SUFFIX]) >= 3:
             break
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
