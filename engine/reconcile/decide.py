@@ -199,7 +199,7 @@ def _radix_sort(keys):  # pragma: no cover - compiled
     return src
 
 
-def _sort_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sort_numbers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(order, sorted values) of non-negative int64 numbers. Number and row are packed into
     one int64 and sorted as plain integers (a radix sort): a sixth of the time of an argsort
     at 10M."""
@@ -287,13 +287,26 @@ def _rules(has, strong, plausible, confirmed, shared, held_by_other, held, ch, r
         code[i] = k
 
 
-def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Decisions:
-    """Decision and reasons for every resident row."""
+@dataclass
+class Choices:
+    """Per person, the candidate :func:`decide` judges, before any rule: all that the
+    number rules of other partitions need to know of this one (``number_report``)."""
+
+    best: np.ndarray  # int64 pair index of the chosen candidate (confirmed, else best), -1 if none
+    probability: np.ndarray  # float64 match probability of the chosen one, NaN without one
+    weight: np.ndarray  # float64 its weight, NaN without one
+    ranked: np.ndarray  # int64 best pair by weight, -1 if none
+    runner_up: np.ndarray  # int64 second pair by weight, -1 if none
+    candidates: np.ndarray  # int32 pairs per person
+    confirmed: np.ndarray  # bool: the chosen pair returned the number the person already holds
+
+
+def choose(pairs: Pairs, persons: Persons) -> Choices:
+    """The candidate to judge per person: the best by weight, unless a candidate returned the
+    number the person already holds (confirmation), whatever its rank."""
     n = len(persons.rejected)
     best, runner, counts = rank_candidates(pairs.person, pairs.weight, n)
     held = persons.held_number
-    # A person already holding a number that one of their candidates returned: that
-    # candidate is the one to judge (confirmation), whatever its rank.
     confirmed_pair = np.full(n, -1, dtype=np.int64)
     cand_held = held[pairs.person]
     hit = (cand_held >= 0) & (pairs.number == cand_held) & pairs.number_ok
@@ -304,11 +317,20 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
         first = np.r_[True, pairs.person[o][1:] != pairs.person[o][:-1]]
         confirmed_pair[pairs.person[o[first]]] = o[first]
     chosen = np.where(confirmed_pair >= 0, confirmed_pair, best)
-
     w = np.full(n, np.nan)
     has = chosen >= 0
     w[has] = pairs.weight[chosen[has]]
     p = np.where(has, probability(np.nan_to_num(w, nan=-60.0)), np.nan)
+    return Choices(np.where(has, chosen, -1), p, w, best, runner, counts, confirmed_pair >= 0)
+
+
+def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Decisions:
+    """Decision and reasons for every resident row."""
+    n = len(persons.rejected)
+    c = choose(pairs, persons)
+    chosen, best, runner, counts, w, p = c.best, c.ranked, c.runner_up, c.candidates, c.weight, c.probability
+    held = persons.held_number
+    has = chosen >= 0
     w_run = np.full(n, -np.inf)
     # runner-up relative to the chosen one: if the chosen is not the best, the best is the rival
     rival = np.where(chosen == best, runner, best)
@@ -318,7 +340,7 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
 
     strong = has & (p >= th.match_probability)
     plausible = has & (p >= th.review_probability)
-    confirmed = confirmed_pair >= 0
+    confirmed = c.confirmed
 
     # Numbers that would be registered: the chosen candidate of every plausible person.
     num = np.where(plausible, pairs.number[np.where(has, chosen, 0)], -1)
@@ -330,7 +352,7 @@ def decide(pairs: Pairs, persons: Persons, th: Thresholds = Thresholds()) -> Dec
     if len(idx):
         # One sort of the numbers serves both the repeats and the (sorted, so cache-friendly)
         # look-up among held numbers below.
-        order, sv = _sort_numbers(num[idx])
+        order, sv = sort_numbers(num[idx])
         repeat = np.zeros(len(sv), dtype=bool)
         eq = sv[1:] == sv[:-1]
         repeat[1:] |= eq

@@ -32,7 +32,7 @@ from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
 from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, resolve_numbers
 from jukimatch.engine.reconcile.prepare import prepare
 from jukimatch.engine.reconcile.score import (
-    CandidateUnits, Phantoms, candidate_units, number_report, population_inputs, rates_from, score_and_decide,
+    CandidateUnits, Phantoms, candidate_units, population_inputs, rates_from, score_and_decide, score_and_report,
     with_rates,
 )
 from jukimatch.engine.reconcile.tables import part_outputs, side_by_side
@@ -106,8 +106,7 @@ def _units(prep: Sealed, comp: Sealed, model, th, pop: Sealed) -> Sealed:
 
 
 def _first_pass(prep: Sealed, comp: Sealed, model, th, n_buckets, pop: Sealed, rates) -> Sealed:
-    d, pairs = score_and_decide(prep.value, comp.value, model, th, pop=pop.value, rates=rates)
-    return Sealed(bucket_report(number_report(prep.value, pairs, d, th), n_buckets))
+    return Sealed(bucket_report(score_and_report(prep.value, comp.value, model, th, pop.value, rates), n_buckets))
 
 
 def _bucket(report: Sealed, b: int) -> Sealed:

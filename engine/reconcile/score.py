@@ -16,7 +16,7 @@ import numpy as np
 from jukimatch.engine.model import Model
 from jukimatch.engine.reconcile.chunks import Compared
 from jukimatch.engine.reconcile.decide import (
-    DECISIONS, MATCH, REASON_CODES, Decisions, Pairs, Persons, Thresholds, decide, rank_candidates,
+    DECISIONS, MATCH, REASON_CODES, Choices, Decisions, Pairs, Persons, Thresholds, choose, decide, rank_candidates,
 )
 from jukimatch.engine.reconcile.features import (
     ADDRESS_FIELD, DATE_FIELD, FIELDS, SEX_FIELD, agreement_cells, name_conflict, name_full,
@@ -219,6 +219,22 @@ def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Threshold
                      rates: Rates | None = None) -> tuple[Decisions, Pairs]:
     """Score every pair and decide every resident row; ``pop`` (this part's rows of the run's
     population) and ``rates`` add the namesake risk and the duplicate-record rule."""
+    pairs, persons = scored(prep, comp, model, th, pop, rates)
+    return decide_with_phantoms(pairs, persons, th, phantoms), pairs
+
+
+def score_and_report(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population | None = None,
+                     rates: Rates | None = None):
+    """:func:`number_report` of this part without deciding it: the candidates each person's
+    decision would judge (:func:`~jukimatch.engine.reconcile.decide.choose`) are all the
+    number rules of other parts need, and the rules themselves wait for their stand-ins."""
+    pairs, persons = scored(prep, comp, model, th, pop, rates)
+    return number_report(prep, pairs, choose(pairs, persons), th)
+
+
+def scored(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population | None = None,
+           rates: Rates | None = None) -> tuple[Pairs, Persons]:
+    """Every pair scored (weight, namesake risk) and every resident row as :func:`decide` reads them."""
     levels = comp.levels
     weight = model.match_weights(levels, prior_weight=th.prior_bits)
     pair_resp = prep.pair_resp
@@ -234,7 +250,7 @@ def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Threshold
     )
     persons = Persons(rejected=~prep.rcheck.ok, answered=prep.answered, response_invalid=prep.response_invalid,
                       held_number=prep.held, twin=pop.twin if pop is not None else None)
-    return decide_with_phantoms(pairs, persons, th, phantoms), pairs
+    return pairs, persons
 
 
 def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantoms: Phantoms | None) -> Decisions:
@@ -264,7 +280,7 @@ def decide_with_phantoms(pairs: Pairs, persons: Persons, th: Thresholds, phantom
     return decide(xp, xpers, th).take(slice(0, n))
 
 
-def number_report(prep: Prepared | Persons, pairs: Pairs, d: Decisions, th: Thresholds):
+def number_report(prep: Prepared | Persons, pairs: Pairs, d: Decisions | Choices, th: Thresholds):
     """What the number rules of :func:`decide` see of this part: the numbers its plausible
     persons would be given (with whether that person already holds it) and the held numbers."""
     has = d.best >= 0

@@ -45,9 +45,9 @@ def test_decision_codes_agree_with_strings():
 @given(st.lists(st.one_of(st.integers(0, 20), st.integers(10**11, 10**12 - 1), st.integers(2**40, 2**62)),
                 max_size=60))
 def test_number_sort_is_a_stable_argsort(values):
-    from jukimatch.engine.reconcile.decide import _sort_numbers
+    from jukimatch.engine.reconcile.decide import sort_numbers
 
     v = np.array(values, dtype=np.int64)
-    order, sv = _sort_numbers(v)
+    order, sv = sort_numbers(v)
     want = np.argsort(v, kind="stable")
     assert order.tolist() == want.tolist() and sv.tolist() == v[want].tolist()
