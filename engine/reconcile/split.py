@@ -12,6 +12,7 @@ The files hold names and numbers: they are created 0600, encrypted with a key.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,25 +69,43 @@ class _Writers:
         self.files.close()  # each encrypted file's last segment, then the files
 
 
+def _write_batch(writers: "_Writers", t: pa.Table, parts: list[np.ndarray]) -> None:
+    for p, idx in enumerate(parts):
+        if len(idx):
+            writers.writers[p].write_table(t.take(idx))
+
+
 def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str | None, key: bytes | None):
-    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows)."""
+    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows).
+
+    A batch's rows are taken and written on a thread of their own while the next batch is
+    read (both release the GIL; the writes often wait on the disk): one batch in flight, so
+    memory stays two batches."""
     stream = TableStream(path, kind, encoding=encoding)
-    while True:
-        writers, rows, n = None, [[] for _ in range(n_parts)], 0
-        try:
-            for t in stream:
-                if writers is None:
-                    schema = t.schema
-                    writers = _Writers(folder, kind, n_parts, schema, key)
-                for p, idx in enumerate(split_rows(partition_of(t.column("person_id"), n_parts), n_parts)):
-                    if len(idx):
-                        writers.writers[p].write_table(t.take(idx))
-                        rows[p].append(idx + n)
-                n += t.num_rows
-            break
-        except TableStream.Restart:
-            if writers is not None:
-                writers.close()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split") as pool:
+        while True:
+            writers, rows, n, pending = None, [[] for _ in range(n_parts)], 0, None
+            try:
+                for t in stream:
+                    if writers is None:
+                        schema = t.schema
+                        writers = _Writers(folder, kind, n_parts, schema, key)
+                    parts = split_rows(partition_of(t.column("person_id"), n_parts), n_parts)
+                    if pending is not None:
+                        pending.result()
+                    pending = pool.submit(_write_batch, writers, t, parts)
+                    for p, idx in enumerate(parts):
+                        if len(idx):
+                            rows[p].append(idx + n)
+                    n += t.num_rows
+                if pending is not None:
+                    pending.result()
+                break
+            except TableStream.Restart:
+                if pending is not None:
+                    pending.result()
+                if writers is not None:
+                    writers.close()
     if writers is None:  # no rows: the schema (and the file's checks) from the whole reader
         empty = read_table(path, kind, encoding=encoding)
         schema = empty.table.drop_columns([ROW_COLUMN]).schema
