@@ -224,7 +224,7 @@ def score_and_decide(prep: Prepared, comp: Compared, model: Model, th: Threshold
 
 
 def score_and_report(prep: Prepared, comp: Compared, model: Model, th: Thresholds, pop: Population | None = None,
-                     rates: Rates | None = None):
+                     rates: Rates | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`number_report` of this part without deciding it: the candidates each person's
     decision would judge (:func:`~jukimatch.engine.reconcile.decide.choose`) are all the
     number rules of other parts need, and the rules themselves wait for their stand-ins."""
