@@ -11,8 +11,11 @@ Decisions and output files are identical to those of the whole input in one part
 """
 from __future__ import annotations
 
+import itertools
 import shutil
 import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -37,16 +40,31 @@ class _Prepared:
     part: int
 
 
+#: Tasks that may run two at a time, two partitions side by side: single-threaded work
+#: (numpy, Arrow, kernels without a parallel loop) that leaves the other core idle.
+#: Comparison and validation are not among them: they use both cores already.
+OVERLAP = frozenset({"_first_pass", "_bucket", "_resolve", "_final_decide", "_outputs"})
+
+
 class InTurnRunner:
-    """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task at once, in this
-    process, and parks every sealed result in ``folder`` until a later task asks for it.
-    ``parts``: where each partition's rows are (a partition's tables are mapped from there
-    again rather than parked a second time)."""
+    """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task in this process
+    and parks every sealed result in ``folder`` until a later task asks for it. A task of
+    :data:`OVERLAP` runs on one of two threads (its reference is a future; tasks are started
+    in the order given, so one that waits on an earlier one never waits on a task not yet
+    started); every other task runs at once. ``parts``: where each partition's rows are (a
+    partition's tables are mapped from there again rather than parked a second time)."""
 
     def __init__(self, folder: Path, key: bytes | None, parts: list[TurnPart]):
-        self.folder, self.key, self.parts, self.tasks = folder, key, parts, 0
+        self.folder, self.key, self.parts = folder, key, parts
+        self._ids = itertools.count(1)
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-turn")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
     def _open(self, ref: Any) -> Any:
+        if isinstance(ref, Future):
+            ref = ref.result()
         if isinstance(ref, _Prepared):
             sealed = load(ref.spilled, self.key)
             sealed.value.R, sealed.value.S = self.parts[ref.part].tables()
@@ -56,8 +74,7 @@ class InTurnRunner:
     def _park(self, value: Any, part: int | None = None) -> Any:
         if not isinstance(value, Sealed):
             return value
-        self.tasks += 1
-        path = self.folder / f"task{self.tasks:06d}"
+        path = self.folder / f"task{next(self._ids):06d}"
         if isinstance(value.value, Prepared) and part is not None:
             return _Prepared(spill(Sealed(replace(value.value, R=None, S=None)), path, self.key), part)
         return spill(value, path, self.key)
@@ -69,15 +86,29 @@ class InTurnRunner:
         return result
 
     def submit(self, fn, *args, part=None):
+        if fn.__name__ in OVERLAP:
+            return self._pool.submit(lambda: self._park(self._call(fn, args), part))
         return self._park(self._call(fn, args), part)
 
     def scatter(self, value):
         return self._park(value)
 
+    def _detached(self, fn, args) -> Any:
+        result = self._call(fn, args)
+        return detached(result.value if isinstance(result, Sealed) else result)
+
     def each(self, fn, calls):
+        if fn.__name__ not in OVERLAP:
+            for args in calls:
+                yield self._detached(fn, args)
+            return
+        ahead: deque[Future] = deque()  # two partitions in hand at the most
         for args in calls:
-            result = self._call(fn, args)
-            yield detached(result.value if isinstance(result, Sealed) else result)
+            ahead.append(self._pool.submit(self._detached, fn, args))
+            if len(ahead) == 2:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def run_inturn(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path, opts: Options) -> dict:
@@ -101,8 +132,11 @@ def run_inturn(residents_path: str | Path, responses_path: str | Path, out_dir: 
         store = open_workdir(out, paths, digests, opts, partitions=n_parts)
         clear_summary(out)
         runner = InTurnRunner(folder, key, [piece.value for piece in split.pieces])
-        return run_parts(runner, split, out=out, opts=opts, timer=timer, t0=t0, r_in=r_in,
-                         s_in=s_in, store=store, key=key, run_info={"backend": "local", "in_turn": True})
+        try:
+            return run_parts(runner, split, out=out, opts=opts, timer=timer, t0=t0, r_in=r_in,
+                             s_in=s_in, store=store, key=key, run_info={"backend": "local", "in_turn": True})
+        finally:
+            runner.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -3,6 +3,7 @@ input in one part: Parquet and CSV (with unparseable rows), conflicts across par
 encrypted outputs; and what it parks on disk is the owner's alone and gone at the end."""
 import json
 import os
+import threading
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -12,6 +13,7 @@ from jukimatch.api import reconcile
 from jukimatch.api.cli import main
 from jukimatch.engine.files.crypt import read_parquet, write_key_file
 from jukimatch.engine.reconcile.partition import partition_of
+from jukimatch.engine.reconcile.parts import Sealed
 from tests.engine.reconcile.planted import PARTS, same_outputs
 
 
@@ -127,3 +129,38 @@ def test_more_partitions_than_people_and_an_empty_input(tmp_path):
     (tmp_path / "s.csv").write_text("person_id,status\n")
     s = reconcile(tmp_path / "r.csv", tmp_path / "s.csv", tmp_path / "empty", report=False, partitions=3)
     assert s["rows"]["residents_in"] == 0 and s["rows"]["conserved"]
+
+
+def _first_pass(x):  # named as a task that runs beside another (inturn.OVERLAP)
+    if x < 0:
+        raise ValueError(f"bad part {x}")
+    return Sealed((x, threading.current_thread().name))
+
+
+def _resolve(*results):
+    return Sealed([r.value for r in results])
+
+
+def test_overlapping_tasks_run_on_two_threads_in_order_and_their_errors_surface(tmp_path):
+    """Tasks of OVERLAP run off the calling thread, two at a time, and a task that takes an
+    earlier one's result receives it; ``each`` yields in the order given; a failure reaches
+    whoever opens the result."""
+    import pytest
+
+    from jukimatch.engine.reconcile.inturn import OVERLAP, InTurnRunner
+
+    assert {"_first_pass", "_resolve"} <= OVERLAP
+    runner = InTurnRunner(tmp_path, None, [])
+    try:
+        firsts = [runner.submit(_first_pass, x) for x in range(4)]
+        (got,) = runner.each(_resolve, [tuple(firsts)])
+        assert [x for x, _ in got] == [0, 1, 2, 3]
+        assert all(name.startswith("jukimatch-turn") for _, name in got)
+        assert [x for x, _ in runner.each(_first_pass, [(x,) for x in range(5)])] == [0, 1, 2, 3, 4]
+        failed = runner.submit(_first_pass, -1)
+        with pytest.raises(ValueError, match="bad part -1"):
+            list(runner.each(_resolve, [(failed,)]))
+        with pytest.raises(ValueError, match="bad part -2"):
+            list(runner.each(_first_pass, [(1,), (-2,), (3,)]))
+    finally:
+        runner.close()
