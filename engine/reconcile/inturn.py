@@ -42,7 +42,9 @@ class _Prepared:
 
 #: Tasks that may run two at a time, two partitions side by side: single-threaded work
 #: (numpy, Arrow, kernels without a parallel loop) that leaves the other core idle.
-#: Comparison and validation are not among them: they use both cores already.
+#: Comparison and validation are not among them: they use both cores already. None of these
+#: may call a parallel (``prange``) kernel: Numba's workqueue layer, where no OpenMP or TBB is
+#: installed, aborts the process when two threads launch one at once.
 OVERLAP = frozenset({"_first_pass", "_bucket", "_resolve", "_final_decide", "_outputs"})
 
 
