@@ -12,7 +12,7 @@ The files hold names and numbers: they are created 0600, encrypted with a key.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +54,11 @@ def _read(path: Path, key: bytes | None) -> pa.Table:
 
 
 class _Writers:
-    """One Arrow stream file per partition, created 0600 (rows hold names and numbers)."""
+    """One Arrow stream file per partition, created 0600 (rows hold names and numbers).
+
+    A batch's rows are taken and written on a thread of their own while the caller reads the
+    next batch (both release the GIL; the writes often wait on the disk): one batch in
+    flight, so memory stays two batches."""
 
     def __init__(self, folder: Path, kind: str, n_parts: int, schema: pa.Schema, key: bytes | None):
         self.paths = [folder / f"part{p:04d}-{kind}.arrows" for p in range(n_parts)]
@@ -62,50 +66,54 @@ class _Writers:
         for path in self.paths:
             sink = self.files.enter_context(encrypted_into(self.files.enter_context(create_private(path)), key))
             self.writers.append(pa.ipc.new_stream(sink, schema))
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split")
+        self._pending: Future | None = None
+
+    def write(self, t: pa.Table, parts: list[np.ndarray]) -> None:
+        """Rows ``parts[p]`` of ``t`` to partition p, once the previous batch is written."""
+        self._wait()
+        self._pending = self._pool.submit(self._write, t, parts)
+
+    def _write(self, t: pa.Table, parts: list[np.ndarray]) -> None:
+        for p, idx in enumerate(parts):
+            if len(idx):
+                self.writers[p].write_table(t.take(idx))
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> None:
-        for w in self.writers:
-            w.close()
-        self.files.close()  # each encrypted file's last segment, then the files
-
-
-def _write_batch(writers: "_Writers", t: pa.Table, parts: list[np.ndarray]) -> None:
-    for p, idx in enumerate(parts):
-        if len(idx):
-            writers.writers[p].write_table(t.take(idx))
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+            for w in self.writers:
+                w.close()
+            self.files.close()  # each encrypted file's last segment, then the files
 
 
 def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str | None, key: bytes | None):
-    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows).
-
-    A batch's rows are taken and written on a thread of their own while the next batch is
-    read (both release the GIL; the writes often wait on the disk): one batch in flight, so
-    memory stays two batches."""
+    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows)."""
     stream = TableStream(path, kind, encoding=encoding)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split") as pool:
-        while True:
-            writers, rows, n, pending = None, [[] for _ in range(n_parts)], 0, None
-            try:
-                for t in stream:
-                    if writers is None:
-                        schema = t.schema
-                        writers = _Writers(folder, kind, n_parts, schema, key)
-                    parts = split_rows(partition_of(t.column("person_id"), n_parts), n_parts)
-                    if pending is not None:
-                        pending.result()
-                    pending = pool.submit(_write_batch, writers, t, parts)
-                    for p, idx in enumerate(parts):
-                        if len(idx):
-                            rows[p].append(idx + n)
-                    n += t.num_rows
-                if pending is not None:
-                    pending.result()
-                break
-            except TableStream.Restart:
-                if pending is not None:
-                    pending.result()
-                if writers is not None:
-                    writers.close()
+    while True:
+        writers, rows, n = None, [[] for _ in range(n_parts)], 0
+        try:
+            for t in stream:
+                if writers is None:
+                    schema = t.schema
+                    writers = _Writers(folder, kind, n_parts, schema, key)
+                parts = split_rows(partition_of(t.column("person_id"), n_parts), n_parts)
+                writers.write(t, parts)
+                for p, idx in enumerate(parts):
+                    if len(idx):
+                        rows[p].append(idx + n)
+                n += t.num_rows
+            break
+        except TableStream.Restart:
+            if writers is not None:
+                writers.close()
     if writers is None:  # no rows: the schema (and the file's checks) from the whole reader
         empty = read_table(path, kind, encoding=encoding)
         schema = empty.table.drop_columns([ROW_COLUMN]).schema
