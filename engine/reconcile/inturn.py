@@ -23,7 +23,7 @@ from typing import Any
 from jukimatch.engine.files.crypt import load_key
 from jukimatch.engine.reconcile.checkpoint import digests_in_background
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir, release_unused
-from jukimatch.engine.reconcile.parts import Sealed, run_parts
+from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, Sealed, run_parts
 from jukimatch.engine.reconcile.prepare import Prepared
 from jukimatch.engine.reconcile.spill import Spilled, detached, load, spill
 from jukimatch.engine.reconcile.split import TurnPart, split_inputs
@@ -40,18 +40,10 @@ class _Prepared:
     part: int
 
 
-#: Tasks that may run two at a time, two partitions side by side: single-threaded work
-#: (numpy, Arrow, kernels without a parallel loop) that leaves the other core idle.
-#: Comparison and validation are not among them: they use both cores already. None of these
-#: may call a parallel (``prange``) kernel: Numba's workqueue layer, where no OpenMP or TBB is
-#: installed, aborts the process when two threads launch one at once.
-OVERLAP = frozenset({"_first_pass", "_bucket", "_resolve", "_final_decide", "_outputs"})
-
-
 class InTurnRunner:
     """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task in this process
     and parks every sealed result in ``folder`` until a later task asks for it. A task of
-    :data:`OVERLAP` runs on one of two threads (its reference is a future; tasks are started
+    :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads (its reference is a future; tasks are started
     in the order given, so one that waits on an earlier one never waits on a task not yet
     started); every other task runs at once. ``parts``: where each partition's rows are (a
     partition's tables are mapped from there again rather than parked a second time)."""
@@ -88,7 +80,7 @@ class InTurnRunner:
         return result
 
     def submit(self, fn, *args, part=None):
-        if fn.__name__ in OVERLAP:
+        if fn in SIDE_BY_SIDE:
             return self._pool.submit(lambda: self._park(self._call(fn, args), part))
         return self._park(self._call(fn, args), part)
 
@@ -100,7 +92,7 @@ class InTurnRunner:
         return detached(result.value if isinstance(result, Sealed) else result)
 
     def each(self, fn, calls):
-        if fn.__name__ not in OVERLAP:
+        if fn not in SIDE_BY_SIDE:
             for args in calls:
                 yield self._detached(fn, args)
             return

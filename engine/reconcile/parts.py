@@ -135,6 +135,15 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
                                twin_group=pop.value.group))
 
 
+#: Tasks a runner may run two at a time, two partitions side by side (the local runner in
+#: turn does): single-threaded work (numpy, Arrow, kernels without a parallel loop) that
+#: leaves the other core idle. Comparison and validation are not among them: they use both
+#: cores already. None of these may call a parallel (``prange``) kernel: Numba's workqueue
+#: layer, where no OpenMP or TBB is installed, aborts the process when two threads launch one
+#: at once.
+SIDE_BY_SIDE = frozenset({_first_pass, _bucket, _resolve, _final_decide, _outputs})
+
+
 @dataclass
 class Split:
     """The input as partitions: where each partition's rows are, and which rows they are."""
@@ -219,4 +228,4 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
     return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
 
 
-__all__ = ["Runner", "Sealed", "Split", "run_parts"]
+__all__ = ["Runner", "SIDE_BY_SIDE", "Sealed", "Split", "run_parts"]

@@ -131,36 +131,39 @@ def test_more_partitions_than_people_and_an_empty_input(tmp_path):
     assert s["rows"]["residents_in"] == 0 and s["rows"]["conserved"]
 
 
-def _first_pass(x):  # named as a task that runs beside another (inturn.OVERLAP)
+def _pass(x):
     if x < 0:
         raise ValueError(f"bad part {x}")
     return Sealed((x, threading.current_thread().name))
 
 
-def _resolve(*results):
+def _gather(*results):
     return Sealed([r.value for r in results])
 
 
-def test_overlapping_tasks_run_on_two_threads_in_order_and_their_errors_surface(tmp_path):
-    """Tasks of OVERLAP run off the calling thread, two at a time, and a task that takes an
-    earlier one's result receives it; ``each`` yields in the order given; a failure reaches
-    whoever opens the result."""
+def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface(tmp_path, monkeypatch):
+    """Tasks of SIDE_BY_SIDE run off the calling thread, two at a time, and a task that takes
+    an earlier one's result receives it; ``each`` yields in the order given; a failure
+    reaches whoever opens the result."""
     import pytest
 
-    from jukimatch.engine.reconcile.inturn import OVERLAP, InTurnRunner
+    from jukimatch.engine.reconcile import inturn, parts
 
-    assert {"_first_pass", "_resolve"} <= OVERLAP
-    runner = InTurnRunner(tmp_path, None, [])
+    names = {task.__name__ for task in parts.SIDE_BY_SIDE}
+    assert {"_first_pass", "_final_decide", "_outputs"} <= names
+    assert not {"_prepare", "_compare"} & names  # parallel kernels there
+    monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_pass, _gather}))
+    runner = inturn.InTurnRunner(tmp_path, None, [])
     try:
-        firsts = [runner.submit(_first_pass, x) for x in range(4)]
-        (got,) = runner.each(_resolve, [tuple(firsts)])
+        firsts = [runner.submit(_pass, x) for x in range(4)]
+        (got,) = runner.each(_gather, [tuple(firsts)])
         assert [x for x, _ in got] == [0, 1, 2, 3]
         assert all(name.startswith("jukimatch-turn") for _, name in got)
-        assert [x for x, _ in runner.each(_first_pass, [(x,) for x in range(5)])] == [0, 1, 2, 3, 4]
-        failed = runner.submit(_first_pass, -1)
+        assert [x for x, _ in runner.each(_pass, [(x,) for x in range(5)])] == [0, 1, 2, 3, 4]
+        failed = runner.submit(_pass, -1)
         with pytest.raises(ValueError, match="bad part -1"):
-            list(runner.each(_resolve, [(failed,)]))
+            list(runner.each(_gather, [(failed,)]))
         with pytest.raises(ValueError, match="bad part -2"):
-            list(runner.each(_first_pass, [(1,), (-2,), (3,)]))
+            list(runner.each(_pass, [(1,), (-2,), (3,)]))
     finally:
         runner.close()
