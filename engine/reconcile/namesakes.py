@@ -369,36 +369,31 @@ class PopulationInputs:
     # (-1 none, OWN_ANSWERS_DIFFER when such records carry different numbers)
     own_answer: np.ndarray | None = None
 
-    def take(self, idx: np.ndarray) -> "PopulationInputs":
-        """The rows ``idx``; the answers' keys are kept whole (they are not per row)."""
-        return PopulationInputs(self.rows[idx], ResidentKeys(*(getattr(self.keys, f)[idx] for f in _KEY_FIELDS)),
-                                self.valid[idx], self.card[idx], self.held[idx],
-                                self.answer_names, self.answer_numbers,
-                                None if self.own_answer is None else self.own_answer[idx])
-
     @classmethod
-    def in_row_order(cls, parts, n_rows: int) -> "PopulationInputs":
-        """The parts' rows (an iterable, taken one at a time) placed at their whole-table rows,
-        so that :func:`population` need not reorder a copy; answers follow in part order."""
-        rows = np.arange(n_rows, dtype=np.int64)
-        keys = ResidentKeys(*(np.zeros(n_rows, np.uint64) for _ in _KEY_FIELDS))
-        valid, card, held = np.zeros(n_rows, bool), np.zeros(n_rows, np.uint64), np.full(n_rows, -1, np.int64)
-        own = np.full(n_rows, -1, np.int64)
+    def concat(cls, parts, n_rows: int) -> "PopulationInputs":
+        """The parts (an iterable, taken one at a time, ``n_rows`` rows in all) one after
+        another, never two copies of the whole: :func:`population` takes rows in any order."""
+        rows, valid = np.empty(n_rows, np.int64), np.zeros(n_rows, bool)
+        keys = ResidentKeys(*(np.empty(n_rows, np.uint64) for _ in _KEY_FIELDS))
+        card, held, own = np.empty(n_rows, np.uint64), np.empty(n_rows, np.int64), np.empty(n_rows, np.int64)
         names: list[list[np.ndarray]] = [[], [], []]
-        numbers, has_own = [], True
+        numbers, has_own, at = [], True, 0
         for part in parts:
-            at = np.asarray(part.rows, np.int64)
-            for f in _KEY_FIELDS:
-                getattr(keys, f)[at] = getattr(part.keys, f)
-            valid[at], card[at], held[at] = part.valid, part.card, part.held
+            put = slice(at, at + len(part.rows))
+            rows[put] = part.rows
+            keys.put(put, part.keys)
+            valid[put], card[put], held[put] = part.valid, part.card, part.held
             if part.own_answer is None:
                 has_own = False
             else:
-                own[at] = part.own_answer
+                own[put] = part.own_answer
             for j in range(3):
                 names[j].append(np.asarray(part.answer_names[j], np.uint64))
             numbers.append(np.asarray(part.answer_numbers, np.int64))
+            at = put.stop
             del part
+        if at != n_rows:
+            raise ValueError(f"the parts hold {at} rows, not {n_rows}")
         return cls(rows, keys, valid, card, held,
                    tuple(np.concatenate(x) if x else np.zeros(0, np.uint64) for x in names),
                    np.concatenate(numbers) if numbers else np.zeros(0, np.int64), own if has_own else None)
@@ -412,7 +407,8 @@ def _pairs_within(counts: np.ndarray) -> float:
 
 def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
     """Statistics over every resident row of the run (all parts together), aligned with
-    ``inp``'s rows.
+    ``inp``'s rows, which may come in any order: every figure is a count, and where a rule
+    picks one row of several (a duplicate group's name) it picks the first in the whole table.
 
     The answers' name keys and numbers count the namesakes Juki-net knows and the file
     does not: each distinct (name, number) returned is one register person bearing the name.
@@ -420,13 +416,6 @@ def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
     they are used, so that a run of 10M rows does not hold them twice.
     """
     rows = np.asarray(inp.rows, np.int64)
-    if len(rows) > 1 and not (rows[1:] > rows[:-1]).all():
-        # in whole-table order, so that every partitioning sums the same floats the same way
-        order = np.argsort(rows, kind="stable")
-        pop = population(inp.take(order), consume=True)
-        back = np.empty_like(order)
-        back[order] = np.arange(len(order))
-        return pop.take(back)
     keys, valid = inp.keys, np.asarray(inp.valid, bool)
     n = len(keys)
 
@@ -481,11 +470,11 @@ def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
         held[~valid] = -1
     else:
         held = np.where(valid, held, -1)
-    twin, root = duplicates(names, birth, k(keys.room), held=held, card=k(inp.card))
+    twin, root = duplicates(names, birth, k(keys.room), held=held, card=k(inp.card), rank=rows)
     apart = told_apart(twin, root, inp.own_answer) if inp.own_answer is not None else np.zeros(n, bool)
     twin = np.where(apart, NONE, twin).astype(np.int8)
     root = np.where(apart, -1, root)
-    group = np.where(root >= 0, np.asarray(inp.rows, np.int64)[np.maximum(root, 0)], -1)
+    group = np.where(root >= 0, rows[np.maximum(root, 0)], -1)
     info = {"namesake_twin_rows_told_apart": int(apart.sum()),
             "rho": rho, "rho_bounds": list(bounds), "cohort_share_file": share_file, "name_pairs": pairs_name,
             "name_cohort_pairs": pairs_cohort, "kappa": KAPPA,
@@ -499,18 +488,20 @@ def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
 
 
 def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, held: np.ndarray,
-               card: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               card: np.ndarray, rank: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(kind per row, group root per row, -1 for none) of rows that share a name notation,
     birth date and sex with no notation both carry contradicting, or share a held number or
     a card number.
 
     A group is ``duplicate_record`` when anything says one human (a shared held or card
-    number, the same address to the room), else ``namesake_twin``.
+    number, the same address to the room), else ``namesake_twin``. ``rank``: each row's
+    place in the whole table (default: the rows' own order); a group's root is its first.
     """
     n = len(birth)
+    rank = np.arange(n, dtype=np.int64) if rank is None else np.asarray(rank, np.int64)
     held_key = np.where(held >= 0, held.astype(np.int64) + 1, 0).astype(np.uint64)
     keys = [mix(nk, birth) for nk in names] + [held_key, np.asarray(card, np.uint64)]
-    found = list(_POOL.map(_edges, keys))
+    found = list(_POOL.map(lambda key: _edges(key, rank), keys))
     edges, human = [], []
     for nk, (a, b) in zip(names, found[:3]):
         agree = np.ones(len(a), bool)
@@ -526,7 +517,7 @@ def duplicates(names: list[np.ndarray], birth: np.ndarray, room: np.ndarray, *, 
     a = np.concatenate([e[0] for e in edges])
     b = np.concatenate([e[1] for e in edges])
     same = np.concatenate(human)
-    root = components(n, a, b)
+    root = components(n, a, b, rank)
     kind = np.zeros(n, np.int8)
     kind[root >= 0] = NAMESAKE_TWIN
     if same.any():
@@ -587,13 +578,14 @@ def told_apart(twin: np.ndarray, root: np.ndarray, own: np.ndarray) -> np.ndarra
     return out
 
 
-def _edges(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (first row of a key, each later row with that key) for keys held by 2+ rows."""
+def _edges(key: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (first row of a key, each later row with that key) for keys held by 2+ rows,
+    first and later by ``rank``."""
     c = count_keys(key)
     rows = np.flatnonzero(c >= 2)
     if not len(rows):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    order = rows[np.argsort(key[rows], kind="stable")]
+    order = rows[np.lexsort((rank[rows], key[rows]))]
     kk = key[order]
     start = np.r_[True, kk[1:] != kk[:-1]]
     first = order[np.maximum.accumulate(np.where(start, np.arange(len(order)), 0))]
@@ -601,7 +593,7 @@ def _edges(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(**JIT)
-def _components_kernel(n, a, b):  # pragma: no cover - compiled
+def _components_kernel(n, a, b, rank):  # pragma: no cover - compiled
     parent = np.arange(n)
     touched = np.zeros(n, dtype=np.bool_)
     for e in range(len(a)):
@@ -614,9 +606,9 @@ def _components_kernel(n, a, b):  # pragma: no cover - compiled
         while parent[y] != y:
             parent[y] = parent[parent[y]]
             y = parent[y]
-        if x < y:
+        if rank[x] < rank[y]:
             parent[y] = x
-        elif y < x:
+        elif rank[y] < rank[x]:
             parent[x] = y
     out = np.full(n, -1, dtype=np.int64)
     for i in range(n):
@@ -628,12 +620,14 @@ def _components_kernel(n, a, b):  # pragma: no cover - compiled
     return out
 
 
-def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Connected components of the edges (a, b) over rows 0..n-1: the smallest row of each
-    component, -1 for rows on no edge (union-find, the smaller root kept)."""
+def components(n: int, a: np.ndarray, b: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+    """Connected components of the edges (a, b) over rows 0..n-1: the row of smallest
+    ``rank`` (distinct; default the row itself) of each component, -1 for rows on no edge
+    (union-find, the root of smaller rank kept)."""
     if not len(a):
         return np.full(n, -1, np.int64)
-    return _components_kernel(n, np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64))
+    rank = np.arange(n, dtype=np.int64) if rank is None else np.ascontiguousarray(rank, np.int64)
+    return _components_kernel(n, np.ascontiguousarray(a, np.int64), np.ascontiguousarray(b, np.int64), rank)
 
 
 # ---------------------------------------------------------------------------------------

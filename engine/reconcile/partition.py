@@ -50,7 +50,9 @@ def partition_of(person_id: pa.ChunkedArray | pa.Array, n_parts: int) -> np.ndar
 
 def split_rows(part: np.ndarray, n_parts: int) -> list[np.ndarray]:
     """Row indices of each partition, ascending (input order kept within a partition)."""
-    order = np.argsort(part, kind="stable")
+    # the partition numbers in the narrowest type: numpy sorts 8- and 16-bit keys by radix
+    narrow = np.uint8 if n_parts <= 1 << 8 else np.uint16 if n_parts <= 1 << 16 else np.int64
+    order = np.argsort(np.asarray(part).astype(narrow, copy=False), kind="stable")
     bounds = np.searchsorted(part[order], np.arange(n_parts + 1))
     return [order[bounds[p]:bounds[p + 1]] for p in range(n_parts)]
 

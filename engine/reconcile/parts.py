@@ -141,7 +141,7 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
 #: cores already. None of these may call a parallel (``prange``) kernel: Numba's workqueue
 #: layer, where no OpenMP or TBB is installed, aborts the process when two threads launch one
 #: at once.
-SIDE_BY_SIDE = frozenset({_first_pass, _bucket, _resolve, _final_decide, _outputs})
+SIDE_BY_SIDE = frozenset({_population_inputs, _units, _first_pass, _bucket, _resolve, _final_decide, _outputs})
 
 
 @dataclass
@@ -195,11 +195,13 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         store.mark("fitted")
     with timer.phase("population"):
         # the population is the whole run's: names, places and duplicates cross partitions
-        whole = PopulationInputs.in_row_order(
+        # the partitions' rows one after another: population() takes any order
+        whole = PopulationInputs.concat(
             runner.each(_population_inputs, [(prep_f[p], comp_f[p]) for p in range(n_parts)]), split.n_res)
         pop_all = population(whole, consume=True)
         del whole
-        pop_f = [runner.scatter(Sealed(pop_all.take(r_rows[p]))) for p in range(n_parts)]
+        at = np.cumsum([0] + [len(r) for r in r_rows])
+        pop_f = [runner.scatter(Sealed(pop_all.take(slice(at[p], at[p + 1])))) for p in range(n_parts)]
         units = list(runner.each(_units, [(prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)]))
         rates = rates_from(CandidateUnits.concat(units), model, pop_all, given=opts.model)
         model = with_rates(model, rates)

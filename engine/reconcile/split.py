@@ -56,9 +56,9 @@ def _read(path: Path, key: bytes | None) -> pa.Table:
 class _Writers:
     """One Arrow stream file per partition, created 0600 (rows hold names and numbers).
 
-    A batch's rows are taken and written on a thread of their own while the caller reads the
-    next batch (both release the GIL; the writes often wait on the disk): one batch in
-    flight, so memory stays two batches."""
+    A batch's rows are taken and written on two threads (each its half of the partitions)
+    while the caller reads the next batch (all three release the GIL; the writes often wait
+    on the disk): one batch in flight, so memory stays two batches."""
 
     def __init__(self, folder: Path, kind: str, n_parts: int, schema: pa.Schema, key: bytes | None):
         self.paths = [folder / f"part{p:04d}-{kind}.arrows" for p in range(n_parts)]
@@ -66,23 +66,31 @@ class _Writers:
         for path in self.paths:
             sink = self.files.enter_context(encrypted_into(self.files.enter_context(create_private(path)), key))
             self.writers.append(pa.ipc.new_stream(sink, schema))
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split")
-        self._pending: Future | None = None
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-split")
+        self._pending: list[Future] = []
 
     def write(self, t: pa.Table, parts: list[np.ndarray]) -> None:
         """Rows ``parts[p]`` of ``t`` to partition p, once the previous batch is written."""
         self._wait()
-        self._pending = self._pool.submit(self._write, t, parts)
+        half = (len(parts) + 1) // 2
+        self._pending = [self._pool.submit(self._write, t, parts, lo, hi)
+                         for lo, hi in ((0, half), (half, len(parts))) if lo < hi]
 
-    def _write(self, t: pa.Table, parts: list[np.ndarray]) -> None:
-        for p, idx in enumerate(parts):
+    def _write(self, t: pa.Table, parts: list[np.ndarray], lo: int, hi: int) -> None:
+        """Partitions lo..hi-1: one take of all their rows, then a slice to each file."""
+        mine = parts[lo:hi]
+        if not sum(len(idx) for idx in mine):
+            return
+        rows, at = t.take(np.concatenate(mine)), 0
+        for p, idx in zip(range(lo, hi), mine):
             if len(idx):
-                self.writers[p].write_table(t.take(idx))
+                self.writers[p].write_table(rows.slice(at, len(idx)))
+                at += len(idx)
 
     def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        pending, self._pending = self._pending, []
+        for f in pending:
+            f.result()
 
     def close(self) -> None:
         try:

@@ -135,12 +135,13 @@ def test_near_misses_are_not_flagged():
 
 
 @given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.just(n), st.lists(
-    st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=15))))
+    st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=15), st.permutations(range(n)))))
 def test_components_match_twin(case):
-    n, edges = case
+    n, edges, rank = case
     a = np.array([x for x, _ in edges], np.int64)
     b = np.array([y for _, y in edges], np.int64)
     # the plain twin: grow each component from its rows by the edges, name it by its least row
+    # (by default) or by its row of least rank
     want = [-1] * n
     for start in range(n):
         group, grew = {start}, True
@@ -153,6 +154,30 @@ def test_components_match_twin(case):
         if any(x == start or y == start for x, y in edges):
             want[start] = min(group)
     assert components(n, a, b).tolist() == want
+    by_rank = [-1 if w < 0 else min((x for x in range(n) if want[x] == w), key=rank.__getitem__) for w in want]
+    assert components(n, a, b, np.array(rank, np.int64)).tolist() == by_rank
+
+
+@given(st.permutations(range(6)))
+def test_duplicates_are_the_same_whatever_the_rows_order(order):
+    """A partitioned run hands its rows over partition by partition: with each row's place in
+    the whole table as ``rank``, the groups, and each group's first row, are those of the whole
+    table (which row comes first decides which pairs are compared)."""
+    rows = [
+        (1, 0, 7, 100, 50, -1, 0),
+        (1, 0, 7, 100, 51, -1, 0),
+        (1, 8, 0, 100, 52, -1, 0),   # joins row 0 and 1 ...
+        (1, 9, 0, 100, 53, -1, 0),   # ... but contradicts row 2's kanji: joined only through the first
+        (4, 0, 0, 400, 62, -1, 9),
+        (5, 0, 0, 500, 63, -1, 9),
+    ]
+    kind, root = _dups(rows)
+    cols = list(zip(*[rows[i] for i in order]))
+    arr = [np.array(c, np.uint64) for c in cols[:5]]
+    kind_o, root_o = duplicates(arr[:3], arr[3], arr[4], held=np.array(cols[5], np.int64),
+                                card=np.array(cols[6], np.uint64), rank=np.array(order, np.int64))
+    assert kind_o.tolist() == kind[list(order)].tolist()
+    assert [order[r] if r >= 0 else -1 for r in root_o.tolist()] == root[list(order)].tolist()
 
 
 # -- namesake twins that Juki-net's answers told apart -------------------------------------
