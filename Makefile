@@ -50,8 +50,9 @@ typecheck: $(STAMP)
 	@for d in engine api datasets sim bench; do ln -sfn $(CURDIR)/$$d $(TYPECHECK)/jukimatch/$$d; done
 	cd $(TYPECHECK) && MYPYPATH=. $(abspath $(PY)) -m mypy --config-file $(CURDIR)/setup.cfg
 
+# tests spread over the cores (many wait on servers, browsers and clusters), four at most
 test: $(STAMP) $(KERNEL_STAMP) chromium typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4
 
 bench: $(STAMP)
 	$(UV) pip install --quiet --python $(PY) -e '.[$(EXTRAS),bench]'
