@@ -60,8 +60,12 @@ def test_log_in_filter_and_switch_language(browser, server, desk):
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     page.select_option("select[name=reason]", "number_shared")
     page.click("#filters button[type=submit]")
+    # the new page's rows, not the old one's nor none: read once the filtered page has loaded
+    page.wait_for_url(re.compile(r"reason=number_shared"))
+    page.wait_for_load_state()
+    page.locator("table.cases tbody tr").first.wait_for()
     rows = page.locator("table.cases tbody tr").all_inner_texts()
-    assert "reason=number_shared" in page.url and rows and all("number_shared" in r for r in rows)
+    assert rows and all("number_shared" in r for r in rows)
     page.goto("/review?lang=en")
     assert "Queue" in page.content() and "Next case" in page.content()
     page.goto("/review")
