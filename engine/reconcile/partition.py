@@ -141,8 +141,9 @@ def resolve_numbers(reports: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) ->
 def bucket_report(report: tuple[np.ndarray, np.ndarray, np.ndarray], n_buckets: int) -> list[tuple]:
     """Split a number report by number into buckets that :func:`resolve_numbers` can treat apart."""
     chosen, holds, held = report
-    cb, hb = chosen % n_buckets, held % n_buckets
-    return [(chosen[cb == i], holds[cb == i], held[hb == i]) for i in range(n_buckets)]
+    # each bucket's events in their order, by one sort of the bucket numbers (not a pass a bucket)
+    by_chosen, by_held = split_rows(chosen % n_buckets, n_buckets), split_rows(held % n_buckets, n_buckets)
+    return [(chosen[c], holds[c], held[h]) for c, h in zip(by_chosen, by_held)]
 
 
 __all__ = ["bucket_report", "localize_plan", "partition_of", "resolve_numbers", "split_rows"]

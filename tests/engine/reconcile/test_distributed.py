@@ -7,11 +7,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jukimatch.api import generate, reconcile
 from jukimatch.engine.reconcile.chunks import PartPlan, plan_u_sample
 from jukimatch.engine.reconcile.decide import REASON_CODES, Pairs, Persons, Thresholds, choose, decide
-from jukimatch.engine.reconcile.partition import localize_plan, partition_of, resolve_numbers, split_rows
+from jukimatch.engine.reconcile.partition import bucket_report, localize_plan, partition_of, resolve_numbers, split_rows
 from jukimatch.engine.reconcile.score import decide_with_phantoms, number_report
 from jukimatch.engine.validate.checkdigit import numbers_from_bodies
 
@@ -148,3 +150,19 @@ def test_stand_ins_make_partitioned_number_rules_exact(seed):
         naive_differs |= bool((decide(sq, sp, th).reason_mask != whole.reason_mask[rows[p]]).any())
     if seed == 0:
         assert naive_differs  # the case does exercise conflicts that cross partitions
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**12 - 1), st.booleans()), max_size=40),
+       st.lists(st.integers(0, 10**12 - 1), max_size=40), st.integers(1, 12))
+def test_bucket_report_keeps_each_buckets_events_in_order(chosen, held, n_buckets):
+    """Each bucket holds exactly the report's events whose number falls in it, in the report's order."""
+    c = np.array([x for x, _ in chosen], np.int64)
+    h = np.array([x for _, x in chosen], bool)
+    k = np.array(held, np.int64)
+    got = bucket_report((c, h, k), n_buckets)
+    assert len(got) == n_buckets
+    for b, (gc, gh, gk) in enumerate(got):
+        assert gc.tolist() == [x for x, _ in chosen if x % n_buckets == b]
+        assert gh.tolist() == [y for x, y in chosen if x % n_buckets == b]
+        assert gk.tolist() == [x for x in held if x % n_buckets == b]
