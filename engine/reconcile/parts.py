@@ -141,7 +141,7 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
 #: cores already. None of these may call a parallel (``prange``) kernel: Numba's workqueue
 #: layer, where no OpenMP or TBB is installed, aborts the process when two threads launch one
 #: at once.
-SIDE_BY_SIDE = frozenset({_population_inputs, _units, _first_pass, _bucket, _resolve, _final_decide, _outputs})
+SIDE_BY_SIDE = frozenset({_units, _first_pass, _bucket, _resolve, _final_decide, _outputs})
 
 
 @dataclass
