@@ -317,20 +317,23 @@ def _byte_offsets(cp, off):
     return out
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def hash_range(cp, a, b):
+    """64-bit FNV-1a of ``cp[a:b]``; 0 for an empty range (and for nothing else)."""
+    if a == b:
+        return np.uint64(0)
+    h = np.uint64(14695981039346656037)
+    for k in range(a, b):
+        h = (h ^ np.uint64(cp[k])) * np.uint64(1099511628211)
+    return h if h != 0 else np.uint64(1)
+
+
 @nb.njit(cache=True, nogil=True)
 def _hash_strings(cp, off):
     n = len(off) - 1
     out = np.zeros(n, dtype=np.uint64)
     for i in range(n):
-        a, b = off[i], off[i + 1]
-        if a == b:
-            continue
-        h = np.uint64(14695981039346656037)
-        for k in range(a, b):
-            h = (h ^ np.uint64(cp[k])) * np.uint64(1099511628211)
-        if h == 0:
-            h = np.uint64(1)
-        out[i] = h
+        out[i] = hash_range(cp, off[i], off[i + 1])
     return out
 
 

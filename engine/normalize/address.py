@@ -17,8 +17,10 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.normalize.fold import check_layout, from_codepoints, normalized_codepoints
-from jukimatch.engine.text import Codepoints, hash_strings
+from jukimatch.engine.normalize.fold import (
+    UNSTABLE, unstable_table, check_layout, folded, from_codepoints, normalized_codepoints,
+)
+from jukimatch.engine.text import Codepoints, hash_range, hash_strings, is_valid_row, string_array, utf8_buffers, utf8_char
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
@@ -251,16 +253,27 @@ def _town_ok(out, x, e):
     return x == e or not _is_suffix(out[x])
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _first_slot(c, size):
+    """Home slot of first character ``c`` in a group's table of ``size`` (a power of two)."""
+    return np.int64((np.uint32(c) * np.uint32(2654435761)) >> np.uint32(16)) & (size - 1)
+
+
 @nb.njit(cache=True, nogil=True)
 def _name_end(out, s, e, names, noff, first, groups, g):
     """End of the name of group g that out[s:e] starts with, else -1 (names of a group are
     sorted by first character and none is a prefix of another, so at most one matches)."""
-    if s >= e or out[s] >= first.shape[1]:
+    if s >= e:
         return -1
-    w = first[g, out[s]]
-    if w < 0:
-        return -1
-    while w < groups[g + 1] and names[noff[w]] == out[s]:
+    c = out[s]
+    size = first.shape[1] // 2
+    slot = _first_slot(c, size)
+    while first[g, 2 * slot] != c:  # linear probing; an empty slot (0) ends the search
+        if first[g, 2 * slot] == 0:
+            return -1
+        slot = (slot + 1) & (size - 1)
+    w = first[g, 2 * slot + 1]
+    while w < groups[g + 1] and names[noff[w]] == c:
         a, b = noff[w], noff[w + 1]
         if b - a <= e - s:
             same = True
@@ -417,6 +430,45 @@ def _address_parts(cp, off, kind, value, names, noff, first, groups):
 
 
 @nb.njit(cache=True, nogil=True)
+def _address_hashes(boff, data, bits, bit_offset, has_nulls, unstable, kind, value, names, noff, first, groups):
+    """Per address (straight from Arrow's UTF-8) the hashes of its five parts, and whether
+    it holds a code point only the full NFKC may change (those rows are left at 0 here).
+    One row at a time through buffers that stay in cache: decoded and folded as
+    :func:`~jukimatch.engine.normalize.fold.normalized_codepoints` does, then the two passes
+    of :func:`_address_parts`."""
+    n = len(boff) - 1
+    out = np.zeros((_PARTS, n), dtype=np.uint64)
+    full = np.zeros(n, dtype=np.bool_)
+    longest = 1
+    for i in range(n):
+        longest = max(longest, boff[i + 1] - boff[i])  # bytes: never fewer than code points
+    raw = np.empty(longest, dtype=np.uint32)
+    buf = np.empty(4 * longest + 8, dtype=np.uint32)
+    row = np.empty(4 * longest + 8, dtype=np.uint32)  # the parts never outgrow the canonical text
+    bounds = np.zeros(_PARTS, dtype=np.int64)
+    for i in range(n):
+        if not is_valid_row(bits, bit_offset, has_nulls, i):
+            continue
+        k, m = boff[i], 0
+        while k < boff[i + 1]:
+            c, k = utf8_char(data, k)
+            c = folded(c, unstable, True)
+            if c == UNSTABLE:
+                full[i] = True
+                break
+            raw[m] = c
+            m += 1
+        if full[i] or m == 0:
+            continue
+        _split(buf, _canonical(raw, 0, m, kind, value, buf), row, 0, bounds, names, noff, first, groups)
+        a = 0
+        for w in range(_PARTS):
+            out[w, i] = hash_range(row, a, bounds[w])
+            a = bounds[w]
+    return out, full
+
+
+@nb.njit(cache=True, nogil=True)
 def _unzip(cp, off, parts):
     """Strings laid out row-major (row 0's parts, row 1's parts, ...) to part-major: all
     part-0 strings, then all part-1 strings, ...; part w of row i is at offsets[w, i:i+2]."""
@@ -447,10 +499,22 @@ def _names() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     noff = np.zeros(len(words) + 1, dtype=np.int64)
     np.cumsum([len(w) for w in words], out=noff[1:])
     bounds = np.cumsum([0] + [len(g) for g in groups]).astype(np.int64)
-    first = np.full((len(groups), 0x10000), -1, dtype=np.int32)
+    # per group an open-addressing table of first characters -> their first word, as
+    # (character, word) pairs: a few KiB that stay in L1, where a table indexed by code
+    # point (64Ki entries a group) missed the caches on every address
+    size = 256
+    first = np.zeros((len(groups), 2 * size), dtype=np.int32)
     for g in range(len(groups)):
+        starts = {}
         for w in range(bounds[g + 1] - 1, bounds[g] - 1, -1):
-            first[g, ord(words[w][0])] = w
+            starts[ord(words[w][0])] = w
+        if len(starts) > size // 2:
+            raise RuntimeError("a name table has too many first characters for its lookup")
+        for c, w in starts.items():
+            slot = ((c * 2654435761) & 0xFFFFFFFF) >> 16 & (size - 1)  # _first_slot's
+            while first[g, 2 * slot] != 0:
+                slot = (slot + 1) & (size - 1)
+            first[g, 2 * slot], first[g, 2 * slot + 1] = c, w
     for a in (names, noff, first, bounds):
         a.setflags(write=False)
     return names, noff, first, bounds
@@ -491,14 +555,19 @@ def normalize_address(values: Any) -> AddressParts:
 def address_hashes(values) -> tuple[np.ndarray, ...]:
     """The five parts of :func:`normalize_address` as 64-bit hashes (0 = absent), for comparing.
 
-    Hashed straight from the kernel's row-major layout: no per-part strings are built.
+    Read straight from Arrow's buffers, one address at a time: no code-point column and no
+    per-part strings are built. The few rows NFKC must rewrite (half-width kana, combining
+    marks) go through :func:`address_parts` after Arrow's normaliser.
     """
-    cps = normalized_codepoints(values, "NFKC")
-    check_layout(cps)
+    strings = string_array(values)
     kind, value = _tables()
-    cp, off = _address_parts(np.ascontiguousarray(cps.cp), np.ascontiguousarray(cps.off), kind, value, *_names())
-    flat = hash_strings(Codepoints(cp, off))  # part w of row i at 5 * i + w
-    return tuple(np.ascontiguousarray(flat[w::_PARTS]) for w in range(_PARTS))
+    out, full = _address_hashes(*utf8_buffers(strings), unstable_table("NFKC"), kind, value, *_names())
+    rows = np.flatnonzero(full)
+    if len(rows):
+        cps = normalized_codepoints(strings.take(pa.array(rows)), "NFKC")
+        cp, off = _address_parts(np.ascontiguousarray(cps.cp), np.ascontiguousarray(cps.off), kind, value, *_names())
+        out[:, rows] = hash_strings(Codepoints(cp, off)).reshape(len(rows), _PARTS).T  # part w of row i at 5i + w
+    return tuple(out)
 
 
 __all__ = ["AddressParts", "DESIGNATED_CITIES", "IRREGULAR_CITIES", "PREFECTURES", "normalize_address"]

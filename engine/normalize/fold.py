@@ -105,20 +105,32 @@ def _needs_normalizing(cp, off, unstable, compat):
     out = np.zeros(n, dtype=np.bool_)
     for i in range(n):
         for j in range(off[i], off[i + 1]):
-            c = cp[j]
-            if c < 0x10000:
-                if unstable[c]:
-                    if compat and 0xFF01 <= c <= 0xFF5E:
-                        cp[j] = c - 0xFEE0
-                    elif compat and c == 0x3000:
-                        cp[j] = 32
-                    else:
-                        out[i] = True  # the row goes to Arrow whole (cp's row is replaced)
-                        break
-            elif not (0x20000 <= c < 0x2F800 or 0x2FA20 <= c < 0x40000 or c >= 0xF0000):
-                out[i] = True  # outside the ideographs and private use: let Arrow decide
+            c = folded(cp[j], unstable, compat)
+            if c == UNSTABLE:
+                out[i] = True  # the row goes to Arrow whole (cp's row is replaced)
                 break
+            cp[j] = c
     return out
+
+
+UNSTABLE = np.uint32(0xFFFFFFFF)  # :func:`folded` of a code point only the full normaliser may change
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def folded(c, unstable, compat):
+    """``c`` as the normalisation form leaves it where that is plain (see
+    :func:`_needs_normalizing`), else :data:`UNSTABLE`: the row needs the full normaliser."""
+    if c < 0x10000:
+        if not unstable[c]:
+            return np.uint32(c)
+        if compat and 0xFF01 <= c <= 0xFF5E:
+            return np.uint32(c - 0xFEE0)
+        if compat and c == 0x3000:
+            return np.uint32(32)
+        return UNSTABLE
+    if 0x20000 <= c < 0x2F800 or 0x2FA20 <= c < 0x40000 or c >= 0xF0000:
+        return np.uint32(c)
+    return UNSTABLE  # outside the ideographs and private use: let Arrow decide
 
 
 @nb.njit(cache=True, nogil=True)
@@ -146,7 +158,7 @@ def _replace_rows(cp, off, rows, sub_cp, sub_off):
 
 
 @functools.cache
-def _unstable(form: str) -> np.ndarray:
+def unstable_table(form: str) -> np.ndarray:
     """BMP code points that a normalisation form may change, alone or next to another."""
     table = np.zeros(0x10000, dtype=np.bool_)
     for c in range(0x10000):
@@ -171,7 +183,7 @@ def normalized_codepoints(values, form: str, *, before: Callable | None = None) 
         raise ValueError(f"unknown normalisation form {form!r}")
     strings = string_array(values)  # no copy: only the rows that need it are taken below
     cps = to_codepoints(strings)
-    need = _needs_normalizing(cps.cp, cps.off, _unstable(form), form in ("NFKC", "NFKD"))
+    need = _needs_normalizing(cps.cp, cps.off, unstable_table(form), form in ("NFKC", "NFKD"))
     rows = np.flatnonzero(need)
     if not len(rows):
         return cps
