@@ -16,7 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jukimatch.engine.text import Codepoints, as_large_string, string_array, from_codepoints, to_codepoints
+from jukimatch.engine.text import (
+    Codepoints, as_large_string, from_codepoints, is_valid_row, string_array, to_codepoints, utf8_buffers, utf8_char,
+)
 
 EXPAND = np.uint32(0x80000000)
 NO_PAIRS = np.zeros((0, 2), dtype=np.uint32)
@@ -194,6 +196,87 @@ def normalized_codepoints(values, form: str, *, before: Callable | None = None) 
     return Codepoints(*_replace_rows(cps.cp, cps.off, rows.astype(np.int64), fixed.cp, fixed.off))
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _put(out, k, start, c, squeeze, pending):
+    """Emit ``c`` at out[k] (spaces squeezed: a run becomes one, none at the start or, once
+    the row ends, at the end); (the next k, whether a space is pending)."""
+    if squeeze:
+        if c == 32:
+            return k, k > start
+        if pending:
+            out[k] = 32
+            k += 1
+    out[k] = c
+    return k + 1, False
+
+
+@nb.njit(cache=True, nogil=True)
+def _fold_utf8(boff, data, bits, bit_offset, has_nulls, unstable, compat, table, pairs, squeeze):
+    """:func:`normalized_codepoints`, :func:`translate` and :func:`squeeze_spaces` in one pass
+    over Arrow's UTF-8: (code points, offsets, rows left empty for the full normaliser,
+    rows holding a private-use code point)."""
+    n = len(boff) - 1
+    size = len(table)
+    chars = 0
+    for i in range(n):
+        if is_valid_row(bits, bit_offset, has_nulls, i):
+            for k in range(boff[i], boff[i + 1]):
+                if (data[k] & 0xC0) != 0x80:
+                    chars += 1
+    out = np.empty(2 * chars if len(pairs) else chars, dtype=np.uint32)  # an expansion emits two
+    off = np.zeros(n + 1, dtype=np.int64)
+    full = np.zeros(n, dtype=np.bool_)
+    private = np.zeros(n, dtype=np.bool_)
+    k = 0
+    for i in range(n):
+        start, pending = k, False
+        if is_valid_row(bits, bit_offset, has_nulls, i):
+            b = boff[i]
+            while b < boff[i + 1]:
+                c, b = utf8_char(data, b)
+                c = folded(c, unstable, compat)
+                if c == UNSTABLE:
+                    full[i] = True
+                    k = start
+                    break
+                if (0xE000 <= c <= 0xF8FF) or c >= 0xF0000:
+                    private[i] = True
+                v = table[c] if c < size else c
+                if v == 0:
+                    continue
+                if v >= 0x80000000:
+                    p = v & 0x7FFFFFFF
+                    k, pending = _put(out, k, start, pairs[p, 0], squeeze, pending)
+                    if pairs[p, 1] != 0:
+                        k, pending = _put(out, k, start, pairs[p, 1], squeeze, pending)
+                else:
+                    k, pending = _put(out, k, start, v, squeeze, pending)
+        off[i + 1] = k
+    return out[:k], off, full, private
+
+
+def folded_codepoints(values, form: str, table: np.ndarray, pairs: np.ndarray = NO_PAIRS, *,
+                      squeeze: bool = True) -> tuple[Codepoints, np.ndarray]:
+    """``squeeze_spaces(translate(normalized_codepoints(values, form), table, pairs))`` (the
+    squeeze only with ``squeeze``), and per row whether its normalised text holds a
+    private-use code point (:func:`has_private_use`), read straight from Arrow's UTF-8 in
+    one pass; only the rows the full normaliser must rewrite take the long road."""
+    if form not in ("NFC", "NFKC", "NFD", "NFKD"):
+        raise ValueError(f"unknown normalisation form {form!r}")
+    strings = string_array(values)
+    cp, off, full, private = _fold_utf8(*utf8_buffers(strings), unstable_table(form), form in ("NFKC", "NFKD"),
+                                        np.ascontiguousarray(table, np.uint32), np.ascontiguousarray(pairs, np.uint32),
+                                        squeeze)
+    rows = np.flatnonzero(full)
+    if len(rows):
+        fixed = normalized_codepoints(strings.take(pa.array(rows)), form)
+        private[rows] = has_private_use(fixed)
+        fixed = translate(fixed, table, pairs)
+        fixed = squeeze_spaces(fixed) if squeeze else fixed
+        cp, off = _replace_rows(cp, off, rows.astype(np.int64), fixed.cp, fixed.off)
+    return Codepoints(cp, off), private
+
+
 def check_layout(cps: Codepoints) -> None:
     if not isinstance(cps, Codepoints):
         raise ValueError(f"expected Codepoints, got {type(cps).__name__}")
@@ -243,21 +326,16 @@ def nfkc(values) -> pa.LargeStringArray:
     return pc.utf8_normalize(as_large_string(values), "NFKC")
 
 
-def nfkd(values) -> pa.LargeStringArray:
-    """Arrow NFKD (compatibility decomposition: accents become separate combining marks)."""
-    return pc.utf8_normalize(as_large_string(values), "NFKD")
-
-
 __all__ = [
     "EXPAND",
     "NO_PAIRS",
     "as_strings",
     "check_layout",
+    "folded_codepoints",
     "from_codepoints",
     "has_private_use",
     "identity_table",
     "nfkc",
-    "nfkd",
     "normalized_codepoints",
     "squeeze_spaces",
     "to_codepoints",

@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.normalize.fold import (EXPAND, from_codepoints, has_private_use, identity_table, nfkd, normalized_codepoints,
-                   squeeze_spaces, to_codepoints, translate)
+from jukimatch.engine.normalize.fold import EXPAND, folded_codepoints, from_codepoints, identity_table
 from jukimatch.engine.text import Codepoints
 
 # Latin letters that NFKD does not take apart, folded the way passports (ICAO 9303) write them.
@@ -71,9 +70,7 @@ def normalize_alpha(values: Any) -> pa.LargeStringArray:
 
 def alpha_codepoints(values) -> Codepoints:
     """:func:`normalize_alpha` in the kernels' layout (no round trip through Arrow strings)."""
-    table, pairs = _alpha_table()
-    # whole-column NFKD: Arrow passes ASCII rows through quickly, and most rows are ASCII
-    return squeeze_spaces(translate(to_codepoints(nfkd(values)), table, pairs))
+    return folded_codepoints(values, "NFKD", *_alpha_table())[0]
 
 
 def _mj_step() -> tuple[dict[int, int], dict[int, list[int]]]:
@@ -213,9 +210,7 @@ def normalize_kanji(values: Any) -> tuple[pa.LargeStringArray, np.ndarray]:
 
 def kanji_codepoints(values) -> tuple[Codepoints, np.ndarray]:
     """:func:`normalize_kanji` in the kernels' layout, with the gaiji flags."""
-    cps = normalized_codepoints(values, "NFKC")
-    gaiji = has_private_use(cps)
-    return squeeze_spaces(translate(cps, _kanji_table())), gaiji
+    return folded_codepoints(values, "NFKC", _kanji_table())
 
 
 __all__ = ["normalize_alpha", "normalize_kanji"]
