@@ -342,3 +342,25 @@ def hash_strings(cps: Codepoints) -> np.ndarray:
     if cps.cp.dtype != np.uint32 or cps.off.dtype != np.int64:
         raise ValueError(f"expected uint32/int64 layout, got {cps.cp.dtype}/{cps.off.dtype}")
     return _hash_strings(cps.cp, cps.off)
+
+
+@nb.njit(cache=True, nogil=True)
+def _hash_utf8(boff, data, bits, bit_offset, has_nulls):
+    n = len(boff) - 1
+    out = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        if not is_valid_row(bits, bit_offset, has_nulls, i) or boff[i] == boff[i + 1]:
+            continue
+        h = np.uint64(14695981039346656037)
+        k = boff[i]
+        while k < boff[i + 1]:
+            c, k = utf8_char(data, k)
+            h = (h ^ np.uint64(c)) * np.uint64(1099511628211)
+        out[i] = h if h != 0 else np.uint64(1)
+    return out
+
+
+def hash_texts(values) -> np.ndarray:
+    """``hash_strings(to_codepoints(values))`` read straight from Arrow's UTF-8: no code
+    points are built."""
+    return _hash_utf8(*utf8_buffers(values))

@@ -178,14 +178,14 @@ def _parts(keys, bits, with_rows):  # pragma: no cover - compiled
             start[((_mix(keys[i]) >> one) >> shift) + one] += 1
     for b in range(1 << bits):
         start[b + 1] += start[b]
-    rows = np.empty(start[1 << bits] if with_rows else 0, np.int64)
+    rows = np.empty(start[1 << bits] if with_rows else 0, np.int32)  # callers check n < 2**31
     ks = np.empty(start[1 << bits], np.uint64)
     fill = start[:-1].copy()
     for i in range(len(keys)):
         if keys[i] != 0:
             b = (_mix(keys[i]) >> one) >> shift
             if with_rows:
-                rows[fill[b]] = i
+                rows[fill[b]] = np.int32(i)
             ks[fill[b]] = keys[i]
             fill[b] += 1
     return start, rows, ks
@@ -222,9 +222,17 @@ def _first_in_parts(start, rows, ks, n):  # pragma: no cover - compiled
     return out
 
 
+def _checked(keys: np.ndarray) -> np.ndarray:
+    """Keys as the kernels take them; rows are numbered in 32 bits there (half the memory of
+    the biggest temporaries at 10M rows)."""
+    if len(keys) >= 2**31:
+        raise ValueError(f"{len(keys)} keys: at most 2**31 - 1 can be counted at once")
+    return np.ascontiguousarray(keys, dtype=np.uint64)
+
+
 def count_keys(keys: np.ndarray) -> np.ndarray:
     """For each row, how many rows (itself included) carry its key; 0 where the key is 0."""
-    k = np.ascontiguousarray(keys, dtype=np.uint64)
+    k = _checked(keys)
     start, rows, ks = _parts(k, _part_bits(len(k)), True)
     return _count_parts(start, ks, start, rows, ks, len(k))
 
@@ -233,13 +241,13 @@ def count_in(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """For each query key, how many of ``values`` carry it; 0 where the query key is 0."""
     bits = _part_bits(max(len(values), len(queries)))
     vs, _none, vk = _parts(np.ascontiguousarray(values, dtype=np.uint64), bits, False)  # values: counted only
-    qs, qr, qk = _parts(np.ascontiguousarray(queries, dtype=np.uint64), bits, True)
+    qs, qr, qk = _parts(_checked(queries), bits, True)
     return _count_parts(vs, vk, qs, qr, qk, len(queries))
 
 
 def first_seen(keys: np.ndarray) -> np.ndarray:
     """True at the first row carrying each non-zero key."""
-    k = np.ascontiguousarray(keys, dtype=np.uint64)
+    k = _checked(keys)
     start, rows, ks = _parts(k, _part_bits(len(k)), True)
     return _first_in_parts(start, rows, ks, len(k))
 
@@ -434,7 +442,9 @@ def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
         # each distinct (name, number) Juki-net returned is one register person bearing the name
         answers = np.where(ok, np.asarray(inp.answer_names[j], np.uint64), 0)
         distinct = answers[first_seen(mix(answers, numbers))]
-        return np.maximum(count_keys(names[j]), count_in(distinct, names[j])).astype(np.float64)
+        del answers  # two of these run at once on 10M rows: every array less lowers the run's peak
+        within = count_keys(names[j])
+        return np.maximum(within, count_in(distinct, names[j]), out=within).astype(np.float64)
 
     for nk, count in zip(names, _POOL.map(bearers_of, range(3))):
         bearers = np.where(nk != 0, np.minimum(bearers, count), bearers)

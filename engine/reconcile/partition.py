@@ -32,7 +32,7 @@ import pyarrow as pa
 from jukimatch.engine.reconcile.chunks import PartPlan, USamplePlan
 from jukimatch.engine.reconcile.decide import sort_numbers
 from jukimatch.engine.reconcile.score import Phantoms
-from jukimatch.engine.text import hash_strings, to_codepoints
+from jukimatch.engine.text import hash_texts
 
 
 def partition_of(person_id: pa.ChunkedArray | pa.Array, n_parts: int) -> np.ndarray:
@@ -41,7 +41,7 @@ def partition_of(person_id: pa.ChunkedArray | pa.Array, n_parts: int) -> np.ndar
         raise ValueError(f"n_parts must be at least 1, got {n_parts}")
     if n_parts == 1 or len(person_id) == 0:
         return np.zeros(len(person_id), dtype=np.int64)
-    h = hash_strings(to_codepoints(person_id)).astype(np.uint64)
+    h = hash_texts(person_id)
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(33)

@@ -26,7 +26,7 @@ from jukimatch.engine.reconcile.namesakes import (
     Rates, agreement_cell, fit_others, other_risk, other_risks, own_answers, relation,
 )
 from jukimatch.engine.reconcile.prepare import Prepared
-from jukimatch.engine.text import hash_strings, to_codepoints
+from jukimatch.engine.text import hash_texts
 
 
 @dataclass
@@ -61,7 +61,7 @@ def population_inputs(prep: Prepared, comp: Compared) -> PopulationInputs:
     answers = np.where(prep.number_ok_all[prep.pair_resp], prep.number_all[prep.pair_resp], -1)
     return PopulationInputs(
         rows=prep.r_global, keys=comp.rkeys, valid=prep.rcheck.ok,
-        card=hash_strings(to_codepoints(R.column("card_number"))) if "card_number" in R.column_names
+        card=hash_texts(R.column("card_number")) if "card_number" in R.column_names
         else np.zeros(R.num_rows, np.uint64),
         held=prep.held,
         answer_names=(comp.pkeys.alpha, comp.pkeys.kanji, comp.pkeys.kana),

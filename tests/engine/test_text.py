@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from jukimatch.engine.text import Codepoints, from_codepoints, hash_strings, to_codepoints
+from jukimatch.engine.text import Codepoints, from_codepoints, hash_strings, hash_texts, to_codepoints
 from jukimatch.engine.validate.checkdigit import scan_numbers, valid_card_numbers
 from tests.naive.text import naive_hash, naive_layout, naive_number_kind
 
@@ -22,6 +22,7 @@ def test_decode_and_back(values, skip, large):
     back = from_codepoints(got).to_pylist()
     assert back == [v or None for v in arr.to_pylist()]
     assert hash_strings(got).tolist() == [naive_hash(v) for v in arr.to_pylist()]
+    assert hash_texts(arr).tolist() == [naive_hash(v) for v in arr.to_pylist()]  # straight from UTF-8
 
 
 def test_layout_from_an_offset_start():
