@@ -136,12 +136,12 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
 
 
 #: Tasks a runner may run two at a time, two partitions side by side (the local runner in
-#: turn does): single-threaded work (numpy, Arrow, kernels without a parallel loop) that
-#: leaves the other core idle. Comparison and validation are not among them: they use both
-#: cores already. None of these may call a parallel (``prange``) kernel: Numba's workqueue
-#: layer, where no OpenMP or TBB is installed, aborts the process when two threads launch one
-#: at once.
-SIDE_BY_SIDE = frozenset({_units, _first_pass, _bucket, _resolve, _final_decide, _outputs})
+#: turn does): mostly single-threaded work (numpy, Arrow, kernels without a parallel loop)
+#: that leaves the other core idle. Comparison is not among them: it uses both cores
+#: already. None of these may call a parallel (``prange``) kernel: Numba's workqueue layer,
+#: where no OpenMP or TBB is installed, aborts the process when two threads launch one at
+#: once (validation's number scan is serial for this).
+SIDE_BY_SIDE = frozenset({_prepare, _units, _first_pass, _bucket, _resolve, _final_decide, _outputs})
 
 
 @dataclass

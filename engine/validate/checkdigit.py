@@ -10,7 +10,7 @@ import numba as nb
 import numpy as np
 import pyarrow as pa
 
-from jukimatch.engine.runtime import JIT_PARALLEL, threads_for
+from jukimatch.engine.runtime import JIT
 from jukimatch.engine.text import over_chunks, take_rows, utf8_buffers
 
 WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
@@ -41,14 +41,17 @@ def numbers_from_bodies(bodies: np.ndarray) -> np.ndarray:
     return bodies * 10 + check_digit_of_ints(bodies)
 
 
-@nb.njit(**JIT_PARALLEL)
+@nb.njit(**JIT)
 def _scan_numbers(offsets, data, valid_bits, bit_offset, has_nulls):
     """Per string: 1 = 12 ASCII digits with the right check digit, 2 = 12 digits with a
-    wrong one, 3 = empty/null, 0 = anything else; and the number as int64 (-1 if not 12 digits)."""
+    wrong one, 3 = empty/null, 0 = anything else; and the number as int64 (-1 if not 12 digits).
+
+    On one thread (14 ms a million rows here, against 9 ms on two): validation calls it, and
+    two partitions are validated side by side, where no parallel kernel may run."""
     n = len(offsets) - 1
     kind = np.zeros(n, dtype=np.uint8)
     value = np.full(n, -1, dtype=np.int64)
-    for i in nb.prange(n):
+    for i in range(n):
         if has_nulls:
             j = i + bit_offset
             if not (valid_bits[j >> 3] >> (j & 7)) & 1:
@@ -90,8 +93,7 @@ def scan_numbers(values) -> tuple[np.ndarray, np.ndarray]:
 
     One pass over Arrow's UTF-8 buffer; the number is int64, -1 unless 12 digits.
     """
-    with threads_for(len(values)):
-        return over_chunks(values, _scan_numbers)
+    return over_chunks(values, _scan_numbers)
 
 
 def scan_numbers_trimmed(values) -> tuple[np.ndarray, np.ndarray]:

@@ -150,8 +150,8 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
     from jukimatch.engine.reconcile import inturn, parts
 
     names = {task.__name__ for task in parts.SIDE_BY_SIDE}
-    assert {"_units", "_first_pass", "_final_decide", "_outputs"} <= names
-    assert not {"_prepare", "_compare"} & names  # parallel kernels there
+    assert {"_prepare", "_units", "_first_pass", "_final_decide", "_outputs"} <= names
+    assert "_compare" not in names  # parallel kernels there
     monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_pass, _gather}))
     runner = inturn.InTurnRunner(tmp_path, None, [])
     try:
@@ -167,3 +167,22 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
             list(runner.each(_pass, [(1,), (-2,), (3,)]))
     finally:
         runner.close()
+
+
+def test_validation_runs_no_parallel_kernel():
+    """Two partitions are validated side by side (``_prepare`` is in SIDE_BY_SIDE): no kernel
+    of validation may have a parallel loop, which Numba's workqueue layer cannot run from two
+    threads at once."""
+    import importlib
+    import pkgutil
+
+    import numba
+
+    import jukimatch.engine.validate as validate
+
+    modules = [importlib.import_module(f"jukimatch.engine.validate.{m.name}") for m in pkgutil.iter_modules(validate.__path__)]
+    modules += [importlib.import_module(m) for m in ("jukimatch.engine.reconcile.prepare", "jukimatch.engine.normalize.dates",
+                                                      "jukimatch.engine.text")]
+    kernels = [(m.__name__, name) for m in modules for name, obj in vars(m).items()
+               if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.targetoptions.get("parallel")]
+    assert len(modules) > 3 and kernels == []
