@@ -60,6 +60,17 @@ def is_valid_row(bits, bit_offset, has_nulls, i):
     return (bits[j >> 3] >> (j & 7)) & 1 == 1
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def row_chars(boff, data, bits, bit_offset, has_nulls, i):
+    """Code points in row ``i`` of Arrow's UTF-8 (0 for a null): its bytes that start one."""
+    total = 0
+    if is_valid_row(bits, bit_offset, has_nulls, i):
+        for k in range(boff[i], boff[i + 1]):
+            if (data[k] & 0xC0) != 0x80:
+                total += 1
+    return total
+
+
 @nb.njit(cache=True, nogil=True)
 def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
     """Arrow's UTF-8 (already validated by Arrow) to code points; nulls become empty."""
@@ -67,10 +78,7 @@ def _utf8_decode(boff, data, valid_bits, bit_offset, has_nulls):
     off = np.zeros(n + 1, dtype=np.int64)
     total = 0
     for i in range(n):
-        if is_valid_row(valid_bits, bit_offset, has_nulls, i):
-            for k in range(boff[i], boff[i + 1]):
-                if (data[k] & 0xC0) != 0x80:
-                    total += 1
+        total += row_chars(boff, data, valid_bits, bit_offset, has_nulls, i)
         off[i + 1] = total
     cp = np.empty(total, dtype=np.uint32)
     w = 0

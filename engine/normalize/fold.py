@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jukimatch.engine.text import (
-    Codepoints, as_large_string, from_codepoints, is_valid_row, string_array, to_codepoints, utf8_buffers, utf8_char,
+    Codepoints, as_large_string, from_codepoints, is_valid_row, row_chars, string_array, to_codepoints, utf8_buffers,
+    utf8_char,
 )
 
 EXPAND = np.uint32(0x80000000)
@@ -219,10 +220,7 @@ def _fold_utf8(boff, data, bits, bit_offset, has_nulls, unstable, compat, table,
     size = len(table)
     chars = 0
     for i in range(n):
-        if is_valid_row(bits, bit_offset, has_nulls, i):
-            for k in range(boff[i], boff[i + 1]):
-                if (data[k] & 0xC0) != 0x80:
-                    chars += 1
+        chars += row_chars(boff, data, bits, bit_offset, has_nulls, i)
     out = np.empty(2 * chars if len(pairs) else chars, dtype=np.uint32)  # an expansion emits two
     off = np.zeros(n + 1, dtype=np.int64)
     full = np.zeros(n, dtype=np.bool_)
