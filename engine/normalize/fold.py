@@ -250,6 +250,8 @@ def _fold_utf8(boff, data, bits, bit_offset, has_nulls, unstable, compat, table,
                 else:
                     k, pending = _put(out, k, start, v, squeeze, pending)
         off[i + 1] = k
+    if len(pairs):  # room was made for every code point to expand: keep only what was written
+        return out[:k].copy(), off, full, private
     return out[:k], off, full, private
 
 
