@@ -16,11 +16,12 @@ from typing import Any, NamedTuple
 import numba as nb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from jukimatch.engine.normalize.fold import (
-    UNSTABLE, unstable_table, check_layout, folded, from_codepoints, normalized_codepoints,
+from jukimatch.engine.normalize.fold import UNSTABLE, folded, from_codepoints, replace_rows, unstable_table
+from jukimatch.engine.text import (
+    Codepoints, as_large_string, hash_range, is_valid_row, string_array, utf8_buffers, utf8_char,
 )
-from jukimatch.engine.text import Codepoints, hash_range, hash_strings, is_valid_row, string_array, utf8_buffers, utf8_char
 
 PREFECTURES = (
     "北海道", "青森県", "岩手県", "宮城県", "秋田県", "山形県", "福島県", "茨城県", "栃木県", "群馬県",
@@ -408,37 +409,16 @@ def _split(buf, n, out, k, bounds, names, noff, first, groups):
 
 
 @nb.njit(cache=True, nogil=True)
-def _address_parts(cp, off, kind, value, names, noff, first, groups):
-    """Per address its five parts, as 5n consecutive strings of one layout."""
-    n = len(off) - 1
-    knum = 0
-    longest = 0
-    for i in range(n):
-        longest = max(longest, off[i + 1] - off[i])
-    for j in range(len(cp)):
-        if cp[j] < len(kind) and kind[cp[j]] == 2:
-            knum += 1
-    buf = np.empty(4 * longest + 8, dtype=np.uint32)
-    out = np.empty(len(cp) + 3 * knum + 8, dtype=np.uint32)
-    new_off = np.empty(_PARTS * n + 1, dtype=np.int64)
-    new_off[0] = 0
-    bounds = np.zeros(_PARTS, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        m = _canonical(cp, off[i], off[i + 1], kind, value, buf)
-        k = _split(buf, m, out, k, bounds, names, noff, first, groups)
-        for w in range(_PARTS):
-            new_off[_PARTS * i + w + 1] = bounds[w]
-    return out[:k], new_off
+def _address_rows(boff, data, bits, bit_offset, has_nulls, unstable, fold, keep, kind, value, names, noff, first,
+                  groups):
+    """Per address, straight from Arrow's UTF-8, the hashes of its five parts; with ``keep``
+    the parts themselves too, as 5n consecutive strings of one layout (row-major).
 
-
-@nb.njit(cache=True, nogil=True)
-def _address_hashes(boff, data, bits, bit_offset, has_nulls, unstable, kind, value, names, noff, first, groups):
-    """Per address (straight from Arrow's UTF-8) the hashes of its five parts, and whether
-    it holds a code point only the full NFKC may change (those rows are left at 0 here).
-    One row at a time through buffers that stay in cache: decoded and folded as
-    :func:`~jukimatch.engine.normalize.fold.normalized_codepoints` does, then the two passes
-    of :func:`_address_parts`."""
+    One row at a time through buffers that stay in cache: decoded (with ``fold``, folded as
+    :func:`~jukimatch.engine.normalize.fold.normalized_codepoints` does; without, the text is
+    NFKC already), then the two passes (:func:`_canonical`, :func:`_split`). A row holding a
+    code point only the full NFKC may change is left empty and flagged: (hashes, flagged,
+    code points, offsets)."""
     n = len(boff) - 1
     out = np.zeros((_PARTS, n), dtype=np.uint64)
     full = np.zeros(n, dtype=np.bool_)
@@ -447,28 +427,39 @@ def _address_hashes(boff, data, bits, bit_offset, has_nulls, unstable, kind, val
         longest = max(longest, boff[i + 1] - boff[i])  # bytes: never fewer than code points
     raw = np.empty(longest, dtype=np.uint32)
     buf = np.empty(4 * longest + 8, dtype=np.uint32)
-    row = np.empty(4 * longest + 8, dtype=np.uint32)  # the parts never outgrow the canonical text
+    # the parts never outgrow the canonical text, which grows only where a kanji numeral
+    # (three bytes) becomes up to four digits: twice the bytes hold every row's parts
+    row = np.empty(4 * longest + 8, dtype=np.uint32)
+    parts = np.empty(2 * (boff[n] - boff[0]) + 8 if keep else 0, dtype=np.uint32)
+    off = np.zeros(_PARTS * n + 1 if keep else 1, dtype=np.int64)
     bounds = np.zeros(_PARTS, dtype=np.int64)
+    at = 0
     for i in range(n):
-        if not is_valid_row(bits, bit_offset, has_nulls, i):
-            continue
-        k, m = boff[i], 0
-        while k < boff[i + 1]:
-            c, k = utf8_char(data, k)
-            c = folded(c, unstable, True)
-            if c == UNSTABLE:
-                full[i] = True
-                break
-            raw[m] = c
-            m += 1
-        if full[i] or m == 0:
-            continue
-        _split(buf, _canonical(raw, 0, m, kind, value, buf), row, 0, bounds, names, noff, first, groups)
+        m = 0
+        if is_valid_row(bits, bit_offset, has_nulls, i):
+            k = boff[i]
+            while k < boff[i + 1]:
+                c, k = utf8_char(data, k)
+                if fold:
+                    c = folded(c, unstable, True)
+                    if c == UNSTABLE:
+                        full[i] = True
+                        m = 0
+                        break
+                raw[m] = c
+                m += 1
+        bounds[:] = 0
+        if m > 0:
+            _split(buf, _canonical(raw, 0, m, kind, value, buf), row, 0, bounds, names, noff, first, groups)
         a = 0
         for w in range(_PARTS):
             out[w, i] = hash_range(row, a, bounds[w])
+            if keep:
+                parts[at: at + bounds[w] - a] = row[a: bounds[w]]
+                at += bounds[w] - a
+                off[_PARTS * i + w + 1] = at
             a = bounds[w]
-    return out, full
+    return out, full, parts[:at].copy(), off
 
 
 @nb.njit(cache=True, nogil=True)
@@ -523,12 +514,27 @@ def _names() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return names, noff, first, bounds
 
 
-def address_parts(cps: Codepoints) -> list[Codepoints]:
-    """The kernel's five parts (pref, city, town, block, building) of NFKC'd addresses."""
-    check_layout(cps)
+def _address_rows_of(values, keep: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_address_rows` of a string column, the rows NFKC must rewrite after Arrow's
+    normaliser: (hashes, code points, offsets)."""
+    strings = string_array(values)
     kind, value = _tables()
-    cp, off = _address_parts(np.ascontiguousarray(cps.cp), np.ascontiguousarray(cps.off),
-                             kind, value, *_names())
+    args = (kind, value, *_names())
+    out, full, cp, off = _address_rows(*utf8_buffers(strings), unstable_table("NFKC"), True, keep, *args)
+    rows = np.flatnonzero(full)
+    if len(rows):
+        fixed = pc.utf8_normalize(as_large_string(strings.take(pa.array(rows))), "NFKC")
+        sub, _none, sub_cp, sub_off = _address_rows(*utf8_buffers(fixed), unstable_table("NFKC"), False, keep, *args)
+        out[:, rows] = sub
+        if keep:  # each row is five strings of the layout
+            strings_of = (rows[:, None] * _PARTS + np.arange(_PARTS)).ravel()
+            cp, off = replace_rows(cp, off, strings_of, sub_cp, sub_off)
+    return out, cp, off
+
+
+def address_parts(values) -> list[Codepoints]:
+    """The five parts (pref, city, town, block, building) of each address, in the kernels' layout."""
+    _hashes, cp, off = _address_rows_of(values, keep=True)
     flat, offsets = _unzip(cp, off, _PARTS)
     return [Codepoints(flat[offsets[w, 0]: offsets[w, -1]], offsets[w] - offsets[w, 0])
             for w in range(_PARTS)]
@@ -551,26 +557,16 @@ def normalize_address(values: Any) -> AddressParts:
     with 市区町村 (so 四日市市, 大町市, 玉村町, not 四日市, 大町, 玉村). A leading postal code
     (〒123-4567) is ignored.
     """
-    parts = address_parts(normalized_codepoints(values, "NFKC"))
-    return AddressParts(*(from_codepoints(p) for p in parts))
+    return AddressParts(*(from_codepoints(p) for p in address_parts(values)))
 
 
 def address_hashes(values) -> tuple[np.ndarray, ...]:
     """The five parts of :func:`normalize_address` as 64-bit hashes (0 = absent), for comparing.
 
     Read straight from Arrow's buffers, one address at a time: no code-point column and no
-    per-part strings are built. The few rows NFKC must rewrite (half-width kana, combining
-    marks) go through :func:`address_parts` after Arrow's normaliser.
+    per-part strings are built.
     """
-    strings = string_array(values)
-    kind, value = _tables()
-    out, full = _address_hashes(*utf8_buffers(strings), unstable_table("NFKC"), kind, value, *_names())
-    rows = np.flatnonzero(full)
-    if len(rows):
-        cps = normalized_codepoints(strings.take(pa.array(rows)), "NFKC")
-        cp, off = _address_parts(np.ascontiguousarray(cps.cp), np.ascontiguousarray(cps.off), kind, value, *_names())
-        out[:, rows] = hash_strings(Codepoints(cp, off)).reshape(len(rows), _PARTS).T  # part w of row i at 5i + w
-    return tuple(out)
+    return tuple(_address_rows_of(values, keep=False)[0])
 
 
 __all__ = ["AddressParts", "DESIGNATED_CITIES", "IRREGULAR_CITIES", "PREFECTURES", "normalize_address"]

@@ -137,7 +137,8 @@ def folded(c, unstable, compat):
 
 
 @nb.njit(cache=True, nogil=True)
-def _replace_rows(cp, off, rows, sub_cp, sub_off):
+def replace_rows(cp, off, rows, sub_cp, sub_off):
+    """Strings ``rows`` (ascending) of (cp, off) replaced by the strings of (sub_cp, sub_off), in order."""
     n = len(off) - 1
     total = len(cp) + len(sub_cp)
     for r in range(len(rows)):
@@ -194,7 +195,7 @@ def normalized_codepoints(values, form: str, *, before: Callable | None = None) 
     if before is not None:
         subset = before(subset)
     fixed = to_codepoints(pc.utf8_normalize(subset, form))
-    return Codepoints(*_replace_rows(cps.cp, cps.off, rows.astype(np.int64), fixed.cp, fixed.off))
+    return Codepoints(*replace_rows(cps.cp, cps.off, rows.astype(np.int64), fixed.cp, fixed.off))
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -273,7 +274,7 @@ def folded_codepoints(values, form: str, table: np.ndarray, pairs: np.ndarray = 
         private[rows] = has_private_use(fixed)
         fixed = translate(fixed, table, pairs)
         fixed = squeeze_spaces(fixed) if squeeze else fixed
-        cp, off = _replace_rows(cp, off, rows.astype(np.int64), fixed.cp, fixed.off)
+        cp, off = replace_rows(cp, off, rows.astype(np.int64), fixed.cp, fixed.off)
     return Codepoints(cp, off), private
 
 
@@ -332,6 +333,7 @@ __all__ = [
     "as_strings",
     "check_layout",
     "folded_codepoints",
+    "replace_rows",
     "from_codepoints",
     "has_private_use",
     "identity_table",
