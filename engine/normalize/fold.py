@@ -23,6 +23,7 @@ from jukimatch.engine.text import (
 
 EXPAND = np.uint32(0x80000000)
 NO_PAIRS = np.zeros((0, 2), dtype=np.uint32)
+NO_TABLE = np.zeros(0, dtype=np.uint32)  # for :func:`folded_codepoints`: translate nothing
 
 
 @nb.njit(cache=True, nogil=True)
@@ -97,32 +98,18 @@ def _has_private_use(cp, off):
     return out
 
 
-@nb.njit(cache=True, nogil=True)
-def _needs_normalizing(cp, off, unstable, compat):
-    """Per row: does it need the full normaliser? With ``compat`` (NFKC, NFKD), rows whose
-    only unstable code points are full-width ASCII (U+FF01-FF5E) or the ideographic space
-    are normalised here, in place: each maps to one ASCII character, and without a combining
-    neighbour (which would itself be unstable) nothing composes. A fifth of Japanese names
-    and addresses are written so; the rest of the row is left as it is."""
-    n = len(off) - 1
-    out = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
-        for j in range(off[i], off[i + 1]):
-            c = folded(cp[j], unstable, compat)
-            if c == UNSTABLE:
-                out[i] = True  # the row goes to Arrow whole (cp's row is replaced)
-                break
-            cp[j] = c
-    return out
-
-
 UNSTABLE = np.uint32(0xFFFFFFFF)  # :func:`folded` of a code point only the full normaliser may change
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def folded(c, unstable, compat):
-    """``c`` as the normalisation form leaves it where that is plain (see
-    :func:`_needs_normalizing`), else :data:`UNSTABLE`: the row needs the full normaliser."""
+    """``c`` as the normalisation form leaves it where that is plain, else :data:`UNSTABLE`:
+    the row needs the full normaliser. A code point that is stable (none changes alone, none
+    combines with a neighbour: no combining marks, vowel signs, jamo or unassigned code
+    points) stays; with ``compat`` (NFKC, NFKD) full-width ASCII (U+FF01-FF5E) and the
+    ideographic space become ASCII: each maps to one character, and without a combining
+    neighbour (which would itself be unstable) nothing composes. A fifth of Japanese names
+    and addresses are written so."""
     if c < 0x10000:
         if not unstable[c]:
             return np.uint32(c)
@@ -174,30 +161,6 @@ def unstable_table(form: str) -> np.ndarray:
     return table
 
 
-def normalized_codepoints(values, form: str, *, before: Callable | None = None) -> Codepoints:
-    """``to_codepoints(utf8_normalize(values, form))``, normalising only the rows that need it.
-
-    A row whose code points are all stable under ``form`` (none changes alone, none combines
-    with a neighbour: no combining marks, vowel signs, jamo or unassigned code points) is
-    already normalised; full width ASCII and the ideographic space are folded in the same
-    pass (compatibility forms); the other rows go through Arrow's ``utf8_normalize``. ``before`` (an
-    Arrow column -> column function) is applied to those rows first.
-    """
-    if form not in ("NFC", "NFKC", "NFD", "NFKD"):
-        raise ValueError(f"unknown normalisation form {form!r}")
-    strings = string_array(values)  # no copy: only the rows that need it are taken below
-    cps = to_codepoints(strings)
-    need = _needs_normalizing(cps.cp, cps.off, unstable_table(form), form in ("NFKC", "NFKD"))
-    rows = np.flatnonzero(need)
-    if not len(rows):
-        return cps
-    subset = strings.take(pa.array(rows))
-    if before is not None:
-        subset = before(subset)
-    fixed = to_codepoints(pc.utf8_normalize(subset, form))
-    return Codepoints(*replace_rows(cps.cp, cps.off, rows.astype(np.int64), fixed.cp, fixed.off))
-
-
 @nb.njit(cache=True, nogil=True, inline="always")
 def _put(out, k, start, c, squeeze, pending):
     """Emit ``c`` at out[k] (spaces squeezed: a run becomes one, none at the start or, once
@@ -214,9 +177,9 @@ def _put(out, k, start, c, squeeze, pending):
 
 @nb.njit(cache=True, nogil=True)
 def _fold_utf8(boff, data, bits, bit_offset, has_nulls, unstable, compat, table, pairs, squeeze):
-    """:func:`normalized_codepoints`, :func:`translate` and :func:`squeeze_spaces` in one pass
-    over Arrow's UTF-8: (code points, offsets, rows left empty for the full normaliser,
-    rows holding a private-use code point)."""
+    """Decode, normalise where plain (:func:`folded`), :func:`translate` (an empty table:
+    not at all) and :func:`squeeze_spaces` in one pass over Arrow's UTF-8: (code points,
+    offsets, rows left empty for the full normaliser, rows holding a private-use code point)."""
     n = len(boff) - 1
     size = len(table)
     chars = 0
@@ -240,8 +203,8 @@ def _fold_utf8(boff, data, bits, bit_offset, has_nulls, unstable, compat, table,
                     break
                 if (0xE000 <= c <= 0xF8FF) or c >= 0xF0000:
                     private[i] = True
-                v = table[c] if c < size else c
-                if v == 0:
+                v = c if size == 0 else table[c] if c < size else c
+                if v == 0 and size != 0:
                     continue
                 if v >= 0x80000000:
                     p = v & 0x7FFFFFFF
@@ -256,26 +219,34 @@ def _fold_utf8(boff, data, bits, bit_offset, has_nulls, unstable, compat, table,
     return out[:k], off, full, private
 
 
-def folded_codepoints(values, form: str, table: np.ndarray, pairs: np.ndarray = NO_PAIRS, *,
-                      squeeze: bool = True) -> tuple[Codepoints, np.ndarray]:
+def folded_codepoints(values, form: str, table: np.ndarray = NO_TABLE, pairs: np.ndarray = NO_PAIRS, *,
+                      squeeze: bool = True, before: Callable | None = None) -> tuple[Codepoints, np.ndarray]:
     """``squeeze_spaces(translate(normalized_codepoints(values, form), table, pairs))`` (the
     squeeze only with ``squeeze``), and per row whether its normalised text holds a
     private-use code point (:func:`has_private_use`), read straight from Arrow's UTF-8 in
-    one pass; only the rows the full normaliser must rewrite take the long road."""
+    one pass. Only the rows the full normaliser must rewrite go through Arrow's
+    ``utf8_normalize``, ``before`` (an Arrow column -> column function) applied to them first."""
     if form not in ("NFC", "NFKC", "NFD", "NFKD"):
         raise ValueError(f"unknown normalisation form {form!r}")
-    strings = string_array(values)
+    strings = string_array(values)  # no copy: only the rows that need it are taken below
+    table, pairs = np.ascontiguousarray(table, np.uint32), np.ascontiguousarray(pairs, np.uint32)
     cp, off, full, private = _fold_utf8(*utf8_buffers(strings), unstable_table(form), form in ("NFKC", "NFKD"),
-                                        np.ascontiguousarray(table, np.uint32), np.ascontiguousarray(pairs, np.uint32),
-                                        squeeze)
+                                        table, pairs, squeeze)
     rows = np.flatnonzero(full)
     if len(rows):
-        fixed = normalized_codepoints(strings.take(pa.array(rows)), form)
+        subset = strings.take(pa.array(rows))
+        fixed = to_codepoints(pc.utf8_normalize(as_large_string(subset if before is None else before(subset)), form))
         private[rows] = has_private_use(fixed)
-        fixed = translate(fixed, table, pairs)
+        fixed = translate(fixed, table, pairs) if len(table) else fixed
         fixed = squeeze_spaces(fixed) if squeeze else fixed
         cp, off = replace_rows(cp, off, rows.astype(np.int64), fixed.cp, fixed.off)
     return Codepoints(cp, off), private
+
+
+def normalized_codepoints(values, form: str, *, before: Callable | None = None) -> Codepoints:
+    """``to_codepoints(utf8_normalize(values, form))``, normalising only the rows that need it
+    (:func:`folded_codepoints`, nothing translated or squeezed)."""
+    return folded_codepoints(values, form, squeeze=False, before=before)[0]
 
 
 def check_layout(cps: Codepoints) -> None:
