@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
 def entry() -> None:
     """The ``jukimatch`` command: :func:`main` in a process of its own.
 
-    Freed memory is kept for reuse (:func:`~jukimatch.api.console.keep_freed_memory`). What
+    Freed memory is kept for reuse (:func:`~jukimatch.engine.memory.keep_freed_memory`). What
     is alive when the command ends (the modules, Numba's typing tables and loaded
     kernels: hundreds of thousands of objects) is frozen out of the cyclic GC first, so the
     interpreter does not walk it all again on its way out (~0.3 s after a run). Only here,
@@ -179,7 +179,7 @@ def entry() -> None:
     """
     import gc
 
-    from jukimatch.api.console import keep_freed_memory
+    from jukimatch.engine.memory import keep_freed_memory
 
     keep_freed_memory()
     code = main(own_process=True)

@@ -65,30 +65,6 @@ def threads(n: int | None, flag: str = "--threads") -> Iterator[None]:
         numba.set_num_threads(before)
 
 
-def keep_freed_memory() -> None:
-    """Let this process reuse the memory it frees instead of handing it back to the kernel.
-
-    A run allocates and frees arrays of tens to hundreds of MiB thousands of times. glibc
-    maps each such block afresh (above 32 MiB it always does, and in a thread's arena above
-    64 MiB) and the kernel zeroes every page again at its first touch: a sixth of a 10M
-    run's CPU time was spent in ``clear_page``. One arena, no ``mmap`` and no trimming
-    (``mallopt``), with Arrow on the same allocator (``ARROW_DEFAULT_MEMORY_POOL=system``
-    unless set), keep freed pages for the next array; the peak is still the peak. Must run
-    before NumPy or Arrow start a thread (an arena made by then would stay in use); does
-    nothing but on glibc."""
-    import ctypes
-    import os
-    import platform
-
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
-        return
-    libc = ctypes.CDLL(None)
-    m_trim_threshold, m_top_pad, m_mmap_max, m_arena_max = -1, -2, -4, -8
-    for param, value in ((m_arena_max, 1), (m_mmap_max, 0), (m_trim_threshold, 2**31 - 1), (m_top_pad, 64 << 20)):
-        libc.mallopt(param, value)
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-
 def own_process(args: argparse.Namespace, start: Callable[[], None] | None = None, *,
                 pandas: bool = False) -> None:
     """Settle the process of a command whose work is about to start.

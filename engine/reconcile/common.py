@@ -57,30 +57,6 @@ class Options:
     encrypt_key_file: str | Path | None = None  # write decisions, review and pending encrypted
 
 
-def release_unused() -> None:
-    """Hand memory the allocators keep for reuse back to the system: what reading and
-    normalising freed would otherwise sit beside the numpy arrays of the next phase (Arrow's
-    pool; and glibc's heap, where numpy's and Numba's freed arrays stay otherwise)."""
-    pa.default_memory_pool().release_unused()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
-
-
-def _libc():
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # noqa: B018 - glibc only
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _libc()
-
-
 def settings_of(opts: Options, partitions: int) -> dict:
     """What shapes the saved chunk results: a resume must use the same."""
     return {

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from jukimatch.engine.files.crypt import load_key
+from jukimatch.engine.memory import release_unused
 from jukimatch.engine.reconcile.checkpoint import digests_in_background
-from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir, release_unused
+from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir
 from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, Sealed, run_parts
 from jukimatch.engine.reconcile.prepare import Prepared
 from jukimatch.engine.reconcile.spill import Spilled, detached, load, spill

@@ -15,9 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.files.crypt import load_key
+from jukimatch.engine.memory import release_unused
 from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
 from jukimatch.engine.reconcile.common import (
-    Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs, release_unused,
+    Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs,
     wants_u_sample,
 )
 from jukimatch.engine.reconcile.namesakes import population

@@ -1,0 +1,38 @@
+"""The process keeps the memory it frees (``keep_freed_memory``): a second array of the same
+size reuses the first one's pages instead of faulting in fresh ones the kernel must zero."""
+import platform
+import subprocess
+import sys
+
+import pytest
+
+_SCRIPT = """
+import resource, sys
+if sys.argv[1] == "keep":
+    from jukimatch.engine.memory import keep_freed_memory
+    keep_freed_memory()
+import numpy as np
+from concurrent.futures import ThreadPoolExecutor
+
+def touch():
+    a = np.ones(25_000_000)  # 200 MB
+    del a
+
+with ThreadPoolExecutor(1) as pool:  # on a thread, as the engine's stages run
+    pool.submit(touch).result()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    pool.submit(touch).result()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def _faults(mode: str) -> int:
+    out = subprocess.run([sys.executable, "-c", _SCRIPT, mode], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip())
+
+
+@pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_freed_memory_is_reused():
+    control, kept = _faults("default"), _faults("keep")
+    assert control >= 40  # a fresh mapping: 200 MB faulted in again (huge pages or small)
+    assert kept < control / 4
