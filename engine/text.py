@@ -325,15 +325,28 @@ def _byte_offsets(cp, off):
     return out
 
 
+_FNV_OFFSET = np.uint64(14695981039346656037)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _fnv_step(h, c):
+    return (h ^ np.uint64(c)) * np.uint64(1099511628211)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _nonzero(h):
+    return h if h != 0 else np.uint64(1)  # 0 is kept for the empty string
+
+
 @nb.njit(cache=True, nogil=True, inline="always")
 def hash_range(cp, a, b):
     """64-bit FNV-1a of ``cp[a:b]``; 0 for an empty range (and for nothing else)."""
     if a == b:
         return np.uint64(0)
-    h = np.uint64(14695981039346656037)
+    h = _FNV_OFFSET
     for k in range(a, b):
-        h = (h ^ np.uint64(cp[k])) * np.uint64(1099511628211)
-    return h if h != 0 else np.uint64(1)
+        h = _fnv_step(h, cp[k])
+    return _nonzero(h)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -359,12 +372,11 @@ def _hash_utf8(boff, data, bits, bit_offset, has_nulls):
     for i in range(n):
         if not is_valid_row(bits, bit_offset, has_nulls, i) or boff[i] == boff[i + 1]:
             continue
-        h = np.uint64(14695981039346656037)
-        k = boff[i]
+        h, k = _FNV_OFFSET, boff[i]
         while k < boff[i + 1]:
             c, k = utf8_char(data, k)
-            h = (h ^ np.uint64(c)) * np.uint64(1099511628211)
-        out[i] = h if h != 0 else np.uint64(1)
+            h = _fnv_step(h, c)
+        out[i] = _nonzero(h)  # hash_range of the decoded row
     return out
 
 
