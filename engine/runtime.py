@@ -52,6 +52,17 @@ def numba_without_blas() -> None:
 
 
 
+def parallel_kernels_threadsafe() -> bool:
+    """Whether two threads may run parallel kernels at once. Numba's ``tbb`` and ``omp``
+    threading layers allow it; its ``workqueue`` layer, loaded where neither library is
+    installed, aborts the process. Starts Numba's thread pool (as the first parallel kernel
+    would) to learn which layer it loaded."""
+    from numba.np.ufunc.parallel import _launch_threads
+
+    _launch_threads()
+    return numba.threading_layer() in ("tbb", "omp")
+
+
 @contextmanager
 def threads_for(n_items: int):
     """Run the parallel kernels called inside on one thread when ``n_items`` is below one
@@ -98,4 +109,4 @@ class Timer:
         self._last = now
 
 
-__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "Timer", "threads_for"]
+__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "Timer", "parallel_kernels_threadsafe", "threads_for"]

@@ -220,7 +220,9 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
 
     ``pair_res`` is sorted, so a range of resident rows owns a contiguous range of pairs:
     each chunk normalises a zero-copy slice of the residents and the responses it owns.
-    With ``store`` (a WorkDir), finished chunks are reloaded and new ones saved.
+    The next chunk is normalised while this one is compared (the normalisers leave a core
+    idle a third of the time, and so do the steps between comparison kernels). With
+    ``store`` (a WorkDir), finished chunks are reloaded and new ones saved.
     """
     from contextlib import nullcontext
 
@@ -233,85 +235,102 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
     out = Compared(levels, gaiji, np.zeros((0, len(FIELDS)), np.int8), rkeys=ResidentKeys.empty(n_res),
                    pkeys=PairKeys.empty(n_pairs))
     u_parts = []
-    # Chunks are saved on a thread of their own (serialising and fsync release the GIL), so
-    # that the next chunk is normalised meanwhile.
-    saver, saves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-save"), []
     phase = timer.phase if timer is not None else (lambda name: nullcontext())
     step = max(1, chunk_rows)
-    for c, a in enumerate(range(0, n_res, step)):
+    bounds = []  # per chunk: resident rows a:b, pairs pa_:pb, its u-sample rows and pairs
+    for a in range(0, n_res, step):
         b = min(a + step, n_res)
         pa_, pb = (int(x) for x in np.searchsorted(pair_res, [a, b]))
         rs = _within(plan.res_row, a, b) if plan is not None else slice(0, 0)
         ps = _within(plan.pair_idx, pa_, pb) if plan is not None else slice(0, 0)
-        if pb == pa_ and rs.stop == rs.start:
-            # nobody of this chunk was answered: their names still count in the population
-            with phase("normalise"):
-                left = features(R.slice(a, b - a), dates=_take_dates(prep.rcheck.dates, slice(a, b)),
-                                sex=prep.rcheck.sex[a:b])
-            _put_keys(out, a, b, pa_, pb, resident_keys(left), PairKeys.empty())
-            continue
+        bounds.append((a, b, pa_, pb, rs, ps))
+
+    def normalised(c: int):
+        """Chunk c made ready: its saved arrays, or its two sides' features."""
+        a, b, pa_, pb, rs, ps = bounds[c]
+        rows = slice(a, b)
+        if pb == pa_ and rs.stop == rs.start:  # nobody answered: their names still count
+            return "alone", features(R.slice(a, b - a), dates=_take_dates(prep.rcheck.dates, rows),
+                                     sex=prep.rcheck.sex[rows])
         saved = store.load_chunk(part, c) if store is not None else None
         if saved is not None:
-            out.reused_chunks += 1
-            levels[pa_:pb] = saved["levels"]
-            gaiji[pa_:pb] = saved["gaiji"]
-            _put_keys(out, a, b, pa_, pb, ResidentKeys.from_arrays(saved, "rk_"), PairKeys.from_arrays(saved, "pk_"))
-            u_parts.append(saved["u"])
-            if len(saved["xr_k"]):
-                out.export_res.append((saved["xr_k"], features_from_arrays(saved, "xr_")))
-            if len(saved["xp_k"]):
-                out.export_pair.append((saved["xp_k"], features_from_arrays(saved, "xp_")))
-        else:
-            rows = slice(a, b)
-            li = pair_res[pa_:pb] - a
-            right_rows = responses.rows(pa_, pb)
-            ri = right_rows.ri
-            owner = np.full(right_rows.table.num_rows, -1, dtype=np.int64)
-            owner[ri] = li
+            return "saved", saved
+        li = pair_res[pa_:pb] - a
+        right_rows = responses.rows(pa_, pb)
+        owner = np.full(right_rows.table.num_rows, -1, dtype=np.int64)
+        owner[right_rows.ri] = li
+        # Each side's texts joined into one chunk once: the comparison of the two sides and
+        # the normalisers each read a column whole, and would each join its chunks.
+        left, right = pair_features(R.slice(a, b - a).select(list(FEATURE_COLUMNS)).combine_chunks(),
+                                    right_rows.table.combine_chunks(), owner,
+                                    left_dates=_take_dates(prep.rcheck.dates, rows), left_sex=prep.rcheck.sex[rows],
+                                    right_dates=_take_dates(prep.scheck.dates, right_rows.rows),
+                                    right_sex=prep.scheck.sex[right_rows.rows])
+        return "pairs", (li, right_rows.ri, left, right)
+
+    # Chunks are saved on a thread of their own (serialising and fsync release the GIL), and
+    # the next chunk is normalised on another.
+    saver, saves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-save"), []
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-ahead")
+    try:
+        nxt = ahead.submit(normalised, 0) if bounds else None
+        for c, (a, b, pa_, pb, rs, ps) in enumerate(bounds):
             with phase("normalise"):
-                # On two threads (the kernels and Arrow's compute release the GIL). Each side's
-                # texts joined into one chunk once: the comparison of the two sides and the
-                # normalisers each read a column whole, and would each join its chunks.
-                left, right = pair_features(R.slice(a, b - a).select(list(FEATURE_COLUMNS)).combine_chunks(),
-                                            right_rows.table.combine_chunks(), owner,
-                                            left_dates=_take_dates(prep.rcheck.dates, rows), left_sex=prep.rcheck.sex[rows],
-                                            right_dates=_take_dates(prep.scheck.dates, right_rows.rows),
-                                            right_sex=prep.scheck.sex[right_rows.rows])
-            with phase("compare"):
-                levels[pa_:pb] = compare_features(left, right, li, ri)
-                gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
-                rkeys, pkeys = resident_keys(left), pair_keys(left, right, li, ri)
-                _put_keys(out, a, b, pa_, pb, rkeys, pkeys)
-                if plan is not None:
-                    rk, rrow, pk, pidx = plan.res_k[rs], plan.res_row[rs], plan.pair_k[ps], plan.pair_idx[ps]
-                else:
-                    rk = rrow = pk = pidx = np.zeros(0, np.int64)
-                both, i_r, i_p = _common_samples(rk, pk)
-                u = compare_features(left, right, rrow[i_r] - a, ri[pidx[i_p] - pa_]) if len(both) else \
-                    np.zeros((0, len(FIELDS)), np.int8)
-                only_r, only_p = _others(len(rk), i_r), _others(len(pk), i_p)
-                xr = (rk[only_r], take_features(left, rrow[only_r] - a)) if len(only_r) else None
-                xp = (pk[only_p], take_features(right, ri[pidx[only_p] - pa_])) if len(only_p) else None
-            u_parts.append(u)
-            if xr:
-                out.export_res.append(xr)
-            if xp:
-                out.export_pair.append(xp)
-            if store is not None:
-                arrays = {"levels": levels[pa_:pb].copy(), "gaiji": gaiji[pa_:pb].copy(), "u": u,
-                          **rkeys.arrays("rk_"), **pkeys.arrays("pk_"),
-                          "xr_k": xr[0] if xr else np.zeros(0, np.int64),
-                          "xp_k": xp[0] if xp else np.zeros(0, np.int64)}
+                kind, ready = nxt.result()
+            nxt = ahead.submit(normalised, c + 1) if c + 1 < len(bounds) else None
+            if kind == "alone":
+                _put_keys(out, a, b, pa_, pb, resident_keys(ready), PairKeys.empty())
+                continue
+            if kind == "saved":
+                out.reused_chunks += 1
+                levels[pa_:pb] = ready["levels"]
+                gaiji[pa_:pb] = ready["gaiji"]
+                _put_keys(out, a, b, pa_, pb, ResidentKeys.from_arrays(ready, "rk_"), PairKeys.from_arrays(ready, "pk_"))
+                u_parts.append(ready["u"])
+                if len(ready["xr_k"]):
+                    out.export_res.append((ready["xr_k"], features_from_arrays(ready, "xr_")))
+                if len(ready["xp_k"]):
+                    out.export_pair.append((ready["xp_k"], features_from_arrays(ready, "xp_")))
+            else:
+                li, ri, left, right = ready
+                with phase("compare"):
+                    levels[pa_:pb] = compare_features(left, right, li, ri)
+                    gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
+                    rkeys, pkeys = resident_keys(left), pair_keys(left, right, li, ri)
+                    _put_keys(out, a, b, pa_, pb, rkeys, pkeys)
+                    if plan is not None:
+                        rk, rrow, pk, pidx = plan.res_k[rs], plan.res_row[rs], plan.pair_k[ps], plan.pair_idx[ps]
+                    else:
+                        rk = rrow = pk = pidx = np.zeros(0, np.int64)
+                    both, i_r, i_p = _common_samples(rk, pk)
+                    u = compare_features(left, right, rrow[i_r] - a, ri[pidx[i_p] - pa_]) if len(both) else \
+                        np.zeros((0, len(FIELDS)), np.int8)
+                    only_r, only_p = _others(len(rk), i_r), _others(len(pk), i_p)
+                    xr = (rk[only_r], take_features(left, rrow[only_r] - a)) if len(only_r) else None
+                    xp = (pk[only_p], take_features(right, ri[pidx[only_p] - pa_])) if len(only_p) else None
+                del ready, left, right
+                u_parts.append(u)
                 if xr:
-                    arrays.update(features_to_arrays(xr[1], "xr_"))
+                    out.export_res.append(xr)
                 if xp:
-                    arrays.update(features_to_arrays(xp[1], "xp_"))
-                saves.append(saver.submit(store.save_chunk, part, c, arrays))
-        if progress:
-            progress("compare", int(pb), n_pairs)
-    for f in saves:  # every chunk is on disk before the caller marks the part compared
-        f.result()
-    saver.shutdown()
+                    out.export_pair.append(xp)
+                if store is not None:
+                    arrays = {"levels": levels[pa_:pb].copy(), "gaiji": gaiji[pa_:pb].copy(), "u": u,
+                              **rkeys.arrays("rk_"), **pkeys.arrays("pk_"),
+                              "xr_k": xr[0] if xr else np.zeros(0, np.int64),
+                              "xp_k": xp[0] if xp else np.zeros(0, np.int64)}
+                    if xr:
+                        arrays.update(features_to_arrays(xr[1], "xr_"))
+                    if xp:
+                        arrays.update(features_to_arrays(xp[1], "xp_"))
+                    saves.append(saver.submit(store.save_chunk, part, c, arrays))
+            if progress:
+                progress("compare", int(pb), n_pairs)
+        for f in saves:  # every chunk is on disk before the caller marks the part compared
+            f.result()
+    finally:
+        ahead.shutdown(cancel_futures=True)
+        saver.shutdown()
     if u_parts:
         out.u_levels = np.concatenate(u_parts)
     return out

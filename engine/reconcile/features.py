@@ -177,13 +177,21 @@ def pair_features(left_table: pa.Table, right_table: pa.Table, li: np.ndarray, *
             left_jobs[field] = [_POOL.submit(fn, left_col.slice(0, half)), _POOL.submit(fn, left_col.slice(half))]
         else:
             left_jobs[field] = [_POOL.submit(fn, left_col)]
-    right_jobs = {}
+    new_jobs = {}
     for field, (col, fn) in TEXT_FIELDS.items():  # meanwhile: which right texts are new
         same = same_text(left_table.column(col), li, right_table.column(col))
-        diff = np.flatnonzero(~same)
-        right_jobs[field] = (same, _POOL.submit(fn, take_rows(right_table.column(col), diff)))
-    left_values = {f: _joined(f, [x.result() for x in job]) for f, job in left_jobs.items()}
-    right_values = {f: _reuse(f, left_values[f], li, job[1].result(), job[0]) for f, job in right_jobs.items()}
+        new_jobs[field] = (same, _POOL.submit(fn, take_rows(right_table.column(col), np.flatnonzero(~same))))
+
+    def both_sides(field: str):
+        same, new = new_jobs[field]
+        left = _joined(field, [x.result() for x in left_jobs[field]])
+        return left, _reuse(field, left, li, new.result(), same)
+
+    # put together on the pool too: a job there waits only on jobs submitted before it
+    done = {f: _POOL.submit(both_sides, f) for f in TEXT_FIELDS}
+    left_values, right_values = {}, {}
+    for f, job in done.items():
+        left_values[f], right_values[f] = job.result()
     return _assemble(left_values, left_dates, left_sex), _assemble(right_values, right_dates, right_sex)
 
 

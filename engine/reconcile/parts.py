@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
+from jukimatch.engine.memory import release_unused
 from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
 from jukimatch.engine.reconcile.common import Options, finish, fit_model, namesake_info, wants_u_sample
 from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
@@ -137,11 +138,15 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
 
 #: Tasks a runner may run two at a time, two partitions side by side (the local runner in
 #: turn does): mostly single-threaded work (numpy, Arrow, kernels without a parallel loop)
-#: that leaves the other core idle. Comparison is not among them: it uses both cores
-#: already. None of these may call a parallel (``prange``) kernel: Numba's workqueue layer,
-#: where no OpenMP or TBB is installed, aborts the process when two threads launch one at
-#: once (validation's number scan is serial for this).
-SIDE_BY_SIDE = frozenset({_prepare, _units, _first_pass, _bucket, _resolve, _final_decide, _outputs})
+#: that leaves the other core idle. None of these may call a parallel (``prange``) kernel:
+#: Numba's workqueue layer, where no OpenMP or TBB is installed, aborts the process when
+#: two threads launch one at once (validation's number scan is serial for this).
+SIDE_BY_SIDE = frozenset({_prepare, _population_inputs, _units, _first_pass, _bucket, _resolve, _final_decide,
+                          _outputs})
+#: Tasks that call parallel kernels yet leave a core idle a third of the time (comparison:
+#: its normalisers and the steps between kernels), run side by side only where Numba's
+#: threading layer is threadsafe (:func:`~jukimatch.engine.runtime.parallel_kernels_threadsafe`).
+SIDE_BY_SIDE_IF_THREADSAFE = frozenset({_compare})
 
 
 @dataclass
@@ -200,6 +205,7 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
             runner.each(_population_inputs, [(prep_f[p], comp_f[p]) for p in range(n_parts)]), split.n_res)
         pop_all = population(whole, consume=True)
         del whole
+        release_unused()  # what population() freed, before the tasks of every partition allocate again
         at = np.cumsum([0] + [len(r) for r in r_rows])
         pop_f = [runner.scatter(Sealed(pop_all.take(slice(at[p], at[p + 1])))) for p in range(n_parts)]
         units = list(runner.each(_units, [(prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)]))
@@ -230,4 +236,4 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
     return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
 
 
-__all__ = ["Runner", "SIDE_BY_SIDE", "Sealed", "Split", "run_parts"]
+__all__ = ["Runner", "SIDE_BY_SIDE", "SIDE_BY_SIDE_IF_THREADSAFE", "Sealed", "Split", "run_parts"]
