@@ -46,6 +46,30 @@ def test_parquet_round_trip_and_file_round_trip(tmp_path, key):
         assert (tmp_path / "back").read_bytes() == src.read_bytes()
 
 
+def test_identifiers_are_written_plain_and_kept_out_of_the_footer(tmp_path):
+    """No min/max statistics (they would put a My Number in the footer) and no dictionary
+    for identifier columns; other columns, lists included, keep both; the rows round-trip,
+    whole or written block by block."""
+    numbers = [f"{i:012d}" for i in range(1000, 4000)]
+    t = pa.table({"person_id": [f"P{i}" for i in range(3000)], "my_number": numbers,
+                  "decision": ["match", "review", "no_match"] * 1000,
+                  "reasons": pa.array([["namesake"], [], ["risk", "namesake"]] * 1000, pa.list_(pa.string()))})
+    whole = crypt.write_parquet(t, tmp_path / "whole.parquet", None)
+    blocks = crypt.write_parquet(iter([t.slice(0, 1000), t.slice(1000)]), tmp_path / "blocks.parquet", None,
+                                 schema=t.schema)
+    for path in (whole, blocks):
+        meta = pq.ParquetFile(path).metadata
+        columns = {meta.row_group(0).column(i).path_in_schema: meta.row_group(0).column(i)
+                   for i in range(meta.num_columns)}
+        for name in ("person_id", "my_number"):
+            assert not columns[name].is_stats_set and "RLE_DICTIONARY" not in columns[name].encodings
+        for name in ("decision", "reasons.list.element"):
+            assert columns[name].is_stats_set and "RLE_DICTIONARY" in columns[name].encodings
+        footer = path.read_bytes()[-(meta.serialized_size + 8):]
+        assert not any(n.encode() in footer for n in (numbers[0], numbers[-1]))
+        assert pq.read_table(path).equals(t)
+
+
 def test_key_formats(tmp_path):
     raw = crypt.new_key()
     import base64
