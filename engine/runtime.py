@@ -14,8 +14,9 @@ floating-point operations are kept in source order.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator, TypeVar
 
 import numba
 
@@ -81,6 +82,25 @@ def threads_for(n_items: int):
         numba.set_num_threads(before)
 
 
+T = TypeVar("T")
+_DONE = object()
+
+
+def one_ahead(items: Iterable[T]) -> Iterator[T]:
+    """``items`` made on a thread of their own, one ahead of the consumer: making the next
+    (a merge, a normalisation) overlaps with using this one (an encoding, a comparison) where
+    both release the GIL. An error in making an item is raised where it is taken."""
+    it = iter(items)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-ahead") as pool:
+        nxt = pool.submit(next, it, _DONE)
+        while True:
+            item = nxt.result()
+            if item is _DONE:
+                return
+            nxt = pool.submit(next, it, _DONE)
+            yield item
+
+
 class Timer:
     """Seconds per named phase (summed when a phase recurs): the ``timings_s`` of summary.json.
 
@@ -109,4 +129,4 @@ class Timer:
         self._last = now
 
 
-__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "Timer", "parallel_kernels_threadsafe", "threads_for"]
+__all__ = ["FASTMATH", "JIT", "JIT_FASTMATH", "JIT_PARALLEL", "PAIR_BLOCK", "Timer", "one_ahead", "parallel_kernels_threadsafe", "threads_for"]

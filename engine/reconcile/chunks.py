@@ -20,6 +20,7 @@ from jukimatch.engine.normalize import Dates
 from jukimatch.engine.reconcile.features import FIELDS, Features, compare_features, features, pair_features, TEXT_FIELDS
 from jukimatch.engine.reconcile.namesakes import PairKeys, ResidentKeys, pair_keys, resident_keys
 from jukimatch.engine.reconcile.prepare import Prepared, SEED
+from jukimatch.engine.runtime import one_ahead
 from jukimatch.engine.text import Codepoints, concat_codepoints, take_codepoints
 
 
@@ -271,13 +272,11 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
     # Chunks are saved on a thread of their own (serialising and fsync release the GIL), and
     # the next chunk is normalised on another.
     saver, saves = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-save"), []
-    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-ahead")
+    ready_chunks = one_ahead(normalised(c) for c in range(len(bounds)))
     try:
-        nxt = ahead.submit(normalised, 0) if bounds else None
         for c, (a, b, pa_, pb, rs, ps) in enumerate(bounds):
             with phase("normalise"):
-                kind, ready = nxt.result()
-            nxt = ahead.submit(normalised, c + 1) if c + 1 < len(bounds) else None
+                kind, ready = next(ready_chunks)
             if kind == "alone":
                 _put_keys(out, a, b, pa_, pb, resident_keys(ready), PairKeys.empty())
                 continue
@@ -329,7 +328,7 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
         for f in saves:  # every chunk is on disk before the caller marks the part compared
             f.result()
     finally:
-        ahead.shutdown(cancel_futures=True)
+        ready_chunks.close()
         saver.shutdown()
     if u_parts:
         out.u_levels = np.concatenate(u_parts)

@@ -30,7 +30,7 @@ from jukimatch.engine.reconcile.merge import add_stats, merge_sorted, merged_blo
 from jukimatch.engine.reconcile.namesakes import poisson_bounds
 from jukimatch.engine.reconcile.prepare import KEY
 from jukimatch.engine.reconcile.tables import PartOutputs, TWIN_KEY, malformed_decisions, sample_persons, with_related
-from jukimatch.engine.runtime import Timer
+from jukimatch.engine.runtime import Timer, one_ahead
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 U_SAMPLE = 500_000  # random pairs for u
@@ -138,8 +138,10 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
     with timer.phase("write"):
         n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
         tail = malformed_decisions(len(r_in.malformed))
-        # merged and written block by block: the decisions are never whole in memory
-        blocks = itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail])
+        # merged and written block by block: the decisions are never whole in memory; the
+        # next block is merged while this one is encoded
+        blocks = one_ahead(itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows),
+                                           [tail]))
         kept = _Kept()
         written = {}
         # Arrow encodes and compresses without the GIL: the four files are written side by side,

@@ -29,19 +29,28 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
 
 def merged_blocks(tables: list[pa.Table], key: str, n_rows: int, block: int = BLOCK_ROWS) -> Iterator[pa.Table]:
     """:func:`merge_sorted` of parts whose ``key`` values, together, are 0..n_rows-1 (each part
-    ascending), one block of ``block`` rows at a time: the merged table is never whole."""
+    ascending), one block of ``block`` rows at a time: the merged table is never whole.
+
+    A block's keys are a..b-1, each once: its rows are put in place by where their keys say
+    (one pass), not sorted."""
     keys = [t.column(key).to_numpy() for t in tables]
     for a in range(0, n_rows, block):
         b = min(a + block, n_rows)
-        pieces = []
+        pieces, where = [], []
         for t, k in zip(tables, keys):
             lo, hi = np.searchsorted(k, [a, b])
             if hi > lo:
                 pieces.append(t.slice(lo, hi - lo))
-        merged = merge_sorted(pieces, [key])
-        if merged.num_rows != b - a:
-            raise RuntimeError(f"rows lost: keys {a}..{b - 1} hold {merged.num_rows} rows")
-        yield merged
+                where.append(k[lo:hi] - a)
+        n = sum(len(w) for w in where)
+        if n != b - a:
+            raise RuntimeError(f"rows lost: keys {a}..{b - 1} hold {n} rows")
+        order = np.full(n, -1, dtype=np.int64)
+        order[np.concatenate(where)] = np.arange(n)  # order[i]: the row holding key a + i
+        if (order < 0).any():
+            raise RuntimeError(f"rows lost: keys {a}..{b - 1} hold a key twice")
+        merged = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        yield (merged.take(pa.array(order)) if len(pieces) > 1 else merged).drop_columns([key])
 
 
 __all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats",
