@@ -1,4 +1,4 @@
-"""How engine code runs: the Numba options of every kernel, thread counts, and the phase timer.
+"""How engine code runs: the Numba options of every kernel, threads, and the phase timer.
 
 Every kernel is compiled with ``cache=True`` (compiled once per machine, reused across
 runs) and ``nogil=True`` (callers may run kernels from threads); pair loops that pay for

@@ -28,11 +28,10 @@ def merge_sorted(tables: list[pa.Table], keys: list[str]) -> pa.Table:
 
 
 def merged_blocks(tables: list[pa.Table], key: str, n_rows: int, block: int = BLOCK_ROWS) -> Iterator[pa.Table]:
-    """:func:`merge_sorted` of parts whose ``key`` values, together, are 0..n_rows-1 (each part
-    ascending), one block of ``block`` rows at a time: the merged table is never whole.
-
-    A block's keys are a..b-1, each once: its rows are put in place by where their keys say
-    (one pass), not sorted."""
+    """The rows of parts whose ``key`` values, together, are 0..n_rows-1 (each part ascending)
+    in key order, ``key`` dropped, one block of ``block`` rows at a time: the merged table is
+    never whole. A block's keys are a..b-1, each once: its rows are put where their keys say
+    (one pass), not sorted; a key missing or held twice fails the merge."""
     keys = [t.column(key).to_numpy() for t in tables]
     for a in range(0, n_rows, block):
         b = min(a + block, n_rows)
