@@ -139,15 +139,15 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
         n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
         tail = malformed_decisions(len(r_in.malformed))
         # merged and written block by block: the decisions are never whole in memory; the
-        # next block is merged while this one is encoded
-        blocks = one_ahead(itertools.chain(merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows),
-                                           [tail]))
+        # next block is merged (and noted) while this one is encoded
         kept = _Kept()
+        blocks = one_ahead(kept.keep(itertools.chain(
+            merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail]), n_in))
         written = {}
         # Arrow encodes and compresses without the GIL: the four files are written side by side,
         # the decisions (the largest) from the start, while the other three are merged
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-write") as pool:
-            jobs = {"decisions": pool.submit(write_parquet, kept.keep(blocks, n_in), out / "decisions.parquet", key,
+            jobs = {"decisions": pool.submit(write_parquet, blocks, out / "decisions.parquet", key,
                                              schema=tail.schema)}
             review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
             pending = merge_sorted([p.pending for p in parts], [KEY])

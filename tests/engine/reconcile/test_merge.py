@@ -30,3 +30,20 @@ def test_merged_blocks_put_rows_in_key_order_and_refuse_a_lost_or_doubled_key():
     missing = [pa.table({"__k": [0, 2], "v": ["a", "b"]})]
     with pytest.raises(RuntimeError, match="rows lost"):
         list(merged_blocks(missing, "__k", 3))
+
+
+def test_a_row_lost_on_the_way_to_the_decisions_file_fails_the_write(tmp_path):
+    """The decisions are counted as they stream (on the thread that merges them) and a count
+    short of the residents fails the write before the file is in place."""
+    from jukimatch.engine.files.crypt import write_parquet
+    from jukimatch.engine.reconcile.common import _Kept
+    from jukimatch.engine.runtime import one_ahead
+
+    t = pa.table({"decision": ["match", "review"], "candidates": [1, 2]})
+    kept = _Kept()
+    with pytest.raises(RuntimeError, match="rows lost: 3 residents in, 2 decisions out"):
+        write_parquet(one_ahead(kept.keep(iter([t]), 3)), tmp_path / "d.parquet", None, schema=t.schema)
+    assert not (tmp_path / "d.parquet").exists()
+    kept = _Kept()
+    write_parquet(one_ahead(kept.keep(iter([t]), 2)), tmp_path / "d.parquet", None, schema=t.schema)
+    assert kept.rows == 2 and kept.codes.tolist() == [0, 1] and kept.candidates.tolist() == [1, 2]
