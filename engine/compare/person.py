@@ -115,7 +115,7 @@ from jukimatch.engine.compare._similarity import (
     tokens_have_jw_partners,
 )
 from jukimatch.engine.compare.arguments import check_array, check_codepoints, check_pairs, check_range, max_len
-from jukimatch.engine.runtime import JIT, JIT_PARALLEL, PAIR_BLOCK, threads_for
+from jukimatch.engine.runtime import JIT, over_spans, threads_for
 from jukimatch.engine.text import Codepoints
 
 __all__ = [
@@ -222,31 +222,26 @@ def _name_level(ca, a0, a1, cb, b0, b1, kind, sc):
     return 0
 
 
-@nb.njit(**JIT_PARALLEL)
-def _compare_names_pairs(lcp, loff, rcp, roff, li, ri, kind, max_len):
-    n = len(li)
-    out = np.empty(n, dtype=np.int8)
-    n_blocks = (n + PAIR_BLOCK - 1) // PAIR_BLOCK
-    checksums = np.zeros(n_blocks, dtype=np.uint32)
-    for blk in nb.prange(n_blocks):
-        sc = _name_scratch(max_len)
-        bounds = np.empty((4, GATHER), dtype=np.int64)
-        stop = min(n, (blk + 1) * PAIR_BLOCK)
-        touched = np.uint32(0)
-        for k0 in range(blk * PAIR_BLOCK, stop, GATHER):
-            k1 = min(stop, k0 + GATHER)
-            touched ^= gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
-            for k in range(k0, k1):
-                x = k - k0
-                a0, a1, b0, b1 = bounds[0, x], bounds[1, x], bounds[2, x], bounds[3, x]
-                if range_equal(lcp, a0, a1, rcp, b0, b1):
-                    # most true pairs: decided here, without handing the scratch tuple to a
-                    # call (its ~25 arrays cost a reference count each way, ~170 ns a pair)
-                    out[k] = _equal_level(lcp, a0, a1, kind)
-                else:
-                    out[k] = _name_level(lcp, a0, a1, rcp, b0, b1, kind, sc)
-        checksums[blk] = touched
-    return out
+@nb.njit(**JIT)
+def _compare_names_span(lcp, loff, rcp, roff, li, ri, kind, max_len, out, lo, hi):
+    """Levels of pairs ``lo:hi`` into ``out`` (a span of :func:`~jukimatch.engine.runtime.over_spans`);
+    returns the gather's checksum, which keeps its loads."""
+    sc = _name_scratch(max_len)
+    bounds = np.empty((4, GATHER), dtype=np.int64)
+    touched = np.uint32(0)
+    for k0 in range(lo, hi, GATHER):
+        k1 = min(hi, k0 + GATHER)
+        touched ^= gather(lcp, loff, rcp, roff, li, ri, k0, k1, bounds)
+        for k in range(k0, k1):
+            x = k - k0
+            a0, a1, b0, b1 = bounds[0, x], bounds[1, x], bounds[2, x], bounds[3, x]
+            if range_equal(lcp, a0, a1, rcp, b0, b1):
+                # most true pairs: decided here, without handing the scratch tuple to a
+                # call (its ~25 arrays cost a reference count each way, ~170 ns a pair)
+                out[k] = _equal_level(lcp, a0, a1, kind)
+            else:
+                out[k] = _name_level(lcp, a0, a1, rcp, b0, b1, kind, sc)
+    return touched
 
 
 @nb.njit(**JIT)
@@ -302,23 +297,18 @@ def _date_level(ly, lm, ld, ry, rm, rd):
     return 0
 
 
-@nb.njit(**JIT_PARALLEL)
-def _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri):
-    n = len(li)
-    out = np.empty(n, dtype=np.int8)
-    for k in nb.prange(n):
+@nb.njit(**JIT)
+def _compare_dates_span(ly, lm, ld, ry, rm, rd, li, ri, out, lo, hi):
+    for k in range(lo, hi):
         a = li[k]
         b = ri[k]
         out[k] = _date_level(np.int64(ly[a]), np.int64(lm[a]), np.int64(ld[a]),
                              np.int64(ry[b]), np.int64(rm[b]), np.int64(rd[b]))
-    return out
 
 
-@nb.njit(**JIT_PARALLEL)
-def _compare_sex_pairs(lsex, rsex, li, ri):
-    n = len(li)
-    out = np.empty(n, dtype=np.int8)
-    for k in nb.prange(n):
+@nb.njit(**JIT)
+def _compare_sex_span(lsex, rsex, li, ri, out, lo, hi):
+    for k in range(lo, hi):
         a = lsex[li[k]]
         b = rsex[ri[k]]
         if (a != 1 and a != 2) or (b != 1 and b != 2):
@@ -327,7 +317,6 @@ def _compare_sex_pairs(lsex, rsex, li, ri):
             out[k] = 1
         else:
             out[k] = 0
-    return out
 
 
 @nb.njit(**JIT)
@@ -349,15 +338,12 @@ def _address_level(lp, lc, lt, lb, lbd, rp, rc, rt, rb, rbd):
     return 0
 
 
-@nb.njit(**JIT_PARALLEL)
-def _compare_address_pairs(lp, lc, lt, lb, lbd, rp, rc, rt, rb, rbd, li, ri):
-    n = len(li)
-    out = np.empty(n, dtype=np.int8)
-    for k in nb.prange(n):
+@nb.njit(**JIT)
+def _compare_address_span(lp, lc, lt, lb, lbd, rp, rc, rt, rb, rbd, li, ri, out, lo, hi):
+    for k in range(lo, hi):
         a = li[k]
         b = ri[k]
         out[k] = _address_level(lp[a], lc[a], lt[a], lb[a], lbd[a], rp[b], rc[b], rt[b], rb[b], rbd[b])
-    return out
 
 
 # --- public wrappers: check, then call the kernel ------------------------------------
@@ -386,8 +372,9 @@ def compare_names(left: Codepoints, right: Codepoints, li: np.ndarray, ri: np.nd
     lcp, loff = check_codepoints(left, "left")
     rcp, roff = check_codepoints(right, "right")
     li, ri = check_pairs(li, ri, len(loff) - 1, len(roff) - 1)
-    with threads_for(len(li)):
-        return _compare_names_pairs(lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], max_len(loff, roff))
+    out = np.empty(len(li), dtype=np.int8)
+    over_spans(_compare_names_span, len(li), lcp, loff, rcp, roff, li, ri, NAME_KINDS[kind], max_len(loff, roff), out)
+    return out
 
 
 def compare_dates(ly: np.ndarray, lm: np.ndarray, ld: np.ndarray, ry: np.ndarray, rm: np.ndarray,
@@ -411,8 +398,9 @@ def compare_dates(ly: np.ndarray, lm: np.ndarray, ld: np.ndarray, ry: np.ndarray
         sides.append((y, m, d))
     (ly, lm, ld), (ry, rm, rd) = sides
     li, ri = check_pairs(li, ri, len(ly), len(ry))
-    with threads_for(len(li)):
-        return _compare_dates_pairs(ly, lm, ld, ry, rm, rd, li, ri)
+    out = np.empty(len(li), dtype=np.int8)
+    over_spans(_compare_dates_span, len(li), ly, lm, ld, ry, rm, rd, li, ri, out)
+    return out
 
 
 def compare_sex(left: np.ndarray, right: np.ndarray, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -425,8 +413,9 @@ def compare_sex(left: np.ndarray, right: np.ndarray, li: np.ndarray, ri: np.ndar
             raise ValueError(f"{side} sex codes must be 0, 1, 2 or 9, row {bad} holds {x[bad]}")
         checked.append(x)
     li, ri = check_pairs(li, ri, len(checked[0]), len(checked[1]))
-    with threads_for(len(li)):
-        return _compare_sex_pairs(checked[0], checked[1], li, ri)
+    out = np.empty(len(li), dtype=np.int8)
+    over_spans(_compare_sex_span, len(li), checked[0], checked[1], li, ri, out)
+    return out
 
 
 def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -445,8 +434,9 @@ def compare_address(lparts: tuple, rparts: tuple, li: np.ndarray, ri: np.ndarray
             raise ValueError(f"{side} parts must have one length, got {[len(a) for a in arrays]}")
         sides.append(arrays)
     li, ri = check_pairs(li, ri, len(sides[0][0]), len(sides[1][0]))
-    with threads_for(len(li)):
-        return _compare_address_pairs(*sides[0], *sides[1], li, ri)
+    out = np.empty(len(li), dtype=np.int8)
+    over_spans(_compare_address_span, len(li), *sides[0], *sides[1], li, ri, out)
+    return out
 
 
 #: comparison kernels by the names a link configuration uses (STYLE.md item 7)
@@ -468,17 +458,16 @@ def one_pair_levels(names: tuple[Codepoints, Codepoints, Codepoints], year: np.n
     The kernels of the functions above, without their input checks: on one pair the checks
     cost three times the comparison, and what the normalisers built cannot fail them.
     """
-    out = np.empty(6, dtype=np.int8)
-    with threads_for(1):
-        for col, (c, kind) in enumerate(zip(names, ("alpha", "kanji", "kana"))):
-            cp, off = _ro(c.cp), _ro(c.off)
-            out[col] = _compare_names_pairs(cp, off, cp, off, _ROW0, _ROW1, NAME_KINDS[kind], max_len(off))[0]
-        y, m, d = _ro(year), _ro(month), _ro(day)
-        out[3] = _compare_dates_pairs(y, m, d, y, m, d, _ROW0, _ROW1)[0]
-        x = _ro(sex)
-        out[4] = _compare_sex_pairs(x, x, _ROW0, _ROW1)[0]
-        parts = [_ro(p) for p in address]
-        out[5] = _compare_address_pairs(*parts, *parts, _ROW0, _ROW1)[0]
+    out = np.zeros(6, dtype=np.int8)
+    for col, (c, kind) in enumerate(zip(names, ("alpha", "kanji", "kana"))):
+        cp, off = _ro(c.cp), _ro(c.off)
+        _compare_names_span(cp, off, cp, off, _ROW0, _ROW1, NAME_KINDS[kind], max_len(off), out[col:], 0, 1)
+    y, m, d = _ro(year), _ro(month), _ro(day)
+    _compare_dates_span(y, m, d, y, m, d, _ROW0, _ROW1, out[3:], 0, 1)
+    x = _ro(sex)
+    _compare_sex_span(x, x, _ROW0, _ROW1, out[4:], 0, 1)
+    parts = [_ro(p) for p in address]
+    _compare_address_span(*parts, *parts, _ROW0, _ROW1, out[5:], 0, 1)
     return out
 
 

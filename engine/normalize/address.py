@@ -455,8 +455,9 @@ def _address_rows(boff, data, bits, bit_offset, has_nulls, unstable, fold, keep,
         for w in range(_PARTS):
             out[w, i] = hash_range(row, a, bounds[w])
             if keep:
-                parts[at: at + bounds[w] - a] = row[a: bounds[w]]
-                at += bounds[w] - a
+                for x in range(a, bounds[w]):  # a loop: a slice copy compiles its shape check (2 s)
+                    parts[at] = row[x]
+                    at += 1
                 off[_PARTS * i + w + 1] = at
             a = bounds[w]
     return out, full, parts[:at].copy(), off

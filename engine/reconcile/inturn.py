@@ -24,11 +24,11 @@ from jukimatch.engine.files.crypt import load_key
 from jukimatch.engine.memory import release_unused
 from jukimatch.engine.reconcile.checkpoint import digests_in_background
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir
-from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, SIDE_BY_SIDE_IF_THREADSAFE, Sealed, run_parts
+from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, Sealed, run_parts
 from jukimatch.engine.reconcile.prepare import Prepared
 from jukimatch.engine.reconcile.spill import Spilled, detached, load, spill
 from jukimatch.engine.reconcile.split import TurnPart, split_inputs
-from jukimatch.engine.runtime import Timer, parallel_kernels_threadsafe
+from jukimatch.engine.runtime import Timer
 
 TURNS_DIR = ".jukimatch-turns"  # in the output folder: the split inputs and parked results of a run
 
@@ -44,8 +44,7 @@ class _Prepared:
 class InTurnRunner:
     """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task in this process
     and parks every sealed result in ``folder`` until a later task asks for it. A task of
-    :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` (and of ``SIDE_BY_SIDE_IF_THREADSAFE``
-    where the threading layer allows) runs on one of two threads (its reference is a future;
+    :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads (its reference is a future;
     tasks are started in the order given, so one that waits on an earlier one never waits on
     a task not yet started); every other task runs at once. ``parts``: where each partition's rows are (a
     partition's tables are mapped from there again rather than parked a second time)."""
@@ -54,7 +53,7 @@ class InTurnRunner:
         self.folder, self.key, self.parts = folder, key, parts
         self._ids = itertools.count(1)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-turn")
-        self.side_by_side = SIDE_BY_SIDE | (SIDE_BY_SIDE_IF_THREADSAFE if parallel_kernels_threadsafe() else frozenset())
+        self.side_by_side = SIDE_BY_SIDE
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

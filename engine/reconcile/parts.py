@@ -137,16 +137,13 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
 
 
 #: Tasks a runner may run two at a time, two partitions side by side (the local runner in
-#: turn does): mostly single-threaded work (numpy, Arrow, kernels without a parallel loop)
-#: that leaves the other core idle. None of these may call a parallel (``prange``) kernel:
-#: Numba's workqueue layer, where no OpenMP or TBB is installed, aborts the process when
-#: two threads launch one at once (validation's number scan is serial for this).
-SIDE_BY_SIDE = frozenset({_prepare, _population_inputs, _units, _first_pass, _bucket, _resolve, _final_decide,
-                          _outputs})
-#: Tasks that call parallel kernels yet leave a core idle a third of the time (comparison:
-#: its normalisers and the steps between kernels), run side by side only where Numba's
-#: threading layer is threadsafe (:func:`~jukimatch.engine.runtime.parallel_kernels_threadsafe`).
-SIDE_BY_SIDE_IF_THREADSAFE = frozenset({_compare})
+#: turn does): mostly single-threaded work (numpy, Arrow, serial kernels) that leaves the
+#: other core idle; comparison's pair kernels spread over the cores themselves, yet leave
+#: one idle a third of the time (its normalisers, the steps between kernels). None of these
+#: may call a parallel (``prange``) kernel: Numba's workqueue layer, where no OpenMP or TBB
+#: is installed, aborts the process when two threads launch one at once.
+SIDE_BY_SIDE = frozenset({_prepare, _compare, _population_inputs, _units, _first_pass, _bucket, _resolve,
+                          _final_decide, _outputs})
 
 
 @dataclass
@@ -239,4 +236,4 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
     return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
 
 
-__all__ = ["Runner", "SIDE_BY_SIDE", "SIDE_BY_SIDE_IF_THREADSAFE", "Sealed", "Split", "run_parts"]
+__all__ = ["Runner", "SIDE_BY_SIDE", "Sealed", "Split", "run_parts"]

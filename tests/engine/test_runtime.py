@@ -1,9 +1,11 @@
-"""How engine code runs: items made one ahead on a thread of their own."""
+"""How engine code runs: items made one ahead on a thread of their own; spans of pairs on a pool."""
 import threading
 
+import numba
+import numpy as np
 import pytest
 
-from jukimatch.engine.runtime import one_ahead
+from jukimatch.engine.runtime import PAIR_BLOCK, one_ahead, over_spans, threads_for
 
 
 def test_one_ahead_keeps_order_and_makes_items_off_the_consumers_thread():
@@ -40,3 +42,45 @@ def test_one_ahead_raises_where_the_item_is_taken_and_stops_when_closed():
     assert next(got) == 0
     got.close()  # the one made ahead is finished, nothing more
     assert made == [0, 1]
+
+
+def _spans(n, threads=None):
+    """The spans over_spans hands out for n items, and the threads that ran them."""
+    seen, lock = [], threading.Lock()
+
+    def kernel(out, lo, hi):
+        out[lo:hi] += 1
+        with lock:
+            seen.append((lo, hi, threading.current_thread().name))
+
+    out = np.zeros(n, np.int64)
+    if threads is None:
+        over_spans(kernel, n, out)
+    else:
+        with threads_for(0 if threads == 1 else n):
+            over_spans(kernel, n, out)
+    return out, seen
+
+
+@pytest.mark.parametrize("n", [0, 1, 2 * PAIR_BLOCK - 1, 2 * PAIR_BLOCK, 9 * PAIR_BLOCK + 3, 40 * PAIR_BLOCK + 1])
+def test_over_spans_covers_every_item_once(n):
+    out, seen = _spans(n)
+    assert (out == 1).all()
+    spans = sorted((lo, hi) for lo, hi, _ in seen)
+    assert [lo for lo, _ in spans] == [0] + [hi for _, hi in spans[:-1]] and spans[-1][1] == n
+    if n < 2 * PAIR_BLOCK or numba.get_num_threads() == 1:
+        assert [name for *_, name in seen] == [threading.current_thread().name]
+    else:
+        assert len(seen) > 1 and all(name.startswith("jukimatch-pairs") for *_, name in seen)
+
+
+def test_over_spans_stays_on_this_thread_with_one_thread_set_and_raises_a_kernels_error():
+    out, seen = _spans(40 * PAIR_BLOCK, threads=1)
+    assert (out == 1).all() and len(seen) == 1 and seen[0][2] == threading.current_thread().name
+
+    def failing(lo, hi):
+        if lo > 0:
+            raise ValueError("bad span")
+
+    with pytest.raises(ValueError, match="bad span"):
+        over_spans(failing, 40 * PAIR_BLOCK) if numba.get_num_threads() > 1 else failing(1, 2)

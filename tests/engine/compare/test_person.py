@@ -15,6 +15,7 @@ from jukimatch.engine.compare.person import (
     compare_sex,
     jaro_winkler,
 )
+from jukimatch.engine.runtime import PAIR_BLOCK
 from jukimatch.engine.text import Codepoints, to_codepoints
 
 
@@ -250,12 +251,12 @@ def test_inputs_not_written():
 
 
 def test_pairs_over_many_rows_and_repeats():
-    """Rows used by many pairs, in any order, across several parallel blocks."""
+    """Rows used by many pairs, in any order, across several spans on the pool."""
     rng = np.random.default_rng(7)
     names = ["NGUYEN VAN AN", "VAN AN NGUYEN", "NGUYEN AN", "TRAN THI BINH", "", "DELA CRUZ MARIA"]
     left = to_codepoints(names)
     right = to_codepoints(names[::-1])
-    n = 3 * compare.PAIR_BLOCK + 17
+    n = 3 * PAIR_BLOCK + 17
     li = rng.integers(0, len(names), n, dtype=np.int64)
     ri = rng.integers(0, len(names), n, dtype=np.int64)
     got = compare_names(left, right, li, ri, kind="alpha")

@@ -150,9 +150,8 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
     from jukimatch.engine.reconcile import inturn, parts
 
     names = {task.__name__ for task in parts.SIDE_BY_SIDE}
-    assert {"_prepare", "_population_inputs", "_units", "_first_pass", "_final_decide", "_outputs"} <= names
-    assert "_compare" not in names  # parallel kernels there: only where the threading layer allows
-    assert {task.__name__ for task in parts.SIDE_BY_SIDE_IF_THREADSAFE} == {"_compare"}
+    assert {"_prepare", "_compare", "_population_inputs", "_units", "_first_pass", "_final_decide",
+            "_outputs"} <= names
     monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_pass, _gather}))
     runner = inturn.InTurnRunner(tmp_path, None, [])
     try:
@@ -170,53 +169,18 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
         runner.close()
 
 
-def test_comparison_runs_side_by_side_only_where_the_threading_layer_allows(tmp_path, monkeypatch):
-    """Comparison calls parallel kernels: two partitions are compared at once only under a
-    threadsafe layer (``omp``, ``tbb``), never under ``workqueue``, which aborts the process."""
-    from jukimatch.engine.reconcile import inturn, parts
-
-    for safe in (True, False):
-        monkeypatch.setattr(inturn, "parallel_kernels_threadsafe", lambda: safe)
-        runner = inturn.InTurnRunner(tmp_path, None, [])
-        try:
-            assert (parts._compare in runner.side_by_side) is safe
-            assert parts.SIDE_BY_SIDE <= runner.side_by_side
-        finally:
-            runner.close()
-
-
-def test_the_threading_layer_is_named_threadsafe_only_when_it_is():
-    """``parallel_kernels_threadsafe`` asks Numba which layer it loaded: False when the
-    workqueue layer is forced, and in this process whatever the loaded layer allows."""
-    import subprocess
-    import sys
-
-    import numba
-
-    from jukimatch.engine.runtime import parallel_kernels_threadsafe
-
-    assert parallel_kernels_threadsafe() is (numba.threading_layer() in ("tbb", "omp"))
-    code = "from jukimatch.engine.runtime import parallel_kernels_threadsafe as f; print(f())"
-    forced = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={**os.environ, "NUMBA_THREADING_LAYER": "workqueue"})
-    assert forced.stdout.strip() == "False"
-
-
-def test_validation_runs_no_parallel_kernel():
-    """Two partitions are validated side by side (``_prepare`` is in SIDE_BY_SIDE): no kernel
-    of validation may have a parallel loop, which Numba's workqueue layer cannot run from two
-    threads at once; nor may the population's inputs (``_population_inputs``)."""
+def test_a_reconciliation_calls_no_parallel_kernel():
+    """Two partitions are validated, compared and decided side by side (SIDE_BY_SIDE): no
+    kernel a reconciliation calls may have a parallel loop, which Numba's workqueue layer
+    (loaded where neither OpenMP nor TBB is installed) cannot run from two threads at once:
+    it aborts the process. The pair kernels are serial, their spans threaded by
+    ``runtime.over_spans``. The kernels are those of the warm-up's list, which
+    ``tests/api/test_warmup.py`` keeps equal to what a small reconciliation calls."""
     import importlib
-    import pkgutil
 
-    import numba
+    from jukimatch.api.warmup import load
 
-    import jukimatch.engine.validate as validate
-
-    modules = [importlib.import_module(f"jukimatch.engine.validate.{m.name}") for m in pkgutil.iter_modules(validate.__path__)]
-    modules += [importlib.import_module(m) for m in ("jukimatch.engine.reconcile.prepare", "jukimatch.engine.normalize.dates",
-                                                      "jukimatch.engine.text", "jukimatch.engine.reconcile.score",
-                                                      "jukimatch.engine.reconcile.namesakes")]
-    kernels = [(m.__name__, name) for m in modules for name, obj in vars(m).items()
-               if isinstance(obj, numba.core.registry.CPUDispatcher) and obj.targetoptions.get("parallel")]
-    assert len(modules) > 3 and kernels == []
+    listed = load()
+    parallel = sorted({(k.module, k.name) for k in listed
+                       if getattr(importlib.import_module(k.module), k.name).targetoptions.get("parallel")})
+    assert len(listed) > 20 and parallel == []
