@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from jukimatch.engine.files.crypt import load_key
-from jukimatch.engine.memory import release_unused
+from jukimatch.engine.io import MEMORY_SHARE, memory_available
+from jukimatch.engine.memory import KEEP_FREED_BELOW, release_above
 from jukimatch.engine.reconcile.checkpoint import digests_in_background
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir
 from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, Sealed, run_parts
@@ -46,11 +47,19 @@ class InTurnRunner:
     and parks every sealed result in ``folder`` until a later task asks for it. A task of
     :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads (its reference is a future;
     tasks are started in the order given, so one that waits on an earlier one never waits on
-    a task not yet started); every other task runs at once. ``parts``: where each partition's rows are (a
+    a task not yet started); every other task runs at once. What a task freed stays for the
+    next while the process holds less than ``keep_freed_below`` bytes (by default
+    :data:`~jukimatch.engine.memory.KEEP_FREED_BELOW`, or :data:`~jukimatch.engine.io.MEMORY_SHARE`
+    of the memory available where that is less: runs go in turn where memory is short), else
+    it is handed back. ``parts``: where each partition's rows are (a
     partition's tables are mapped from there again rather than parked a second time)."""
 
-    def __init__(self, folder: Path, key: bytes | None, parts: list[TurnPart]):
+    def __init__(self, folder: Path, key: bytes | None, parts: list[TurnPart], keep_freed_below: int | None = None):
         self.folder, self.key, self.parts = folder, key, parts
+        if keep_freed_below is None:
+            available = memory_available()
+            keep_freed_below = min(KEEP_FREED_BELOW, int(MEMORY_SHARE * available) if available else KEEP_FREED_BELOW)
+        self.keep_freed_below = keep_freed_below
         self._ids = itertools.count(1)
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-turn")
         self.side_by_side = SIDE_BY_SIDE
@@ -78,7 +87,7 @@ class InTurnRunner:
     def _call(self, fn, args) -> Any:
         """``fn`` on the opened arguments; their mappings close when it returns."""
         result = fn(*[self._open(a) for a in args])
-        release_unused()
+        release_above(self.keep_freed_below)
         return result
 
     def submit(self, fn, *args, part=None):

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from jukimatch.engine.files.crypt import load_key
-from jukimatch.engine.memory import release_unused
+from jukimatch.engine.memory import release_above
 from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
 from jukimatch.engine.reconcile.common import (
     Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs,
@@ -42,7 +42,7 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
 
     with timer.phase("validate"):
         prep = prepare(R, S, rcheck=rcheck)
-    release_unused()
+    release_above()
     out.mkdir(parents=True, exist_ok=True)
     store = open_workdir(out, paths, digests, opts, partitions=1)
     clear_summary(out)
@@ -51,7 +51,7 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
     if wants_u_sample(opts, len(prep.pair_res)):
         plan = PartPlan.whole(plan_u_sample(prep.pair_counts(), opts.chunk_rows, opts.u_sample))
     comp = compare_chunks(prep, plan, chunk_rows=opts.chunk_rows, store=store, timer=timer, progress=opts.progress)
-    release_unused()
+    release_above()
     if store is not None:
         store.mark("compared")
 
