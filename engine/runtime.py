@@ -33,7 +33,8 @@ JIT_PARALLEL = {"cache": True, "nogil": True, "parallel": True}
 #: numerical kernels that may reassociate sums (never nnan/ninf)
 JIT_FASTMATH = {"cache": True, "nogil": True, "fastmath": set(FASTMATH)}
 
-#: pairs handled by one task of a parallel pair loop; each task allocates its scratch once
+#: pairs handled by one task of a parallel pair loop, and the least of a span of
+#: :func:`over_spans`; each task or span allocates its scratch once
 PAIR_BLOCK = 4096
 
 
