@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numba
+
 from jukimatch.engine.files.crypt import load_key
 from jukimatch.engine.io import MEMORY_SHARE, memory_available
 from jukimatch.engine.memory import KEEP_FREED_BELOW, release_above
@@ -45,7 +47,8 @@ class _Prepared:
 class InTurnRunner:
     """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task in this process
     and parks every sealed result in ``folder`` until a later task asks for it. A task of
-    :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads (its reference is a future;
+    :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads, with the
+    Numba thread count of the thread that made the runner, unless that count is one (its reference is a future;
     tasks are started in the order given, so one that waits on an earlier one never waits on
     a task not yet started); every other task runs at once. What a task freed stays for the
     next while the process holds less than ``keep_freed_below`` bytes (by default
@@ -61,8 +64,12 @@ class InTurnRunner:
             keep_freed_below = min(KEEP_FREED_BELOW, int(MEMORY_SHARE * available) if available else KEEP_FREED_BELOW)
         self.keep_freed_below = keep_freed_below
         self._ids = itertools.count(1)
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-turn")
-        self.side_by_side = SIDE_BY_SIDE
+        # the caller's kernel threads (``--threads``) hold on the runner's threads too (Numba's
+        # count is per thread); with one, no two tasks run at once either
+        self.threads = numba.get_num_threads()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-turn",
+                                        initializer=numba.set_num_threads, initargs=(self.threads,))
+        self.side_by_side = SIDE_BY_SIDE if self.threads > 1 else frozenset()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -204,3 +204,32 @@ def test_a_task_keeps_its_freed_memory_below_the_runners_line(tmp_path, monkeypa
         assert lines == [runner.keep_freed_below]
     finally:
         runner.close()
+
+
+def _kernel_threads(x):
+    import numba
+
+    return Sealed((numba.get_num_threads(), threading.current_thread().name))
+
+
+def test_the_callers_thread_count_holds_on_the_runners_threads(tmp_path, monkeypatch):
+    """``--threads`` sets Numba's count on the calling thread; the runner's tasks see the same
+    count, and with one thread they run in turn on the calling thread."""
+    import numba
+
+    from jukimatch.engine.reconcile import inturn
+
+    monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_kernel_threads}))
+    before = numba.get_num_threads()
+    try:
+        for n in sorted({1, before}):
+            numba.set_num_threads(n)
+            runner = inturn.InTurnRunner(tmp_path, None, [])
+            try:
+                (threads, name), = runner.each(_kernel_threads, [(0,)])
+                assert threads == n
+                assert name.startswith("jukimatch-turn") is (n > 1)
+            finally:
+                runner.close()
+    finally:
+        numba.set_num_threads(before)
