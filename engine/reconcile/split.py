@@ -135,9 +135,14 @@ def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str 
 
 def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, encoding: str | None,
                  key: bytes | None) -> tuple[Split, InputTable, InputTable]:
-    """Both inputs as ``n_parts`` partitions in ``folder``, in one streaming pass each."""
-    rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder, encoding, key)
-    sf, s_rows, s_record, s_bad, s_schema, _ = _split_one(responses, "responses", n_parts, folder, encoding, key)
+    """Both inputs as ``n_parts`` partitions in ``folder``, in one streaming pass each, the two
+    passes side by side (reading, taking and writing a batch release the GIL, and one pass
+    alone left a core idle a sixth of the time)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split-responses") as pool:
+        s_job = pool.submit(_split_one, responses, "responses", n_parts, folder, encoding, key)
+        rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder, encoding,
+                                                                  key)
+        sf, s_rows, s_record, s_bad, s_schema, _ = s_job.result()
     for files, rows, record in ((rf, r_rows, r_record), (sf, s_rows, s_record)):
         for p in range(n_parts):
             np.save(_records(files[p]), record[rows[p]])
