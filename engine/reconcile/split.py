@@ -12,6 +12,7 @@ The files hold names and numbers: they are created 0600, encrypted with a key.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -102,13 +103,23 @@ class _Writers:
             self.files.close()  # each encrypted file's last segment, then the files
 
 
-def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str | None, key: bytes | None):
-    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows)."""
+class Abandoned(Exception):
+    """The other input's split failed: this one stopped at its next batch."""
+
+
+def _split_one(path: Path, kind: str, n_parts: int, folder: Path, encoding: str | None, key: bytes | None,
+               stop: threading.Event | None = None):
+    """(files, rows per partition, record numbers per whole-table row, malformed, schema, rows);
+    :class:`Abandoned` at the next batch once ``stop`` is set."""
     stream = TableStream(path, kind, encoding=encoding)
     while True:
         writers, rows, n = None, [[] for _ in range(n_parts)], 0
         try:
             for t in stream:
+                if stop is not None and stop.is_set():
+                    if writers is not None:
+                        writers.close()
+                    raise Abandoned(f"{path}: split abandoned")
                 if writers is None:
                     schema = t.schema
                     writers = _Writers(folder, kind, n_parts, schema, key)
@@ -138,10 +149,15 @@ def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, e
     """Both inputs as ``n_parts`` partitions in ``folder``, in one streaming pass each, the two
     passes side by side (reading, taking and writing a batch release the GIL, and one pass
     alone left a core idle a sixth of the time)."""
+    stop = threading.Event()  # the residents' pass failed: the responses' stops at its next batch
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split-responses") as pool:
-        s_job = pool.submit(_split_one, responses, "responses", n_parts, folder, encoding, key)
-        rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder, encoding,
-                                                                  key)
+        s_job = pool.submit(_split_one, responses, "responses", n_parts, folder, encoding, key, stop)
+        try:
+            rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder,
+                                                                      encoding, key)
+        except BaseException:
+            stop.set()
+            raise
         sf, s_rows, s_record, s_bad, s_schema, _ = s_job.result()
     for files, rows, record in ((rf, r_rows, r_record), (sf, s_rows, s_record)):
         for p in range(n_parts):
@@ -158,4 +174,4 @@ def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, e
 
 
 
-__all__ = ["TurnPart", "split_inputs"]
+__all__ = ["Abandoned", "TurnPart", "split_inputs"]

@@ -233,3 +233,38 @@ def test_the_callers_thread_count_holds_on_the_runners_threads(tmp_path, monkeyp
                 runner.close()
     finally:
         numba.set_num_threads(before)
+
+
+def test_a_failed_residents_split_stops_the_responses_split(data, tmp_path, monkeypatch):
+    """The two inputs are split side by side: when the residents' pass fails, its error is
+    raised and the responses' pass stops at its next batch instead of reading to the end."""
+    import pytest
+
+    from jukimatch.engine.io import InputError
+    from jukimatch.engine.reconcile import split
+
+    root, (res, resp), _ = data
+    bad = tmp_path / "residents.parquet"
+    pq.write_table(pq.read_table(res).drop_columns(["person_id"]), bad)
+    seen = {}
+    real = split._split_one
+
+    def watched(path, kind, *args):
+        try:
+            return real(path, kind, *args)
+        except BaseException as exc:
+            seen[kind] = type(exc)
+            raise
+
+    monkeypatch.setattr(split, "_split_one", watched)
+    folder = tmp_path / "turns"
+    folder.mkdir()
+    with pytest.raises(InputError, match="person_id"):
+        split.split_inputs(bad, resp, 2, folder, None, None)
+    assert seen["residents"] is InputError
+    assert seen.get("responses") in (None, split.Abandoned)  # stopped, or done before the stop
+
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(split.Abandoned):
+        real(resp, "responses", 2, folder, None, None, stop)
