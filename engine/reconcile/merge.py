@@ -52,8 +52,4 @@ def merged_blocks(tables: list[pa.Table], key: str, n_rows: int, block: int = BL
         yield (merged.take(pa.array(order)) if len(pieces) > 1 else merged).drop_columns([key])
 
 
-__all__ = ["Compared", "KEY", "PartOutputs", "PartPlan", "Phantoms", "Prepared", "USamplePlan", "add_stats",
-           "candidate_units", "compare", "decide_with_phantoms", "decisions_table", "malformed_decisions",
-           "merge_sorted", "merged_blocks", "number_report", "part_outputs", "pattern_counts", "plan_u_sample",
-           "population_inputs", "prepare", "rates_from", "risk_stats", "sample_persons", "score_and_decide",
-           "side_by_side", "u_levels_from_exports", "with_rates", "with_related"]
+__all__ = ["BLOCK_ROWS", "add_stats", "merge_sorted", "merged_blocks"]
