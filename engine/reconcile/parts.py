@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
-from jukimatch.engine.memory import release_unused
+from jukimatch.engine.memory import release_above, release_unused
 from jukimatch.engine.reconcile.chunks import compare_chunks, pattern_counts, plan_u_sample, u_levels_from_exports
 from jukimatch.engine.reconcile.common import Options, finish, fit_model, namesake_info, wants_u_sample
 from jukimatch.engine.reconcile.namesakes import PopulationInputs, population
@@ -118,19 +118,30 @@ def _resolve(*reports: Sealed) -> Sealed:
     return Sealed(resolve_numbers([r.value for r in reports]))
 
 
-def _final_decide(prep: Sealed, comp: Sealed, model, th, part, pop: Sealed, rates, *bucket_results: Sealed) -> Sealed:
+def _decided(prep: Sealed, comp: Sealed, model, th, part, pop: Sealed, rates, bucket_results: tuple[Sealed, ...]):
+    """The partition decided with the stand-ins of its persons' numbers from every bucket.
+
+    Recomputed by each task that needs it rather than parked between them: a partition's
+    pairs and decisions were ~100 MB to write and map back per 1M residents (a tenth of a
+    10M run's decide phase), scoring them again costs less."""
     phantoms = Phantoms.concat([b.value[part] for b in bucket_results])
-    return Sealed(score_and_decide(prep.value, comp.value, model, th, phantoms, pop=pop.value, rates=rates))
+    return score_and_decide(prep.value, comp.value, model, th, phantoms, pop=pop.value, rates=rates)
 
 
-def _outputs(prep: Sealed, comp: Sealed, decided: Sealed, model, sources, report, pop: Sealed, rates, th) -> Sealed:
-    d, pairs = decided.value
+def _outputs(prep: Sealed, comp: Sealed, model, th, part, sources, report, pop: Sealed, rates,
+             *bucket_results: Sealed) -> Sealed:
+    d, pairs = _decided(prep, comp, model, th, part, pop, rates, bucket_results)
+    # what deciding freed, handed back above the line before the tables are built: the
+    # driver holds the parts' outputs by now, and two of these run side by side
+    release_above()
     return Sealed(part_outputs(prep.value, d, pairs, comp.value.levels, model, sources, report=report,
                                pop=pop.value, rates=rates, th=th))
 
 
-def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop: Sealed) -> Sealed:
-    p, d, pairs = prep.value, decided.value[0], decided.value[1]
+def _sample(prep: Sealed, comp: Sealed, model, th, part, global_rows, pop: Sealed, rates,
+            *bucket_results: Sealed) -> Sealed:
+    p = prep.value
+    d, pairs = _decided(prep, comp, model, th, part, pop, rates, bucket_results)
     local = np.searchsorted(p.r_global, global_rows)
     return Sealed(side_by_side(p.R, p.S, d, pairs, p.pair_resp, comp.value.levels, model, local, keys=p.r_global,
                                twin_group=pop.value.group))
@@ -142,8 +153,8 @@ def _sample(prep: Sealed, comp: Sealed, decided: Sealed, model, global_rows, pop
 #: one idle a third of the time (its normalisers, the steps between kernels). None of these
 #: may call a parallel (``prange``) kernel: Numba's workqueue layer, where no OpenMP or TBB
 #: is installed, aborts the process when two threads launch one at once.
-SIDE_BY_SIDE = frozenset({_prepare, _compare, _population_inputs, _units, _first_pass, _bucket, _resolve,
-                          _final_decide, _outputs})
+SIDE_BY_SIDE = frozenset({_prepare, _compare, _population_inputs, _units, _first_pass, _bucket, _resolve, _outputs,
+                          _sample})
 
 
 @dataclass
@@ -219,17 +230,16 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
                  for p in range(n_parts)]
         bucket_f = [runner.submit(_resolve, *[runner.submit(_bucket, r, b) for r in rep_f]) for b in range(n_buckets)]
         del rep_f
-        dec_f = [runner.submit(_final_decide, prep_f[p], comp_f[p], model, th, p, pop_f[p], rates, *bucket_f, part=p)
-                 for p in range(n_parts)]
-        parts = list(runner.each(_outputs, [(prep_f[p], comp_f[p], dec_f[p], model, (r_in.path, s_in.path),
-                                              opts.report, pop_f[p], rates, th) for p in range(n_parts)]))
+        sources = (r_in.path, s_in.path)
+        parts = list(runner.each(_outputs, [(prep_f[p], comp_f[p], model, th, p, sources, opts.report, pop_f[p], rates,
+                                             *bucket_f) for p in range(n_parts)]))
     if store is not None:
         store.mark("decided")
 
     def sample(chosen: np.ndarray):
         chosen = np.sort(chosen)
-        return list(runner.each(_sample, [(prep_f[p], comp_f[p], dec_f[p], model, chosen[split.r_part[chosen] == p],
-                                           pop_f[p]) for p in range(n_parts)]))
+        return list(runner.each(_sample, [(prep_f[p], comp_f[p], model, th, p, chosen[split.r_part[chosen] == p],
+                                           pop_f[p], rates, *bucket_f) for p in range(n_parts)]))
 
     info = {**run_info, "partitions": n_parts, "resumed": bool(store and store.resumed), "chunks_reused": int(reused),
             "namesakes": info}

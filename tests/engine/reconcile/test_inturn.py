@@ -150,8 +150,7 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
     from jukimatch.engine.reconcile import inturn, parts
 
     names = {task.__name__ for task in parts.SIDE_BY_SIDE}
-    assert {"_prepare", "_compare", "_population_inputs", "_units", "_first_pass", "_final_decide",
-            "_outputs"} <= names
+    assert {"_prepare", "_compare", "_population_inputs", "_units", "_first_pass", "_outputs", "_sample"} <= names
     monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_pass, _gather}))
     runner = inturn.InTurnRunner(tmp_path, None, [])
     try:
