@@ -225,9 +225,12 @@ def _clean(table: pa.Table, path: Path, *, empties: bool = True) -> pa.Table:
     cols = []
     for name in table.column_names:
         col = table.column(name)
-        # Copying a 10M-row column costs seconds: only when some value is empty.
-        if pa.types.is_string(col.type) and pc.any(pc.equal(col, "")).as_py():
-            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        # Copying a 10M-row column costs seconds: only when some value is empty. Lengths, not
+        # a comparison with "": that compares bytes (the addresses of 1M rows took 50 ms, 1.4 here)
+        if pa.types.is_string(col.type):
+            empty = pc.equal(pc.binary_length(col), 0)
+            if pc.any(empty).as_py():
+                col = pc.if_else(empty, pa.scalar(None, pa.string()), col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
 
