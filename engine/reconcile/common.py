@@ -131,44 +131,70 @@ def fit_model(opts: Options, n_pairs: int, levels: np.ndarray | None, counts: np
     return model, "fitted"
 
 
+class DecisionsWrite:
+    """``decisions.parquet`` written on a thread of its own from the parts' decision rows:
+    merged into input order block by block (the decisions are never whole in memory; the
+    next block is merged, and noted in :attr:`kept`, while this one is encoded).
+
+    :func:`finish` starts it, unless a backend started it already: the whole input in one
+    part starts it as soon as its decision rows exist, and builds its review rows and counts
+    while they are encoded (a fifth of a 1M run's write phase). ``close`` waits for the
+    thread; what it raised is raised by :meth:`result`."""
+
+    def __init__(self, out: Path, key: bytes | None, decisions: list[pa.Table], r_in: InputTable):
+        self.n_in = sum(t.num_rows for t in decisions) + len(r_in.malformed)
+        tail = malformed_decisions(len(r_in.malformed))
+        self.kept = _Kept()
+        blocks = one_ahead(self.kept.keep(itertools.chain(
+            merged_blocks(decisions, KEY, self.n_in - tail.num_rows), [tail]), self.n_in))
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-write-decisions")
+        self._job = self._pool.submit(write_parquet, blocks, out / "decisions.parquet", key, schema=tail.schema)
+
+    def result(self) -> Path:
+        return self._job.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
 def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, s_in: InputTable,
            parts: list[PartOutputs], model: Model, source: str, key: bytes | None, store: WorkDir | None,
-           sample: Callable[[np.ndarray], list[pa.Table]], run_info: dict) -> dict:
+           sample: Callable[[np.ndarray], list[pa.Table]], run_info: dict,
+           decisions: DecisionsWrite | None = None) -> dict:
     """Merge the parts' rows into input order, write every output atomically, build the summary."""
     with timer.phase("write"):
-        n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
-        tail = malformed_decisions(len(r_in.malformed))
-        # merged and written block by block: the decisions are never whole in memory; the
-        # next block is merged (and noted) while this one is encoded
-        kept = _Kept()
-        blocks = one_ahead(kept.keep(itertools.chain(
-            merged_blocks([p.decisions for p in parts], KEY, n_in - tail.num_rows), [tail]), n_in))
+        if decisions is None:
+            decisions = DecisionsWrite(out, key, [p.decisions for p in parts], r_in)
+        kept = decisions.kept
+        n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)  # counted apart from the rows
         written = {}
-        # Arrow encodes and compresses without the GIL: the four files are written side by side,
-        # the decisions (the largest) from the start, while the other three are merged
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="jukimatch-write") as pool:
-            jobs = {"decisions": pool.submit(write_parquet, blocks, out / "decisions.parquet", key,
-                                             schema=tail.schema)}
-            review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
-            pending = merge_sorted([p.pending for p in parts], [KEY])
-            rejected = pa.concat_tables([
-                merge_sorted([p.rejected_residents for p in parts], [KEY]),
-                _malformed_table(r_in, "residents"),
-                merge_sorted([p.rejected_responses for p in parts], [KEY]),
-                _malformed_table(s_in, "responses"),
-            ])
-            jobs.update((name, pool.submit(write_parquet, table, out / f"{name}.parquet", key))
-                        for name, table in (("review", review), ("pending", pending)))
-            rejected_job = pool.submit(write_parquet, rejected, out / "rejected.parquet", None)
-            for name, job in jobs.items():
-                path = job.result()
-                written[name] = path.name
-                # the other form of this output, left by an earlier run, must not outlive it
-                stale = out / f"{name}.parquet{SUFFIX}" if key is None else out / f"{name}.parquet"
-                if stale != path and stale.exists():
-                    stale.unlink()
-                fault_point(f"write:{name}")
-            written["rejected"] = rejected_job.result().name
+        try:
+            # Arrow encodes and compresses without the GIL: the decisions (the largest) are
+            # written from the start, the other three beside them as they are merged
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-write") as pool:
+                jobs = {"decisions": decisions}
+                review = with_related(merge_sorted([p.review for p in parts], ["__bare", KEY, "candidate_rank"]))
+                pending = merge_sorted([p.pending for p in parts], [KEY])
+                rejected = pa.concat_tables([
+                    merge_sorted([p.rejected_residents for p in parts], [KEY]),
+                    _malformed_table(r_in, "residents"),
+                    merge_sorted([p.rejected_responses for p in parts], [KEY]),
+                    _malformed_table(s_in, "responses"),
+                ])
+                jobs.update((name, pool.submit(write_parquet, table, out / f"{name}.parquet", key))
+                            for name, table in (("review", review), ("pending", pending)))
+                rejected_job = pool.submit(write_parquet, rejected, out / "rejected.parquet", None)
+                for name, job in jobs.items():
+                    path = job.result()
+                    written[name] = path.name
+                    # the other form of this output, left by an earlier run, must not outlive it
+                    stale = out / f"{name}.parquet{SUFFIX}" if key is None else out / f"{name}.parquet"
+                    if stale != path and stale.exists():
+                        stale.unlink()
+                    fault_point(f"write:{name}")
+                written["rejected"] = rejected_job.result().name
+        finally:
+            decisions.close()
         if model is not None:
             atomic_write_bytes(out / "model.json", json.dumps(model.to_dict(), indent=2).encode())
             written["model"] = "model.json"
@@ -307,4 +333,4 @@ def _malformed_table(inp: InputTable, kind: str) -> pa.Table:
     })
 
 
-__all__ = ["BACKENDS", "Options", "finish", "fit_model", "read_inputs"]
+__all__ = ["BACKENDS", "DecisionsWrite", "Options", "finish", "fit_model", "read_inputs"]

@@ -18,7 +18,7 @@ from jukimatch.engine.files.crypt import load_key
 from jukimatch.engine.memory import release_above
 from jukimatch.engine.reconcile.chunks import PartPlan, compare_chunks, plan_u_sample
 from jukimatch.engine.reconcile.common import (
-    Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs,
+    DecisionsWrite, Options, clear_summary, finish, fit_model, namesake_info, open_workdir, read_inputs,
     wants_u_sample,
 )
 from jukimatch.engine.reconcile.namesakes import population
@@ -26,7 +26,7 @@ from jukimatch.engine.reconcile.prepare import prepare
 from jukimatch.engine.reconcile.score import (
     candidate_units, population_inputs, rates_from, score_and_decide, with_rates,
 )
-from jukimatch.engine.reconcile.tables import part_outputs, side_by_side
+from jukimatch.engine.reconcile.tables import part_decisions, part_outputs, side_by_side
 from jukimatch.engine.runtime import Timer
 from jukimatch.engine.validate.rows import check_residents
 
@@ -68,8 +68,15 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
     with timer.phase("decide"):
         d, pairs = score_and_decide(prep, comp, model, th, pop=pop, rates=rates)
     with timer.phase("write"):
-        parts = [part_outputs(prep, d, pairs, comp.levels, model, (r_in.path, s_in.path), report=opts.report,
-                              pop=pop, rates=rates, th=th)]
+        # the decisions are encoded while the other rows and the counts are made
+        dec = part_decisions(prep, d)
+        decisions = DecisionsWrite(out, key, [dec], r_in)
+        try:
+            parts = [part_outputs(prep, d, pairs, comp.levels, model, (r_in.path, s_in.path), report=opts.report,
+                                  pop=pop, rates=rates, th=th, decisions=dec)]
+        except BaseException:
+            decisions.close()
+            raise
 
     def sample(chosen: np.ndarray) -> list[pa.Table]:
         return [side_by_side(R, S, d, pairs, prep.pair_resp, comp.levels, model, chosen, keys=prep.r_global,
@@ -77,7 +84,7 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
 
     info = {"backend": "local", "partitions": 1, "resumed": bool(store and store.resumed),
             "chunks_reused": comp.reused_chunks, "namesakes": namesake_info(rates, pop)}
-    return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info)
+    return finish(out, opts, timer, t0, r_in, s_in, parts, model, source, key, store, sample, info, decisions)
 
 
 __all__ = ["run_local"]

@@ -200,12 +200,19 @@ class PartOutputs:
     pair_decision: np.ndarray | None = None
 
 
+def part_decisions(prep: Prepared, d: Decisions) -> pa.Table:
+    """The part's decision rows, with their sort key."""
+    return decisions_table(prep.R, prep.S, d, prep.pair_resp, prep.rcheck.errors).append_column(
+        KEY, pa.array(prep.r_global, pa.int64()))
+
+
 def part_outputs(prep: Prepared, d: Decisions, pairs: Pairs, levels: np.ndarray, model: Model,
                  sources: tuple[Path, Path], *, report: bool, pop: Population | None = None,
-                 rates: Rates | None = None, th: Thresholds | None = None) -> PartOutputs:
+                 rates: Rates | None = None, th: Thresholds | None = None,
+                 decisions: pa.Table | None = None) -> PartOutputs:
+    """Every output row of the part (``decisions``: its :func:`part_decisions`, when made already)."""
     R, S = prep.R, prep.S
-    g = pa.array(prep.r_global, pa.int64())
-    dec = decisions_table(R, S, d, prep.pair_resp, prep.rcheck.errors).append_column(KEY, g)
+    dec = part_decisions(prep, d) if decisions is None else decisions
     review = side_by_side(R, S, d, pairs, prep.pair_resp, levels, model, np.flatnonzero(d.code == DECISIONS.index(REVIEW)),
                           keys=prep.r_global, twin_group=pop.group if pop is not None else None)
     is_pending = d.code == DECISIONS.index(PENDING)
