@@ -138,7 +138,7 @@ class DecisionsWrite:
 
     :func:`finish` starts it, unless a backend started it already: the whole input in one
     part starts it as soon as its decision rows exist, and builds its review rows and counts
-    while they are encoded (a fifth of a 1M run's write phase). ``close`` waits for the
+    while they are encoded (1M from CSV: a write phase of 0.35 s against 0.5). ``close`` waits for the
     thread; what it raised is raised by :meth:`result`."""
 
     def __init__(self, out: Path, key: bytes | None, decisions: list[pa.Table], r_in: InputTable):

@@ -207,3 +207,23 @@ def test_check_number_cli_masks(tmp_path, capsys):
 def test_console_script_installed():
     out = subprocess.run([sys.executable, "-m", "jukimatch.api.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "reconcile" in out.stdout
+
+
+def test_a_failure_while_the_decisions_are_written_ends_the_writer_and_no_summary(population, tmp_path, monkeypatch):
+    """The whole input starts writing its decisions before its other rows are built: when
+    building them fails, the error reaches the caller, the writer's thread has ended, and no
+    summary.json says the outputs are one finished run."""
+    import threading
+
+    from jukimatch.engine.reconcile import local
+
+    _, _, paths = population
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("review rows could not be built")
+
+    monkeypatch.setattr(local, "part_outputs", broken)
+    with pytest.raises(RuntimeError, match="review rows"):
+        reconcile(paths["residents"], paths["responses"], tmp_path / "out", report=False)
+    assert not (tmp_path / "out" / "summary.json").exists()
+    assert not [t for t in threading.enumerate() if t.name.startswith("jukimatch-write")]
