@@ -138,11 +138,13 @@ class DecisionsWrite:
 
     :func:`finish` starts it, unless a backend started it already: the whole input in one
     part starts it as soon as its decision rows exist, and builds its review rows and counts
-    while they are encoded (1M from CSV: a write phase of 0.35 s against 0.5). ``close`` waits for the
-    thread; what it raised is raised by :meth:`result`."""
+    while they are encoded (1M from CSV: a write phase of 0.35 s against 0.5). ``close``
+    waits for the thread; what it raised is raised by :meth:`result`."""
 
-    def __init__(self, out: Path, key: bytes | None, decisions: list[pa.Table], r_in: InputTable):
-        self.n_in = sum(t.num_rows for t in decisions) + len(r_in.malformed)
+    def __init__(self, out: Path, key: bytes | None, decisions: list[pa.Table], r_in: InputTable, n_in: int):
+        """``n_in``: the residents in (counted apart from the decision rows: another count
+        fails the write before the file is in place)."""
+        self.n_in = n_in
         tail = malformed_decisions(len(r_in.malformed))
         self.kept = _Kept()
         blocks = one_ahead(self.kept.keep(itertools.chain(
@@ -163,10 +165,10 @@ def finish(out: Path, opts: Options, timer: Timer, t0: float, r_in: InputTable, 
            decisions: DecisionsWrite | None = None) -> dict:
     """Merge the parts' rows into input order, write every output atomically, build the summary."""
     with timer.phase("write"):
+        n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)
         if decisions is None:
-            decisions = DecisionsWrite(out, key, [p.decisions for p in parts], r_in)
+            decisions = DecisionsWrite(out, key, [p.decisions for p in parts], r_in, n_in)
         kept = decisions.kept
-        n_in = sum(p.stats["residents"] for p in parts) + len(r_in.malformed)  # counted apart from the rows
         written = {}
         try:
             # Arrow encodes and compresses without the GIL: the decisions (the largest) are

@@ -70,7 +70,7 @@ def run_local(residents_path: str | Path, responses_path: str | Path, out_dir: s
     with timer.phase("write"):
         # the decisions are encoded while the other rows and the counts are made
         dec = part_decisions(prep, d)
-        decisions = DecisionsWrite(out, key, [dec], r_in)
+        decisions = DecisionsWrite(out, key, [dec], r_in, R.num_rows + len(r_in.malformed))
         try:
             parts = [part_outputs(prep, d, pairs, comp.levels, model, (r_in.path, s_in.path), report=opts.report,
                                   pop=pop, rates=rates, th=th, decisions=dec)]

@@ -47,3 +47,29 @@ def test_a_row_lost_on_the_way_to_the_decisions_file_fails_the_write(tmp_path):
     kept = _Kept()
     write_parquet(one_ahead(kept.keep(iter([t]), 2)), tmp_path / "d.parquet", None, schema=t.schema)
     assert kept.rows == 2 and kept.codes.tolist() == [0, 1] and kept.candidates.tolist() == [1, 2]
+
+
+def test_the_decisions_write_checks_its_rows_against_a_count_of_its_own(tmp_path):
+    """``DecisionsWrite`` is told how many residents came in, apart from the decision rows it
+    writes: rows short of that fail the write before the file is in place."""
+    from pathlib import Path
+
+    from jukimatch.engine.io import InputTable
+    from jukimatch.engine.reconcile.common import DecisionsWrite
+    from jukimatch.engine.reconcile.tables import malformed_decisions
+
+    schema = malformed_decisions(0).schema
+    rows = {"person_id": ["a", "b"], "decision": ["match", "review"], "my_number": [None, None],
+            "match_probability": [0.5, 0.5], "match_weight": [1.0, 1.0], "candidates": [1, 2],
+            "reasons": [[], []], "wrong_number_risk": [0.5, 0.5]}
+    part = pa.table(rows, schema=schema).append_column("__g", pa.array([0, 1], pa.int64()))
+    r_in = InputTable(pa.table({}), [], Path("r.csv"))
+    short = DecisionsWrite(tmp_path, None, [part], r_in, 3)
+    with pytest.raises(RuntimeError, match="rows lost"):
+        short.result()
+    short.close()
+    assert not (tmp_path / "decisions.parquet").exists()
+    whole = DecisionsWrite(tmp_path, None, [part], r_in, 2)
+    assert whole.result() == tmp_path / "decisions.parquet"
+    whole.close()
+    assert whole.kept.rows == 2 and whole.kept.codes.tolist() == [0, 1]
