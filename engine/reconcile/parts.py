@@ -121,9 +121,9 @@ def _resolve(*reports: Sealed) -> Sealed:
 def _decided(prep: Sealed, comp: Sealed, model, th, part, pop: Sealed, rates, bucket_results: tuple[Sealed, ...]):
     """The partition decided with the stand-ins of its persons' numbers from every bucket.
 
-    Recomputed by each task that needs it rather than parked between them: a partition's
-    pairs and decisions were ~100 MB to write and map back per 1M residents (a tenth of a
-    10M run's decide phase), scoring them again costs less."""
+    Not parked between the tasks that need it: a partition's pairs and decisions were
+    ~100 MB to write and map back per 1M residents (1.5 of the ~10 CPU-s of a 10M run's
+    decide phase). The outputs decide once; the report's sample, when there is one, again."""
     phantoms = Phantoms.concat([b.value[part] for b in bucket_results])
     return score_and_decide(prep.value, comp.value, model, th, phantoms, pop=pop.value, rates=rates)
 
