@@ -20,6 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from jukimatch.engine.memory import MEMORY_SHARE, memory_available
+
 RESIDENT_COLUMNS = (
     "person_id", "resident_class", "name_alpha", "name_kanji", "name_kana", "birth_date",
     "sex", "nationality", "address", "card_number", "my_number",
@@ -37,8 +39,6 @@ _SNIFF_BYTES = 1 << 22
 BYTES_PER_ROW_WHOLE = 1_000
 #: resident rows per partition when the input is taken in turn (about 1.5 GiB of peak each)
 ROWS_PER_TURN = 1_000_000
-#: a run over the whole input may take this share of the memory available, no more
-MEMORY_SHARE = 0.6
 
 
 class InputError(ValueError):
@@ -393,58 +393,9 @@ def estimate_rows(path: str | Path) -> int:
     return int(size / (len(head) / lines)) if lines else 0
 
 
-def memory_available() -> int | None:
-    """Bytes of memory this process can still take without swapping or being killed: the
-    system's ``MemAvailable``, or less where the process's memory cgroup (a container's
-    limit) leaves less; None when neither can be read."""
-    known = [x for x in (_meminfo_available(), cgroup_room()) if x is not None]
-    return min(known) if known else None
-
-
-def _meminfo_available(path: str = "/proc/meminfo") -> int | None:
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def cgroup_room(proc: str | Path = "/proc/self/cgroup", root: str | Path = "/sys/fs/cgroup") -> int | None:
-    """What the process's memory cgroup still allows: its limit less what it uses, page cache
-    that can be dropped not counted (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``);
-    None without a limit or where none can be read."""
-    try:
-        lines = Path(proc).read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, where = (line.split(":", 2) + ["", ""])[:3]
-        if controllers == "":  # v2: one hierarchy
-            files = (Path(root) / where.lstrip("/"), "memory.max", "memory.current", "inactive_file")
-        elif "memory" in controllers.split(","):  # v1: the memory controller's own tree
-            files = (Path(root) / "memory" / where.lstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes",
-                     "total_inactive_file")
-        else:
-            continue
-        folder, limit_file, usage_file, inactive = files
-        try:
-            limit_text = (folder / limit_file).read_text().strip()
-            if limit_text == "max" or int(limit_text) >= 1 << 60:  # unlimited
-                continue
-            used = int((folder / usage_file).read_text())
-            stat = dict(row.split() for row in (folder / "memory.stat").read_text().splitlines() if " " in row)
-            return max(int(limit_text) - used + int(stat.get(inactive, 0)), 0)
-        except (OSError, ValueError):
-            continue
-    return None
-
-
 def partitions_for(residents: str | Path) -> int:
     """Partitions to take in turn so that a run fits the memory available: 1 (the whole input
-    at once, the fastest) unless its estimated peak exceeds :data:`MEMORY_SHARE` of it."""
+    at once, the fastest) unless its estimated peak exceeds :data:`~jukimatch.engine.memory.MEMORY_SHARE` of it."""
     rows = estimate_rows(residents)
     available = memory_available()
     if available is None or rows * BYTES_PER_ROW_WHOLE <= MEMORY_SHARE * available:

@@ -1,4 +1,5 @@
-"""How this process's allocators keep and hand back memory: the one place that talks to glibc.
+"""How much memory there is, and how this process's allocators keep and hand it back: the one
+place that reads the system's and the cgroup's figures and talks to glibc.
 
 Light to import (no NumPy, no Arrow): :func:`keep_freed_memory` must run before either
 starts a thread.
@@ -9,6 +10,7 @@ import ctypes
 import functools
 import os
 import sys
+from pathlib import Path
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8  # glibc's mallopt parameters
 
@@ -62,6 +64,59 @@ def resident_bytes() -> int | None:
         return None
 
 
+#: a run over the whole input may take this share of the memory available, no more
+MEMORY_SHARE = 0.6
+
+
+def memory_available() -> int | None:
+    """Bytes of memory this process can still take without swapping or being killed: the
+    system's ``MemAvailable``, or less where the process's memory cgroup (a container's
+    limit) leaves less; None when neither can be read."""
+    known = [x for x in (_meminfo_available(), cgroup_room()) if x is not None]
+    return min(known) if known else None
+
+
+def _meminfo_available(path: str = "/proc/meminfo") -> int | None:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def cgroup_room(proc: str | Path = "/proc/self/cgroup", root: str | Path = "/sys/fs/cgroup") -> int | None:
+    """What the process's memory cgroup still allows: its limit less what it uses, page cache
+    that can be dropped not counted (cgroup v2 ``memory.max``, v1 ``memory.limit_in_bytes``);
+    None without a limit or where none can be read."""
+    try:
+        lines = Path(proc).read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, where = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # v2: one hierarchy
+            files = (Path(root) / where.lstrip("/"), "memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):  # v1: the memory controller's own tree
+            files = (Path(root) / "memory" / where.lstrip("/"), "memory.limit_in_bytes", "memory.usage_in_bytes",
+                     "total_inactive_file")
+        else:
+            continue
+        folder, limit_file, usage_file, inactive = files
+        try:
+            limit_text = (folder / limit_file).read_text().strip()
+            if limit_text == "max" or int(limit_text) >= 1 << 60:  # unlimited
+                continue
+            used = int((folder / usage_file).read_text())
+            stat = dict(row.split() for row in (folder / "memory.stat").read_text().splitlines() if " " in row)
+            return max(int(limit_text) - used + int(stat.get(inactive, 0)), 0)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 #: what a step freed stays for the next step while the process holds less than this; above,
 #: it is handed back. Handing it back after every step cost a 10M run in turn ~6 s of its
 #: ~45 (the kernel zeroing the same pages again for the next step: 18-20 s of system time
@@ -70,10 +125,19 @@ def resident_bytes() -> int | None:
 KEEP_FREED_BELOW = 2 << 30
 
 
-def release_above(limit: int = KEEP_FREED_BELOW) -> bool:
-    """:func:`release_unused` only when this process holds more than ``limit`` bytes (or
-    cannot tell): below it, what a step freed stays for the next step to reuse without the
-    kernel zeroing its pages again. Returns whether memory was handed back."""
+def freed_memory_line() -> int:
+    """The line of :func:`release_above`: :data:`KEEP_FREED_BELOW`, or :data:`MEMORY_SHARE` of
+    the memory available where that is less (runs go in turn where memory is short)."""
+    available = memory_available()
+    return min(KEEP_FREED_BELOW, int(MEMORY_SHARE * available)) if available else KEEP_FREED_BELOW
+
+
+def release_above(limit: int | None = None) -> bool:
+    """:func:`release_unused` only when this process holds more than ``limit`` bytes (default:
+    :func:`freed_memory_line`) or cannot tell: below it, what a step freed stays for the next
+    step to reuse without the kernel zeroing its pages again. Returns whether memory was
+    handed back."""
+    limit = freed_memory_line() if limit is None else limit
     rss = resident_bytes()
     if rss is not None and rss <= limit:
         return False
@@ -81,4 +145,5 @@ def release_above(limit: int = KEEP_FREED_BELOW) -> bool:
     return True
 
 
-__all__ = ["KEEP_FREED_BELOW", "keep_freed_memory", "release_above", "release_unused", "resident_bytes"]
+__all__ = ["KEEP_FREED_BELOW", "MEMORY_SHARE", "cgroup_room", "freed_memory_line", "keep_freed_memory", "memory_available",
+           "release_above", "release_unused", "resident_bytes"]

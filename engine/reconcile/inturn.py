@@ -23,8 +23,7 @@ from typing import Any
 import numba
 
 from jukimatch.engine.files.crypt import load_key
-from jukimatch.engine.io import MEMORY_SHARE, memory_available
-from jukimatch.engine.memory import KEEP_FREED_BELOW, release_above
+from jukimatch.engine.memory import freed_memory_line, release_above
 from jukimatch.engine.reconcile.checkpoint import digests_in_background
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir
 from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, Sealed, run_parts
@@ -48,21 +47,17 @@ class InTurnRunner:
     """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task in this process
     and parks every sealed result in ``folder`` until a later task asks for it. A task of
     :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads, with the
-    Numba thread count of the thread that made the runner, unless that count is one (its reference is a future;
-    tasks are started in the order given, so one that waits on an earlier one never waits on
-    a task not yet started); every other task runs at once. What a task freed stays for the
-    next while the process holds less than ``keep_freed_below`` bytes (by default
-    :data:`~jukimatch.engine.memory.KEEP_FREED_BELOW`, or :data:`~jukimatch.engine.io.MEMORY_SHARE`
-    of the memory available where that is less: runs go in turn where memory is short), else
-    it is handed back. ``parts``: where each partition's rows are (a
-    partition's tables are mapped from there again rather than parked a second time)."""
+    Numba thread count of the thread that made the runner, unless that count is one (its
+    reference is a future; tasks are started in the order given, so one that waits on an
+    earlier one never waits on a task not yet started); every other task runs at once. What
+    a task freed stays for the next while the process holds less than ``keep_freed_below``
+    bytes (by default :func:`~jukimatch.engine.memory.freed_memory_line`), else it is handed
+    back. ``parts``: where each partition's rows are (a partition's tables are mapped from
+    there again rather than parked a second time)."""
 
     def __init__(self, folder: Path, key: bytes | None, parts: list[TurnPart], keep_freed_below: int | None = None):
         self.folder, self.key, self.parts = folder, key, parts
-        if keep_freed_below is None:
-            available = memory_available()
-            keep_freed_below = min(KEEP_FREED_BELOW, int(MEMORY_SHARE * available) if available else KEEP_FREED_BELOW)
-        self.keep_freed_below = keep_freed_below
+        self.keep_freed_below = freed_memory_line() if keep_freed_below is None else keep_freed_below
         self._ids = itertools.count(1)
         # the caller's kernel threads (``--threads``) hold on the runner's threads too (Numba's
         # count is per thread); with one, no two tasks run at once either

@@ -88,24 +88,3 @@ def test_partitions_only_when_the_whole_would_not_fit(tmp_path, monkeypatch):
     monkeypatch.setattr(io, "memory_available", lambda: 1 << 20)  # 1 MiB: nothing fits
     monkeypatch.setattr(io, "ROWS_PER_TURN", 2_000)
     assert io.partitions_for(path) == 3
-
-
-def test_a_containers_memory_limit_counts(tmp_path):
-    """cgroup v2 and v1: limit less usage, droppable page cache given back; no limit: None."""
-    v2 = tmp_path / "v2"
-    (v2 / "sys" / "app").mkdir(parents=True)
-    (v2 / "cgroup").write_text("0::/app\n")
-    (v2 / "sys" / "app" / "memory.max").write_text("4294967296\n")
-    (v2 / "sys" / "app" / "memory.current").write_text("1073741824\n")
-    (v2 / "sys" / "app" / "memory.stat").write_text("anon 900000000\ninactive_file 104857600\n")
-    assert io.cgroup_room(v2 / "cgroup", v2 / "sys") == 4294967296 - 1073741824 + 104857600
-    (v2 / "sys" / "app" / "memory.max").write_text("max\n")
-    assert io.cgroup_room(v2 / "cgroup", v2 / "sys") is None
-    v1 = tmp_path / "v1"
-    (v1 / "sys" / "memory" / "box").mkdir(parents=True)
-    (v1 / "cgroup").write_text("5:devices:/\n4:memory:/box\n0::/\n")
-    (v1 / "sys" / "memory" / "box" / "memory.limit_in_bytes").write_text("2147483648\n")
-    (v1 / "sys" / "memory" / "box" / "memory.usage_in_bytes").write_text("2200000000\n")
-    (v1 / "sys" / "memory" / "box" / "memory.stat").write_text("cache 10\ntotal_inactive_file 0\n")
-    assert io.cgroup_room(v1 / "cgroup", v1 / "sys") == 0  # over its limit: nothing left
-    assert io.cgroup_room(tmp_path / "none", tmp_path) is None

@@ -1,5 +1,6 @@
 """The process keeps the memory it frees (``keep_freed_memory``): a second array of the same
-size reuses the first one's pages instead of faulting in fresh ones the kernel must zero."""
+size reuses the first one's pages instead of faulting in fresh ones the kernel must zero; and
+what a container's cgroup still allows counts in the memory available."""
 import platform
 import subprocess
 import sys
@@ -75,3 +76,26 @@ def test_resident_bytes_reads_this_process():
 
     rss = resident_bytes()
     assert rss is None if sys.platform != "linux" else 10 << 20 < rss < 1 << 40
+
+
+def test_a_containers_memory_limit_counts(tmp_path):
+    """cgroup v2 and v1: limit less usage, droppable page cache given back; no limit: None."""
+    from jukimatch.engine.memory import cgroup_room
+
+    v2 = tmp_path / "v2"
+    (v2 / "sys" / "app").mkdir(parents=True)
+    (v2 / "cgroup").write_text("0::/app\n")
+    (v2 / "sys" / "app" / "memory.max").write_text("4294967296\n")
+    (v2 / "sys" / "app" / "memory.current").write_text("1073741824\n")
+    (v2 / "sys" / "app" / "memory.stat").write_text("anon 900000000\ninactive_file 104857600\n")
+    assert cgroup_room(v2 / "cgroup", v2 / "sys") == 4294967296 - 1073741824 + 104857600
+    (v2 / "sys" / "app" / "memory.max").write_text("max\n")
+    assert cgroup_room(v2 / "cgroup", v2 / "sys") is None
+    v1 = tmp_path / "v1"
+    (v1 / "sys" / "memory" / "box").mkdir(parents=True)
+    (v1 / "cgroup").write_text("5:devices:/\n4:memory:/box\n0::/\n")
+    (v1 / "sys" / "memory" / "box" / "memory.limit_in_bytes").write_text("2147483648\n")
+    (v1 / "sys" / "memory" / "box" / "memory.usage_in_bytes").write_text("2200000000\n")
+    (v1 / "sys" / "memory" / "box" / "memory.stat").write_text("cache 10\ntotal_inactive_file 0\n")
+    assert cgroup_room(v1 / "cgroup", v1 / "sys") == 0  # over its limit: nothing left
+    assert cgroup_room(tmp_path / "none", tmp_path) is None

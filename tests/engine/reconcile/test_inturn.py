@@ -188,17 +188,18 @@ def test_a_reconciliation_calls_no_parallel_kernel():
 def test_a_task_keeps_its_freed_memory_below_the_runners_line(tmp_path, monkeypatch):
     """After each task the runner hands freed memory back only above its line (default: at
     most memory.KEEP_FREED_BELOW, less where the memory available is small)."""
+    from jukimatch.engine import memory
     from jukimatch.engine.reconcile import inturn
 
     lines = []
     monkeypatch.setattr(inturn, "release_above", lambda limit: lines.append(limit))
     runner = inturn.InTurnRunner(tmp_path, None, [])
     try:
-        assert 0 < runner.keep_freed_below <= inturn.KEEP_FREED_BELOW
-        monkeypatch.setattr(inturn, "memory_available", lambda: 1 << 30)
+        assert 0 < runner.keep_freed_below <= memory.KEEP_FREED_BELOW
+        monkeypatch.setattr(memory, "memory_available", lambda: 1 << 30)
         small = inturn.InTurnRunner(tmp_path, None, [])
         small.close()
-        assert small.keep_freed_below == int(inturn.MEMORY_SHARE * (1 << 30))
+        assert small.keep_freed_below == int(memory.MEMORY_SHARE * (1 << 30))
         runner.submit(_pass, 1)
         assert lines == [runner.keep_freed_below]
     finally:
