@@ -91,6 +91,10 @@ class DaskRunner:
             v = f.result()
             yield v.value if isinstance(v, Sealed) else v
 
+    def gather(self, fn, calls, into):
+        for p, value in enumerate(self.each(fn, calls)):
+            into(p, value)
+
 
 def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path, opts: Options) -> dict:
     """:func:`jukimatch.engine.reconcile.pipeline.run` on a Dask cluster (see the module's docstring)."""

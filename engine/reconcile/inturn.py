@@ -15,7 +15,7 @@ import itertools
 import shutil
 import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,20 @@ class InTurnRunner:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+
+    def gather(self, fn, calls, into):
+        def one(p: int, args: tuple) -> None:
+            result = self._call(fn, args)
+            into(p, result.value if isinstance(result, Sealed) else result)  # its views close after
+
+        if fn not in self.side_by_side:
+            for p, args in enumerate(calls):
+                one(p, args)
+            return
+        jobs = [self._pool.submit(one, p, args) for p, args in enumerate(calls)]
+        wait(jobs)  # every one ended before the first failure is raised: none left writing
+        for job in jobs:
+            job.result()
 
 
 def run_inturn(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path, opts: Options) -> dict:

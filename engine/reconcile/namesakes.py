@@ -378,33 +378,32 @@ class PopulationInputs:
     own_answer: np.ndarray | None = None
 
     @classmethod
-    def concat(cls, parts, n_rows: int) -> "PopulationInputs":
-        """The parts (an iterable, taken one at a time, ``n_rows`` rows in all) one after
-        another, never two copies of the whole: :func:`population` takes rows in any order."""
-        rows, valid = np.empty(n_rows, np.int64), np.zeros(n_rows, bool)
-        keys = ResidentKeys(*(np.empty(n_rows, np.uint64) for _ in _KEY_FIELDS))
-        card, held, own = np.empty(n_rows, np.uint64), np.empty(n_rows, np.int64), np.empty(n_rows, np.int64)
-        names: list[list[np.ndarray]] = [[], [], []]
-        numbers, has_own, at = [], True, 0
-        for part in parts:
-            put = slice(at, at + len(part.rows))
-            rows[put] = part.rows
-            keys.put(put, part.keys)
-            valid[put], card[put], held[put] = part.valid, part.card, part.held
-            if part.own_answer is None:
-                has_own = False
-            else:
-                own[put] = part.own_answer
-            for j in range(3):
-                names[j].append(np.asarray(part.answer_names[j], np.uint64))
-            numbers.append(np.asarray(part.answer_numbers, np.int64))
-            at = put.stop
-            del part
-        if at != n_rows:
-            raise ValueError(f"the parts hold {at} rows, not {n_rows}")
-        return cls(rows, keys, valid, card, held,
-                   tuple(np.concatenate(x) if x else np.zeros(0, np.uint64) for x in names),
-                   np.concatenate(numbers) if numbers else np.zeros(0, np.int64), own if has_own else None)
+    def empty(cls, n_rows: int, n_answers: int) -> "PopulationInputs":
+        """Room for the run's ``n_rows`` rows and ``n_answers`` compared answers, each part's
+        share filled in by :meth:`put`: the whole is built once, never from a copy of each part."""
+        return cls(np.empty(n_rows, np.int64), ResidentKeys(*(np.empty(n_rows, np.uint64) for _ in _KEY_FIELDS)),
+                   np.zeros(n_rows, bool), np.empty(n_rows, np.uint64), np.empty(n_rows, np.int64),
+                   (np.empty(n_answers, np.uint64), np.empty(n_answers, np.uint64), np.empty(n_answers, np.uint64)),
+                   np.empty(n_answers, np.int64), np.empty(n_rows, np.int64))
+
+    def put(self, rows: slice, answers: slice, part: "PopulationInputs") -> None:
+        """``part`` copied into ``rows`` and ``answers`` of this whole (:meth:`empty`). Parts that
+        fill other slices may do so from several threads at once: :func:`population` takes rows
+        in any order, and the run's own order keeps its results the same from run to run."""
+        n_rows, n_answers = rows.stop - rows.start, answers.stop - answers.start
+        if len(part.rows) != n_rows or len(part.answer_numbers) != n_answers:
+            raise ValueError(f"a part holds {len(part.rows)} rows and {len(part.answer_numbers)} answers, "
+                             f"not {n_rows} and {n_answers}")
+        self.rows[rows] = part.rows
+        self.keys.put(rows, part.keys)
+        self.valid[rows], self.card[rows], self.held[rows] = part.valid, part.card, part.held
+        for j in range(3):
+            self.answer_names[j][answers] = part.answer_names[j]
+        self.answer_numbers[answers] = part.answer_numbers
+        if part.own_answer is None:
+            self.own_answer = None  # one part without them: the run has none
+        elif self.own_answer is not None:
+            self.own_answer[rows] = part.own_answer
 
 
 def _pairs_within(counts: np.ndarray) -> float:

@@ -54,6 +54,12 @@ class Runner(Protocol):
         ones opened: results the driver takes at once, never kept where the runner keeps
         partitions."""
 
+    def gather(self, fn: Callable, calls: list[tuple], into: Callable[[int, Any], None]) -> None:
+        """``into(p, value)`` with the value of ``fn(*calls[p])`` for each partition p,
+        :class:`Sealed` ones opened, perhaps on the runner's threads, several at once (for
+        different p). The value may be a view of where the runner keeps partitions, good only
+        during the call: ``into`` copies what it keeps, and no value is copied to reach it."""
+
 
 # -- tasks (module-level functions: picklable by reference) ------------------------------
 #
@@ -196,7 +202,8 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
     if store is not None:
         store.mark("compared")
     with timer.phase("fit"):
-        n_pairs = sum(s[1] for s in summaries)
+        pairs = [s[1] for s in summaries]
+        n_pairs = sum(pairs)
         pat = np.sum([s[0] for s in summaries], axis=0)
         u_local = [s[2] for s in summaries]
         u_cross = u_levels_from_exports([s[3] for s in summaries], [s[4] for s in summaries])
@@ -208,16 +215,18 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         store.mark("fitted")
     with timer.phase("population"):
         # the population is the whole run's: names, places and duplicates cross partitions
-        # the partitions' rows one after another: population() takes any order
-        whole = PopulationInputs.concat(
-            runner.each(_population_inputs, [(prep_f[p], comp_f[p]) for p in range(n_parts)]), split.n_res)
+        # the partitions' rows one after another, each part's put in place where it is made
+        at = np.cumsum([0] + [len(r) for r in r_rows])
+        answer_at = np.cumsum([0] + pairs)
+        whole = PopulationInputs.empty(split.n_res, int(answer_at[-1]))
+        runner.gather(_population_inputs, [(prep_f[p], comp_f[p]) for p in range(n_parts)],
+                      lambda p, part: whole.put(slice(at[p], at[p + 1]), slice(answer_at[p], answer_at[p + 1]), part))
         # the heap handed back before and after population(), the run's peak: what the parts'
         # inputs left free is fragmented (a trim here lowers the 10M peak by a tenth)
         release_unused()
         pop_all = population(whole, consume=True)
         del whole
         release_unused()
-        at = np.cumsum([0] + [len(r) for r in r_rows])
         pop_f = [runner.scatter(Sealed(pop_all.take(slice(at[p], at[p + 1])))) for p in range(n_parts)]
         units = list(runner.each(_units, [(prep_f[p], comp_f[p], model, th, pop_f[p]) for p in range(n_parts)]))
         rates = rates_from(CandidateUnits.concat(units), model, pop_all, given=opts.model)
