@@ -4,6 +4,7 @@ encrypted outputs; and what it parks on disk is the owner's alone and gone at th
 import json
 import os
 import threading
+import time
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
@@ -164,6 +165,37 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
             list(runner.each(_gather, [(failed,)]))
         with pytest.raises(ValueError, match="bad part -2"):
             list(runner.each(_pass, [(1,), (-2,), (3,)]))
+    finally:
+        runner.close()
+
+
+def _slow_pass(x):
+    time.sleep(0.05 * (x == 0))  # the first ends last
+    return _pass(x)
+
+
+def test_gather_hands_each_value_over_where_it_is_made_and_raises_once_all_ended(tmp_path, monkeypatch):
+    """``gather`` gives ``into`` each partition's value with its number, on the runner's two
+    threads for a SIDE_BY_SIDE task, on the caller's otherwise; a failure is raised only once
+    every call has ended, so no ``into`` is still writing when the caller sees it."""
+    import pytest
+
+    from jukimatch.engine.reconcile import inturn
+
+    monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_slow_pass}))
+    runner = inturn.InTurnRunner(tmp_path, None, [])
+    try:
+        got = {}
+        runner.gather(_slow_pass, [(x,) for x in range(5)], lambda p, v: got.__setitem__(p, v))
+        assert {p: x for p, (x, _) in got.items()} == {p: p for p in range(5)}
+        assert {name for _, name in got.values()} == {"jukimatch-turn_0", "jukimatch-turn_1"}
+        in_order = []
+        runner.gather(_pass, [(x,) for x in range(3)], lambda p, v: in_order.append((p, v[1])))
+        assert in_order == [(p, threading.current_thread().name) for p in range(3)]
+        ended = []
+        with pytest.raises(ValueError, match="bad part -1"):
+            runner.gather(_slow_pass, [(-1,), (0,), (2,)], lambda p, v: ended.append(p))
+        assert sorted(ended) == [1, 2]  # the slow one (0) had ended before the first's failure surfaced
     finally:
         runner.close()
 

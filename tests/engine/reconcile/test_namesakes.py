@@ -123,3 +123,39 @@ def test_a_namesake_added_beside_a_person_is_never_matched(population, tmp_path,
     mine = d.filter(pc.equal(d["person_id"], pid)).to_pylist()[0]
     assert mine["my_number"] != number
     assert mine["decision"] != "match" or mine["my_number"] == matched[pid]
+
+
+def _inputs(rows, answers, own=True, seed=0):
+    from jukimatch.engine.reconcile.namesakes import PopulationInputs, ResidentKeys
+
+    rng = np.random.default_rng(seed)
+    u64 = lambda n: rng.integers(1, 2**63, n, dtype=np.int64).astype(np.uint64)  # noqa: E731
+    return PopulationInputs(rows=np.asarray(rows, np.int64), keys=ResidentKeys(*(u64(len(rows)) for _ in range(6))),
+                            valid=rng.random(len(rows)) < 0.9, card=u64(len(rows)),
+                            held=rng.integers(-1, 5, len(rows)), answer_names=(u64(answers), u64(answers), u64(answers)),
+                            answer_numbers=rng.integers(-1, 5, answers),
+                            own_answer=rng.integers(-1, 5, len(rows)) if own else None)
+
+
+def test_the_whole_population_input_is_its_parts_put_in_their_places():
+    """``PopulationInputs.empty`` + ``put`` (parts in any order, as the runner's threads end
+    them) hold each part's rows and answers in its own slices; a part of another size is
+    refused; one part without own answers leaves the whole without them."""
+    from jukimatch.engine.reconcile.namesakes import PopulationInputs
+
+    parts = [_inputs([4, 0], 3, seed=1), _inputs([2], 0, seed=2), _inputs([1, 3], 2, seed=3)]
+    whole = PopulationInputs.empty(5, 5)
+    for p, rows, answers in ((2, slice(3, 5), slice(3, 5)), (0, slice(0, 2), slice(0, 3)), (1, slice(2, 3), slice(3, 3))):
+        whole.put(rows, answers, parts[p])
+    assert whole.rows.tolist() == [4, 0, 2, 1, 3]
+    for name in ("valid", "card", "held", "own_answer"):
+        assert np.array_equal(getattr(whole, name), np.concatenate([getattr(x, name) for x in parts])), name
+    assert np.array_equal(whole.keys.room, np.concatenate([x.keys.room for x in parts]))
+    assert np.array_equal(whole.answer_names[1], np.concatenate([x.answer_names[1] for x in parts]))
+    assert np.array_equal(whole.answer_numbers, np.concatenate([x.answer_numbers for x in parts]))
+    with pytest.raises(ValueError, match="holds 2 rows and 3 answers, not 2 and 2"):
+        PopulationInputs.empty(5, 5).put(slice(0, 2), slice(0, 2), parts[0])
+    without = PopulationInputs.empty(3, 3)
+    without.put(slice(0, 2), slice(0, 3), parts[0])
+    without.put(slice(2, 3), slice(3, 3), _inputs([2], 0, own=False))
+    assert without.own_answer is None
