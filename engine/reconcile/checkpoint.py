@@ -1,7 +1,8 @@
 """The crash-safe work folder of a bulk run: a manifest and per-chunk results, resumable.
 
 A run keeps its expensive intermediate results — the comparison levels of each chunk of
-resident rows — in ``OUT/.jukimatch-work/``. Every file there is written to a temporary name,
+resident rows, or of each whole partition for a run taking partitions in turn — in
+``OUT/.jukimatch-work/``. Every file there is written to a temporary name,
 flushed to disk and renamed into place (``os.replace`` is atomic), so a run killed at any
 moment leaves either a whole chunk file or none. The manifest names the inputs by content
 hash (SHA-256) and the settings that shape the results; ``resume`` reuses the chunk files of
@@ -32,7 +33,8 @@ MANIFEST = "manifest.json"
 FORMAT = 2  # 2: a chunk is .npy records one after another (1: an .npz archive)
 CHUNK_SUFFIX = ".npys"
 #: Test hook: ``JUKIMATCH_FAULT=<point>`` kills the process with SIGKILL when the run reaches
-#: ``<point>`` (``chunk:<k>`` after chunk k of the first partition is saved, ``compared``,
+#: ``<point>`` (``chunk:<k>`` after chunk k of the first partition is saved, ``kept:<p>``
+#: after partition p's comparison is kept whole by a run in turn, ``compared``,
 #: ``fitted``, ``decided``, ``write:<output file>`` after that output is in place).
 FAULT_ENV = "JUKIMATCH_FAULT"
 
@@ -134,6 +136,15 @@ class WorkDir:
 
     def chunk_path(self, part: int, chunk: int) -> Path:
         return self.root / f"part{part:04d}" / f"chunk{chunk:06d}{CHUNK_SUFFIX}"
+
+    def part_path(self, part: int, name: str) -> Path:
+        """Where a result of the whole partition ``part`` is kept (a run in turn keeps its
+        comparison whole, in one file, instead of chunk by chunk); its folder is made."""
+        folder = self.root / f"part{part:04d}"
+        if not folder.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            fsync_dir(self.root)
+        return folder / name
 
     def load_chunk(self, part: int, chunk: int) -> dict[str, np.ndarray] | None:
         """The saved arrays of a finished chunk, or None (never saved, or unreadable)."""

@@ -135,6 +135,7 @@ class Compared:
     export_res: list = field(default_factory=list)  # (sample ids, resident Features) for other parts
     export_pair: list = field(default_factory=list)  # (sample ids, response Features)
     reused_chunks: int = 0
+    chunks: int = 0  # the chunks it was compared in
     rkeys: ResidentKeys = field(default_factory=ResidentKeys.empty)  # per resident row
     pkeys: PairKeys = field(default_factory=PairKeys.empty)  # per compared pair
 
@@ -245,6 +246,7 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
         rs = _within(plan.res_row, a, b) if plan is not None else slice(0, 0)
         ps = _within(plan.pair_idx, pa_, pb) if plan is not None else slice(0, 0)
         bounds.append((a, b, pa_, pb, rs, ps))
+    out.chunks = len(bounds)
 
     def normalised(c: int):
         """Chunk c made ready: its saved arrays, or its two sides' features."""

@@ -91,6 +91,8 @@ class DaskRunner:
             v = f.result()
             yield v.value if isinstance(v, Sealed) else v
 
+    keeps_files = False  # a partition's comparison is saved chunk by chunk by its task
+
     def gather(self, fn, calls, into):
         for p, value in enumerate(self.each(fn, calls)):
             into(p, value)

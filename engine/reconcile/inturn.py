@@ -24,11 +24,11 @@ import numba
 
 from jukimatch.engine.files.crypt import load_key
 from jukimatch.engine.memory import freed_memory_line, release_above
-from jukimatch.engine.reconcile.checkpoint import digests_in_background
+from jukimatch.engine.reconcile.checkpoint import digests_in_background, fault_point
 from jukimatch.engine.reconcile.common import Options, clear_summary, open_workdir
 from jukimatch.engine.reconcile.parts import SIDE_BY_SIDE, Sealed, run_parts
 from jukimatch.engine.reconcile.prepare import Prepared
-from jukimatch.engine.reconcile.spill import Spilled, detached, load, spill
+from jukimatch.engine.reconcile.spill import Spilled, detached, load, readable, spill
 from jukimatch.engine.reconcile.split import TurnPart, split_inputs
 from jukimatch.engine.runtime import Timer
 
@@ -96,6 +96,26 @@ class InTurnRunner:
         if fn in self.side_by_side:
             return self._pool.submit(lambda: self._park(self._call(fn, args), part))
         return self._park(self._call(fn, args), part)
+
+    #: results live in files here: a partition's comparison is kept whole (:meth:`keep`)
+    keeps_files = True
+
+    def keep(self, path: Path, fn, *args, part: int):
+        """``fn(*args)`` whose sealed result is parked at ``path`` durably (written whole under
+        another name, flushed, renamed: a run killed at any moment leaves it whole or not at
+        all), where a resumed run finds it and takes it instead of running ``fn`` again.
+        Returns (its reference, whether it was found)."""
+        found = Spilled(path, self.key is not None)
+        if path.exists() and readable(found, self.key):
+            return found, True
+
+        def kept() -> Spilled:
+            result = self._call(fn, args)
+            handle = spill(result, path, self.key, durable=True)
+            fault_point(f"kept:{part}")
+            return handle
+
+        return (self._pool.submit(kept) if fn in self.side_by_side else kept()), False
 
     def scatter(self, value):
         return self._park(value)

@@ -6,7 +6,8 @@ result on disk. The driver, :func:`run_parts`, is the same for both: partitions 
 their runner keeps them from stage to stage, and only small things reach the driver:
 
 1. *prepare* (validate, link) → compared pairs per resident row, for the global u plan;
-2. *compare* (chunks saved in the work folder for ``resume``) → pattern counts and the
+2. *compare* (saved in the work folder for ``resume``: chunk by chunk, or each partition
+   whole where the runner keeps results in files) → pattern counts and the
    partition's sides of the u-sample pairs; the driver runs one EM on the summed counts;
 3. *population*: the run's names, places and duplicates, from every partition's keys;
 4. *decide, first pass* → the numbers the partition's plausible persons would be given
@@ -53,6 +54,14 @@ class Runner(Protocol):
         """The values of ``fn(*calls[p])`` for each partition p, in order, :class:`Sealed`
         ones opened: results the driver takes at once, never kept where the runner keeps
         partitions."""
+
+    #: whether results live in files: then a partition's comparison is kept whole (:meth:`keep`)
+    #: rather than saved chunk by chunk by its task
+    keeps_files: bool
+
+    def keep(self, path: Path, fn: Callable, *args: Any, part: int) -> tuple[Any, bool]:
+        """``submit(fn, *args)`` with the result kept at ``path`` where a resumed run finds it
+        and takes it instead; (reference, whether it was found). Only where :attr:`keeps_files`."""
 
     def gather(self, fn: Callable, calls: list[tuple], into: Callable[[int, Any], None]) -> None:
         """``into(p, value)`` with the value of ``fn(*calls[p])`` for each partition p,
@@ -101,7 +110,7 @@ def _compare(prep: Sealed, plan, chunk_rows, store, part) -> Sealed:
 def _compare_summary(comp: Sealed) -> Sealed:
     c = comp.value
     res, pair = c.exports()
-    return Sealed((pattern_counts(c.levels), len(c.levels), c.u_levels, res, pair, c.reused_chunks))
+    return Sealed((pattern_counts(c.levels), len(c.levels), c.u_levels, res, pair, c.reused_chunks, c.chunks))
 
 
 def _population_inputs(prep: Sealed, comp: Sealed) -> Sealed:
@@ -192,8 +201,14 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         plans = localize_plan(plan, counts, split.r_part, r_rows)
     del counts
     with timer.phase("compare"):
-        comp_f = [runner.submit(_compare, prep_f[p], plans[p], opts.chunk_rows, store, p, part=p)
-                  for p in range(n_parts)]
+        if store is not None and runner.keeps_files:  # one file per partition, not one per chunk
+            kept = [runner.keep(store.part_path(p, "compared"), _compare, prep_f[p], plans[p], opts.chunk_rows,
+                                None, p, part=p) for p in range(n_parts)]
+            comp_f, found = [ref for ref, _ in kept], [hit for _, hit in kept]
+        else:
+            comp_f = [runner.submit(_compare, prep_f[p], plans[p], opts.chunk_rows, store, p, part=p)
+                      for p in range(n_parts)]
+            found = [False] * n_parts
         summaries = []
         for i, s in enumerate(runner.each(_compare_summary, [(c,) for c in comp_f])):
             summaries.append(s)
@@ -209,7 +224,7 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         u_cross = u_levels_from_exports([s[3] for s in summaries], [s[4] for s in summaries])
         u = np.concatenate(u_local + [u_cross])
         model, source = fit_model(opts, n_pairs, None, pat, u)
-        reused = sum(s[5] for s in summaries)
+        reused = sum(s[6] if hit else s[5] for s, hit in zip(summaries, found))
         del summaries
     if store is not None:
         store.mark("fitted")

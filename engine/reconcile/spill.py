@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jukimatch.engine.files.atomic import atomic_file
 from jukimatch.engine.files.crypt import create_private, decrypt_to_memory, encrypted_into
 
 ALIGN = 64  # Arrow's and numpy's preferred buffer alignment
@@ -60,12 +61,30 @@ def _write(f, obj: Any) -> None:
         pos += v.nbytes
 
 
-def spill(obj: Any, path: str | Path, key: bytes | None = None) -> Spilled:
-    """Write ``obj`` to ``path`` (created 0600, replaced if present); return its handle."""
+def spill(obj: Any, path: str | Path, key: bytes | None = None, *, durable: bool = False) -> Spilled:
+    """Write ``obj`` to ``path`` (created 0600, replaced if present); return its handle.
+    ``durable``: written under a temporary name, flushed to disk and renamed, so that a
+    process killed at any moment leaves the whole file or none (a run's checkpoint)."""
     path = Path(path)
-    with create_private(path) as f, encrypted_into(f, key) as sink:
+    with (atomic_file(path) if durable else create_private(path)) as f, encrypted_into(f, key) as sink:
         _write(sink, obj)
     return Spilled(path, key is not None)
+
+
+def readable(handle: Spilled, key: bytes | None = None) -> bool:
+    """Whether :func:`load` can take ``handle``: a spill file, decrypted by ``key`` where it is
+    encrypted (a whole read; otherwise its head only)."""
+    try:
+        if handle.encrypted:
+            _read(decrypt_to_memory(handle.path, key))
+        else:
+            with open(handle.path, "rb") as f:
+                head = f.read(_HEAD.size)
+            if len(head) < _HEAD.size or _HEAD.unpack(head)[0] != _MAGIC:
+                return False
+        return True
+    except Exception:  # noqa: BLE001 - any file that does not load is simply not used
+        return False
 
 
 def _read(buf) -> Any:
@@ -105,4 +124,4 @@ def detached(obj: Any) -> Any:
     return pickle.loads(data, buffers=[bytearray(b.raw()) for b in buffers])
 
 
-__all__ = ["Spilled", "detached", "load", "spill"]
+__all__ = ["Spilled", "detached", "load", "readable", "spill"]

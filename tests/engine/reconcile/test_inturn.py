@@ -86,8 +86,8 @@ def test_in_turn_encrypted_outputs_and_owner_only_parking(data, local, tmp_path,
 
     real = spill.spill
 
-    def spying(obj, path, key=None):
-        handle = real(obj, path, key)
+    def spying(obj, path, key=None, durable=False):
+        handle = real(obj, path, key, durable=durable)
         seen.append((os.stat(handle.path).st_mode & 0o777, key is not None, handle.path.read_bytes()[:4]))
         return handle
 

@@ -68,11 +68,12 @@ def _same_as_full(full, out, summary_full):
     assert not (out / WORK_DIR).exists()
 
 
-# One kill point per kind of step: inside the compare loop, after a phase mark, between two
-# output files (chunk:0, compared and write:decisions are the same kinds again). The run
+# One kill point per kind of step: inside the compare loop, after a partition's comparison
+# is kept whole, after a phase mark, between two output files (chunk:0, compared and
+# write:decisions are the same kinds again). The run
 # killed after the fit takes 3 partitions in turn; its resume asks for none and finds them
 # in the work folder.
-@pytest.mark.parametrize("point,parts", [("chunk:5", 0), ("fitted", 3), ("write:pending", 0)])
+@pytest.mark.parametrize("point,parts", [("chunk:5", 0), ("kept:1", 3), ("fitted", 3), ("write:pending", 0)])
 def test_killed_at_a_point_then_resumed(data, tmp_path, point, parts):
     root, paths, full, summary = data
     out = tmp_path / "out"
@@ -80,6 +81,7 @@ def test_killed_at_a_point_then_resumed(data, tmp_path, point, parts):
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (out / WORK_DIR / "manifest.json").exists()
     assert not (out / "summary.json").exists()  # an unfinished run never shows a summary
+    kept_before = (out / WORK_DIR / "part0001" / "compared").exists()
     resumed = _run(paths, out, resume=True)
     assert resumed.returncode == 0, resumed.stderr
     _same_as_full(full, out, summary)
@@ -88,6 +90,8 @@ def test_killed_at_a_point_then_resumed(data, tmp_path, point, parts):
     if point.startswith("chunk:"):
         k = int(point.split(":")[1])
         assert json.loads((out / "summary.json").read_text())["run"]["chunks_reused"] == k + 1
+    if point.startswith("kept:"):  # in turn, each partition's comparison is kept whole, its chunks with it
+        assert kept_before and json.loads((out / "summary.json").read_text())["run"]["chunks_reused"] >= 2
 
 
 def test_killed_from_outside_while_chunks_appear(data, tmp_path):
