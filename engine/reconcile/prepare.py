@@ -78,6 +78,7 @@ def prepare(R: pa.Table, S: pa.Table, r_global: np.ndarray | None = None,
         order = np.argsort(pair_res, kind="stable")
         pair_resp, pair_res = pair_resp[order], pair_res[order]
     held = np.where(r_ok, rcheck.held, -1)  # scanned once, by validation
+    rcheck.held = None  # kept as ``held``: 8 bytes a resident less to park
     number_all, number_ok_all = numbers(S.column("my_number"))
     return Prepared(
         R, S,
