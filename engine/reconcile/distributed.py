@@ -72,6 +72,8 @@ class DaskRunner:
     """:class:`~jukimatch.engine.reconcile.parts.Runner` on a Dask client: each partition's
     tasks on one worker, dealt round-robin (a lost worker's partitions may go elsewhere)."""
 
+    keeps_files = False  # results live in workers' memory: a comparison's task saves its chunks
+
     def __init__(self, client):
         self.client = client
         self.addrs = sorted(client.scheduler_info().get("workers", {}))
@@ -90,8 +92,6 @@ class DaskRunner:
         for f in futures:
             v = f.result()
             yield v.value if isinstance(v, Sealed) else v
-
-    keeps_files = False  # a partition's comparison is saved chunk by chunk by its task
 
     def gather(self, fn, calls, into):
         for p, value in enumerate(self.each(fn, calls)):

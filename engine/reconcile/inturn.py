@@ -55,6 +55,8 @@ class InTurnRunner:
     back. ``parts``: where each partition's rows are (a partition's tables are mapped from
     there again rather than parked a second time)."""
 
+    keeps_files = True  # results live in files: a partition's comparison is kept whole (:meth:`keep`)
+
     def __init__(self, folder: Path, key: bytes | None, parts: list[TurnPart], keep_freed_below: int | None = None):
         self.folder, self.key, self.parts = folder, key, parts
         self.keep_freed_below = freed_memory_line() if keep_freed_below is None else keep_freed_below
@@ -96,9 +98,6 @@ class InTurnRunner:
         if fn in self.side_by_side:
             return self._pool.submit(lambda: self._park(self._call(fn, args), part))
         return self._park(self._call(fn, args), part)
-
-    #: results live in files here: a partition's comparison is kept whole (:meth:`keep`)
-    keeps_files = True
 
     def keep(self, path: Path, fn, *args, part: int):
         """``fn(*args)`` whose sealed result is parked at ``path`` durably (written whole under
