@@ -148,13 +148,27 @@ def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, e
                  key: bytes | None) -> tuple[Split, InputTable, InputTable]:
     """Both inputs as ``n_parts`` partitions in ``folder``, in one streaming pass each, the two
     passes side by side (reading, taking and writing a batch release the GIL, and one pass
-    alone left a core idle a sixth of the time)."""
-    stop = threading.Event()  # the residents' pass failed: the responses' stops at its next batch
+    alone left a core idle a sixth of the time). A pass that fails stops the other at its
+    next batch, and its own error is the one raised."""
+    stop = threading.Event()  # one pass failed: the other stops at its next batch
+
+    def responses_pass():
+        try:
+            return _split_one(responses, "responses", n_parts, folder, encoding, key, stop)
+        except Abandoned:
+            raise
+        except BaseException:
+            stop.set()
+            raise
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-split-responses") as pool:
-        s_job = pool.submit(_split_one, responses, "responses", n_parts, folder, encoding, key, stop)
+        s_job = pool.submit(responses_pass)
         try:
             rf, r_rows, r_record, r_bad, r_schema, n_res = _split_one(residents, "residents", n_parts, folder,
-                                                                      encoding, key)
+                                                                      encoding, key, stop)
+        except Abandoned:
+            s_job.result()  # raises the responses' failure, which stopped this pass
+            raise
         except BaseException:
             stop.set()
             raise

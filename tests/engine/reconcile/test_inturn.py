@@ -300,3 +300,34 @@ def test_a_failed_residents_split_stops_the_responses_split(data, tmp_path, monk
     stop.set()
     with pytest.raises(split.Abandoned):
         real(resp, "responses", 2, folder, None, None, stop)
+
+
+def test_a_failed_responses_split_stops_the_residents_split(data, tmp_path, monkeypatch):
+    """The other way round: when the responses' pass fails, the residents' pass stops at its
+    next batch instead of reading to the end, and the responses' error is the one raised."""
+    import pytest
+
+    from jukimatch.engine.io import InputError
+    from jukimatch.engine.reconcile import split
+
+    root, (res, resp), _ = data
+    bad = tmp_path / "responses.parquet"
+    pq.write_table(pq.read_table(resp).drop_columns(["person_id"]), bad)
+    seen = {}
+    real = split._split_one
+
+    def watched(path, kind, *args):
+        if kind == "residents":  # held back until the responses' failure has stopped it
+            assert args[-1].wait(30)
+        try:
+            return real(path, kind, *args)
+        except BaseException as exc:
+            seen[kind] = type(exc)
+            raise
+
+    monkeypatch.setattr(split, "_split_one", watched)
+    folder = tmp_path / "turns"
+    folder.mkdir()
+    with pytest.raises(InputError, match="person_id"):
+        split.split_inputs(res, bad, 2, folder, None, None)
+    assert seen == {"responses": InputError, "residents": split.Abandoned}
