@@ -9,6 +9,7 @@ import time
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+import pytest
 
 from jukimatch.api import reconcile
 from jukimatch.api.cli import main
@@ -146,8 +147,6 @@ def test_side_by_side_tasks_run_on_two_threads_in_order_and_their_errors_surface
     """Tasks of SIDE_BY_SIDE run off the calling thread, two at a time, and a task that takes
     an earlier one's result receives it; ``each`` yields in the order given; a failure
     reaches whoever opens the result."""
-    import pytest
-
     from jukimatch.engine.reconcile import inturn, parts
 
     names = {task.__name__ for task in parts.SIDE_BY_SIDE}
@@ -178,8 +177,6 @@ def test_gather_hands_each_value_over_where_it_is_made_and_raises_once_all_ended
     """``gather`` gives ``into`` each partition's value with its number, on the runner's two
     threads for a SIDE_BY_SIDE task, on the caller's otherwise; a failure is raised only once
     every call has ended, so no ``into`` is still writing when the caller sees it."""
-    import pytest
-
     from jukimatch.engine.reconcile import inturn
 
     monkeypatch.setattr(inturn, "SIDE_BY_SIDE", frozenset({_slow_pass}))
@@ -267,57 +264,24 @@ def test_the_callers_thread_count_holds_on_the_runners_threads(tmp_path, monkeyp
         numba.set_num_threads(before)
 
 
-def test_a_failed_residents_split_stops_the_responses_split(data, tmp_path, monkeypatch):
-    """The two inputs are split side by side: when the residents' pass fails, its error is
-    raised and the responses' pass stops at its next batch instead of reading to the end."""
-    import pytest
-
+@pytest.mark.parametrize("broken,other", [("residents", "responses"), ("responses", "residents")])
+def test_a_failed_split_stops_the_other_and_its_error_is_raised(data, tmp_path, monkeypatch, broken, other):
+    """The two inputs are split side by side: when one pass fails, its error is raised and
+    the other pass stops at its next batch instead of reading to the end (held back here
+    until the failure has stopped it, so that it always has a next batch)."""
     from jukimatch.engine.io import InputError
     from jukimatch.engine.reconcile import split
 
     root, (res, resp), _ = data
-    bad = tmp_path / "residents.parquet"
-    pq.write_table(pq.read_table(res).drop_columns(["person_id"]), bad)
+    paths = {"residents": res, "responses": resp}
+    paths[broken] = tmp_path / f"{broken}.parquet"
+    pq.write_table(pq.read_table({"residents": res, "responses": resp}[broken]).drop_columns(["person_id"]),
+                   paths[broken])
     seen = {}
     real = split._split_one
 
     def watched(path, kind, *args):
-        try:
-            return real(path, kind, *args)
-        except BaseException as exc:
-            seen[kind] = type(exc)
-            raise
-
-    monkeypatch.setattr(split, "_split_one", watched)
-    folder = tmp_path / "turns"
-    folder.mkdir()
-    with pytest.raises(InputError, match="person_id"):
-        split.split_inputs(bad, resp, 2, folder, None, None)
-    assert seen["residents"] is InputError
-    assert seen.get("responses") in (None, split.Abandoned)  # stopped, or done before the stop
-
-    stop = threading.Event()
-    stop.set()
-    with pytest.raises(split.Abandoned):
-        real(resp, "responses", 2, folder, None, None, stop)
-
-
-def test_a_failed_responses_split_stops_the_residents_split(data, tmp_path, monkeypatch):
-    """The other way round: when the responses' pass fails, the residents' pass stops at its
-    next batch instead of reading to the end, and the responses' error is the one raised."""
-    import pytest
-
-    from jukimatch.engine.io import InputError
-    from jukimatch.engine.reconcile import split
-
-    root, (res, resp), _ = data
-    bad = tmp_path / "responses.parquet"
-    pq.write_table(pq.read_table(resp).drop_columns(["person_id"]), bad)
-    seen = {}
-    real = split._split_one
-
-    def watched(path, kind, *args):
-        if kind == "residents":  # held back until the responses' failure has stopped it
+        if kind == other:
             assert args[-1].wait(30)
         try:
             return real(path, kind, *args)
@@ -328,6 +292,6 @@ def test_a_failed_responses_split_stops_the_residents_split(data, tmp_path, monk
     monkeypatch.setattr(split, "_split_one", watched)
     folder = tmp_path / "turns"
     folder.mkdir()
-    with pytest.raises(InputError, match="person_id"):
-        split.split_inputs(res, bad, 2, folder, None, None)
-    assert seen == {"responses": InputError, "residents": split.Abandoned}
+    with pytest.raises(InputError, match=f"{broken}.parquet.*person_id"):
+        split.split_inputs(paths["residents"], paths["responses"], 2, folder, None, None)
+    assert seen == {broken: InputError, other: split.Abandoned}
