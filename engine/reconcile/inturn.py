@@ -4,7 +4,7 @@ Both inputs are read once, batch by batch, into the files of their partitions (:
 as the Dask backend splits them): no whole table is ever held. The stages of :mod:`.parts` then run as tasks in this process, one partition
 after another; every result a later stage needs is parked on disk (:mod:`.spill`) and mapped
 back without copying when its turn comes. What stays in memory between stages is what the
-whole run needs: a few numbers per row (pairs counted, population keys, the decisions'
+whole run needs: a few numbers per row (pairs counted, population keys and figures, the decisions'
 sort keys) and the outputs being merged.
 
 Decisions and output files are identical to those of the whole input in one part.
@@ -45,7 +45,8 @@ class _Prepared:
 
 class InTurnRunner:
     """:class:`~jukimatch.engine.reconcile.parts.Runner` that runs each task in this process
-    and parks every sealed result in ``folder`` until a later task asks for it. A task of
+    and parks every sealed result in ``folder`` until a later task asks for it (what the
+    driver scatters, a few numbers per row, stays in memory). A task of
     :data:`~jukimatch.engine.reconcile.parts.SIDE_BY_SIDE` runs on one of two threads, with the
     Numba thread count of the thread that made the runner, unless that count is one (its
     reference is a future; tasks are started in the order given, so one that waits on an
@@ -117,7 +118,9 @@ class InTurnRunner:
         return (self._pool.submit(kept) if fn in self.side_by_side else kept()), False
 
     def scatter(self, value):
-        return self._park(value)
+        # what the driver scatters is its own, a few numbers per row (the population's share
+        # of each partition): it stays in memory, for tasks to read, rather than written out
+        return value
 
     def _detached(self, fn, args) -> Any:
         result = self._call(fn, args)
