@@ -144,11 +144,10 @@ class DecisionsWrite:
     def __init__(self, out: Path, key: bytes | None, decisions: list[pa.Table], r_in: InputTable, n_in: int):
         """``n_in``: the residents in (counted apart from the decision rows: another count
         fails the write before the file is in place)."""
-        self.n_in = n_in
         tail = malformed_decisions(len(r_in.malformed))
         self.kept = _Kept()
         blocks = one_ahead(self.kept.keep(itertools.chain(
-            merged_blocks(decisions, KEY, self.n_in - tail.num_rows), [tail]), self.n_in))
+            merged_blocks(decisions, KEY, n_in - tail.num_rows), [tail]), n_in))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jukimatch-write-decisions")
         self._job = self._pool.submit(write_parquet, blocks, out / "decisions.parquet", key, schema=tail.schema)
 

@@ -18,7 +18,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numba
 
@@ -95,10 +95,15 @@ class InTurnRunner:
         release_above(self.keep_freed_below)
         return result
 
-    def submit(self, fn, *args, part=None):
+    def _task(self, fn, args, park: Callable[[Any], Any]) -> Any:
+        """``fn`` on its arguments and its result parked by ``park``: on a runner thread (a
+        future) where ``fn`` may run side by side, else at once."""
         if fn in self.side_by_side:
-            return self._pool.submit(lambda: self._park(self._call(fn, args), part))
-        return self._park(self._call(fn, args), part)
+            return self._pool.submit(lambda: park(self._call(fn, args)))
+        return park(self._call(fn, args))
+
+    def submit(self, fn, *args, part=None):
+        return self._task(fn, args, lambda result: self._park(result, part))
 
     def keep(self, path: Path, fn, *args, part: int):
         """``fn(*args)`` whose sealed result is parked at ``path`` durably (written whole under
@@ -109,13 +114,12 @@ class InTurnRunner:
         if path.exists() and readable(found, self.key):
             return found, True
 
-        def kept() -> Spilled:
-            result = self._call(fn, args)
+        def durably(result: Any) -> Spilled:
             handle = spill(result, path, self.key, durable=True)
             fault_point(f"kept:{part}")
             return handle
 
-        return (self._pool.submit(kept) if fn in self.side_by_side else kept()), False
+        return self._task(fn, args, durably), False
 
     def scatter(self, value):
         # what the driver scatters is its own, a few numbers per row (the population's share

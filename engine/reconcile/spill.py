@@ -72,16 +72,10 @@ def spill(obj: Any, path: str | Path, key: bytes | None = None, *, durable: bool
 
 
 def readable(handle: Spilled, key: bytes | None = None) -> bool:
-    """Whether :func:`load` can take ``handle``: a spill file, decrypted by ``key`` where it is
-    encrypted (a whole read; otherwise its head only)."""
+    """Whether :func:`load` takes ``handle`` (a whole spill file, decrypted by ``key`` where it
+    is encrypted). Mapped, a load reads little beyond the pickle; encrypted, it decrypts all."""
     try:
-        if handle.encrypted:
-            _read(decrypt_to_memory(handle.path, key))
-        else:
-            with open(handle.path, "rb") as f:
-                head = f.read(_HEAD.size)
-            if len(head) < _HEAD.size or _HEAD.unpack(head)[0] != _MAGIC:
-                return False
+        load(handle, key)
         return True
     except Exception:  # noqa: BLE001 - any file that does not load is simply not used
         return False

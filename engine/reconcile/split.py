@@ -155,8 +155,6 @@ def split_inputs(residents: Path, responses: Path, n_parts: int, folder: Path, e
     def responses_pass():
         try:
             return _split_one(responses, "responses", n_parts, folder, encoding, key, stop)
-        except Abandoned:
-            raise
         except BaseException:
             stop.set()
             raise

@@ -295,3 +295,22 @@ def test_a_failed_split_stops_the_other_and_its_error_is_raised(data, tmp_path, 
     with pytest.raises(InputError, match=f"{broken}.parquet.*person_id"):
         split.split_inputs(paths["residents"], paths["responses"], 2, folder, None, None)
     assert seen == {broken: InputError, other: split.Abandoned}
+
+
+def test_a_kept_result_is_taken_only_where_it_loads(tmp_path):
+    """``readable`` (what a resumed run asks of a kept comparison): a whole spill file, or an
+    encrypted one under its own key; not other bytes, nor another key's file."""
+    import numpy as np
+
+    from jukimatch.engine.files.crypt import load_key
+    from jukimatch.engine.reconcile.spill import Spilled, load, readable, spill
+
+    value = Sealed({"levels": np.arange(1000, dtype=np.int8)})
+    plain = spill(value, tmp_path / "plain", durable=True)
+    assert readable(plain) and np.array_equal(load(plain).value["levels"], value.value["levels"])
+    (tmp_path / "other").write_bytes(b"JKS1 not a spill file")
+    assert not readable(Spilled(tmp_path / "other", False))
+    key, other_key = (load_key(write_key_file(tmp_path / f"{n}.key")) for n in ("k", "j"))
+    sealed = spill(value, tmp_path / "sealed", key, durable=True)
+    assert readable(sealed, key) and not readable(sealed, other_key)
+    assert list(tmp_path.glob(".*.tmp")) == []  # written under another name, renamed into place
