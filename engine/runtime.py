@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import numba
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -39,6 +41,42 @@ PAIR_BLOCK = 4096
 
 
 _SPANS: ThreadPoolExecutor | None = None
+
+
+def _borrow(context, builder, ty, value):
+    if isinstance(ty, types.Array):
+        view = cgutils.create_struct_proxy(ty)(context, builder, value=value)
+        view.meminfo = cgutils.get_null_value(view.meminfo.type)
+        view.parent = cgutils.get_null_value(view.parent.type)
+        return view._getvalue()
+    if isinstance(ty, types.BaseTuple):
+        items = [_borrow(context, builder, t, builder.extract_value(value, i)) for i, t in enumerate(ty)]
+        return context.make_tuple(builder, ty, items)
+    return value
+
+
+def _borrowable(ty) -> bool:
+    if isinstance(ty, types.BaseTuple):
+        return all(_borrowable(t) for t in ty)
+    return isinstance(ty, (types.Array, types.Number, types.Boolean))
+
+
+@intrinsic
+def borrowed(typingctx, value):
+    """``value`` (an array, or a tuple of arrays and numbers) without its reference count:
+    each pass of a Numba array to a function that is not inlined costs an atomic increment
+    and decrement of the count, and the count of an input shared by the threads of
+    :func:`over_spans` bounces between cores (a twentieth of a run's CPU, in pair loops that
+    hand a name's ~25 scratch arrays to each comparison). The views are valid only while
+    the caller holds ``value`` itself: take them in a kernel that keeps ``value`` alive
+    (an argument of its own, or passed along beside them) and never return them."""
+    if not _borrowable(value):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return _borrow(context, builder, sig.args[0], args[0])
+
+    return value(value), codegen
 
 
 def over_spans(kernel: Callable[..., Any], n: int, *args: Any) -> None:

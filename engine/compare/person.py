@@ -115,7 +115,7 @@ from jukimatch.engine.compare._similarity import (
     tokens_have_jw_partners,
 )
 from jukimatch.engine.compare.arguments import check_array, check_codepoints, check_pairs, check_range, max_len
-from jukimatch.engine.runtime import JIT, over_spans, threads_for
+from jukimatch.engine.runtime import JIT, borrowed, over_spans, threads_for
 from jukimatch.engine.text import Codepoints
 
 __all__ = [
@@ -227,6 +227,13 @@ def _compare_names_span(lcp, loff, rcp, roff, li, ri, kind, max_len, out, lo, hi
     """Levels of pairs ``lo:hi`` into ``out`` (a span of :func:`~jukimatch.engine.runtime.over_spans`);
     returns the gather's checksum, which keeps its loads."""
     sc = _name_scratch(max_len)
+    # the names and the scratch are handed to every comparison without reference counts;
+    # ``sc`` itself passed along keeps the scratch alive while its views are used
+    return _names_span(borrowed(lcp), loff, borrowed(rcp), roff, li, ri, kind, out, lo, hi, borrowed(sc), sc)
+
+
+@nb.njit(**JIT)
+def _names_span(lcp, loff, rcp, roff, li, ri, kind, out, lo, hi, sc, owner):
     bounds = np.empty((4, GATHER), dtype=np.int64)
     touched = np.uint32(0)
     for k0 in range(lo, hi, GATHER):

@@ -166,10 +166,10 @@ def _part_bits(n: int) -> int:
 
 
 @nb.njit(**JIT)
-def _parts(keys, bits, with_rows):  # pragma: no cover - compiled
+def _parts(keys, bits, with_rows, payload):  # pragma: no cover - compiled
     """The non-zero keys grouped by the top ``bits`` of their hash, row order kept within a
-    group: (group starts, rows — empty unless ``with_rows`` —, keys), so that each group is
-    then read in sequence."""
+    group: (group starts, rows — empty unless ``with_rows`` —, keys, the ``payload`` of each
+    key — empty when it is), so that each group is then read in sequence."""
     shift = np.uint64(63 - bits)  # the top ``bits`` as (h >> 1) >> shift: no shift by 64 when bits is 0
     one = np.uint64(1)
     start = np.zeros((1 << bits) + 1, np.int64)
@@ -180,15 +180,22 @@ def _parts(keys, bits, with_rows):  # pragma: no cover - compiled
         start[b + 1] += start[b]
     rows = np.empty(start[1 << bits] if with_rows else 0, np.int32)  # callers check n < 2**31
     ks = np.empty(start[1 << bits], np.uint64)
+    carried = len(payload) > 0
+    vs = np.empty(start[1 << bits] if carried else 0, np.int64)
     fill = start[:-1].copy()
     for i in range(len(keys)):
         if keys[i] != 0:
             b = (_mix(keys[i]) >> one) >> shift
             if with_rows:
                 rows[fill[b]] = np.int32(i)
+            if carried:
+                vs[fill[b]] = payload[i]
             ks[fill[b]] = keys[i]
             fill[b] += 1
-    return start, rows, ks
+    return start, rows, ks, vs
+
+
+_NO_PAYLOAD = np.zeros(0, np.int64)
 
 
 @nb.njit(**JIT)
@@ -208,20 +215,6 @@ def _count_parts(vs, vk, qs, qr, qk, n_queries):  # pragma: no cover - compiled
     return out
 
 
-@nb.njit(**JIT)
-def _first_in_parts(start, rows, ks, n):  # pragma: no cover - compiled
-    """True at the first row of each key, each group read in row order."""
-    out = np.zeros(n, dtype=np.bool_)
-    for b in range(len(start) - 1):
-        table, mask = _table(start[b + 1] - start[b])
-        for j in range(start[b], start[b + 1]):
-            s = _slot(table, mask, ks[j])
-            if table[2 * s] == 0:
-                table[2 * s] = ks[j]
-                out[rows[j]] = True
-    return out
-
-
 def _checked(keys: np.ndarray) -> np.ndarray:
     """Keys as the kernels take them; rows are numbered in 32 bits there (half the memory of
     the biggest temporaries at 10M rows)."""
@@ -233,23 +226,57 @@ def _checked(keys: np.ndarray) -> np.ndarray:
 def count_keys(keys: np.ndarray) -> np.ndarray:
     """For each row, how many rows (itself included) carry its key; 0 where the key is 0."""
     k = _checked(keys)
-    start, rows, ks = _parts(k, _part_bits(len(k)), True)
+    start, rows, ks, _none = _parts(k, _part_bits(len(k)), True, _NO_PAYLOAD)
     return _count_parts(start, ks, start, rows, ks, len(k))
 
 
-def count_in(values: np.ndarray, queries: np.ndarray) -> np.ndarray:
-    """For each query key, how many of ``values`` carry it; 0 where the query key is 0."""
-    bits = _part_bits(max(len(values), len(queries)))
-    vs, _none, vk = _parts(np.ascontiguousarray(values, dtype=np.uint64), bits, False)  # values: counted only
-    qs, qr, qk = _parts(_checked(queries), bits, True)
-    return _count_parts(vs, vk, qs, qr, qk, len(queries))
+@nb.njit(**JIT)
+def _bearer_parts(rs, rr, rk, qs, qk, qv, n):  # pragma: no cover - compiled
+    """:func:`bearer_counts` over the groups :func:`_parts` made with the same bits of the
+    rows' names (``rs, rr, rk``) and of the answers' names (``qs, qk``, numbers ``qv``)."""
+    out = np.zeros(n, dtype=np.int64)
+    for b in range(len(rs) - 1):
+        table, mask = _table(rs[b + 1] - rs[b])  # name -> rows bearing it
+        for j in range(rs[b], rs[b + 1]):
+            s = _slot(table, mask, rk[j])
+            table[2 * s] = rk[j]
+            table[2 * s + 1] += np.uint64(1)
+        answered = np.zeros(len(table) // 2, dtype=np.uint64)  # per slot of ``table``: its distinct answers
+        pairs, pmask = _table(qs[b + 1] - qs[b])  # (name, number) seen
+        for j in range(qs[b], qs[b + 1]):
+            if qv[j] < 0:
+                continue  # an answer without a valid number
+            k, v = qk[j], np.uint64(qv[j])
+            t = _slot(table, mask, k)
+            if table[2 * t] != k:
+                continue  # a name no row bears
+            s = _mix(k ^ _mix(v)) & pmask
+            while pairs[2 * s] != 0 and (pairs[2 * s] != k or pairs[2 * s + 1] != v):
+                s = (s + np.uint64(1)) & pmask
+            if pairs[2 * s] == 0:  # a slot is taken by its name, never 0
+                pairs[2 * s] = k
+                pairs[2 * s + 1] = v
+                answered[t] += np.uint64(1)
+        for j in range(rs[b], rs[b + 1]):
+            s = _slot(table, mask, rk[j])
+            out[rr[j]] = np.int64(max(table[2 * s + 1], answered[s]))
+    return out
 
 
-def first_seen(keys: np.ndarray) -> np.ndarray:
-    """True at the first row carrying each non-zero key."""
-    k = _checked(keys)
-    start, rows, ks = _parts(k, _part_bits(len(k)), True)
-    return _first_in_parts(start, rows, ks, len(k))
+def bearer_counts(names: np.ndarray, answer_names: np.ndarray, answer_numbers: np.ndarray) -> np.ndarray:
+    """For each row, the people known to bear its name key: the rows carrying it, or the
+    distinct (name, number) answers carrying it where those are more (Juki-net returned them:
+    each is a register person); 0 where the key is 0. ``answer_numbers`` -1: no valid number,
+    not counted. One pass over groups of names, instead of a count, a first-seen and a count
+    against the answers over the whole of each."""
+    k, answers = _checked(names), _checked(answer_names)
+    numbers = np.ascontiguousarray(answer_numbers, np.int64)
+    if len(numbers) != len(answers):
+        raise ValueError(f"{len(answers)} answer names, {len(numbers)} answer numbers")
+    bits = _part_bits(max(len(k), len(answers)))
+    qs, _none, qk, qv = _parts(answers, bits, False, numbers)
+    rs, rr, rk, _none = _parts(k, bits, True, _NO_PAYLOAD)
+    return _bearer_parts(rs, rr, rk, qs, qk, qv, len(k))
 
 
 _KEY_FIELDS = ("alpha", "kanji", "kana", "birth", "cohort", "room")
@@ -434,22 +461,14 @@ def population(inp: PopulationInputs, *, consume: bool = False) -> Population:
 
     names = [k(keys.alpha), k(keys.kanji), k(keys.kana)]
     bearers = np.full(n, np.inf)
-    ok = inp.answer_numbers >= 0
-    numbers = np.where(ok, inp.answer_numbers, -1).astype(np.int64).astype(np.uint64) + np.uint64(1)
 
     def bearers_of(j: int) -> np.ndarray:
-        # each distinct (name, number) Juki-net returned is one register person bearing the name
-        answers = np.where(ok, np.asarray(inp.answer_names[j], np.uint64), 0)
-        distinct = answers[first_seen(mix(answers, numbers))]
-        del answers  # two of these run at once on 10M rows: every array less lowers the run's peak
-        within = count_keys(names[j])
-        return np.maximum(within, count_in(distinct, names[j]), out=within).astype(np.float64)
+        return bearer_counts(names[j], inp.answer_names[j], inp.answer_numbers).astype(np.float64)
 
     for nk, count in zip(names, _POOL.map(bearers_of, range(3))):
         bearers = np.where(nk != 0, np.minimum(bearers, count), bearers)
     bearers[~np.isfinite(bearers)] = 1.0
     bearers = np.maximum(bearers, 1.0)
-    del ok, numbers
     if consume:
         inp.answer_names, inp.answer_numbers = (), np.zeros(0, np.int64)
 
@@ -919,7 +938,7 @@ def poisson_bounds(mean_low: float, mean_high: float, level: float = 0.95) -> tu
 
 __all__ = ["BUILDING_ANSWER_BARE", "BUILDING_DIFFERS", "BUILDING_MISSING", "BUILDING_SAME",
            "DUPLICATE_RECORD", "FULL_CELL", "N_CELLS", "N_RELATIONS", "NAMESAKE_TWIN", "OWN_ANSWERS_DIFFER", "RELATIONS",
-           "agreement_cell", "components", "count_in", "count_keys", "duplicates", "first_seen", "fit_others", "mix", "name_keys",
+           "agreement_cell", "bearer_counts", "components", "count_keys", "duplicates", "fit_others", "mix", "name_keys",
            "other_risk", "other_risks", "own_answers", "told_apart",
            "pair_keys", "PairKeys", "poisson_bounds", "population", "Population", "PopulationInputs",
            "prior_odds", "Rates", "relation", "resident_keys", "ResidentKeys"]

@@ -1,11 +1,12 @@
-"""How engine code runs: items made one ahead on a thread of their own; spans of pairs on a pool."""
+"""How engine code runs: items made one ahead on a thread of their own; spans of pairs on a pool;
+arrays handed to kernels without reference counts."""
 import threading
 
 import numba
 import numpy as np
 import pytest
 
-from jukimatch.engine.runtime import PAIR_BLOCK, one_ahead, over_spans, threads_for
+from jukimatch.engine.runtime import PAIR_BLOCK, borrowed, one_ahead, over_spans, threads_for
 
 
 def test_one_ahead_keeps_order_and_makes_items_off_the_consumers_thread():
@@ -83,3 +84,36 @@ def test_over_spans_stays_on_this_thread_with_one_thread_set_and_raises_a_kernel
 
     with pytest.raises(ValueError, match="bad span"):
         over_spans(failing, 40 * PAIR_BLOCK)
+
+
+@numba.njit
+def _fill(values, scratch, owner):
+    a, (b, c), k = scratch
+    for i in range(len(values)):
+        a[i] = values[i] * k
+        b[i] = values[i] + k
+    c[0] = len(values)
+    return a.sum() + b.sum()
+
+
+@numba.njit
+def _borrowing(values):
+    owned = (np.empty(len(values)), (np.empty(len(values), np.int64), np.zeros(1, np.int64)), 3)
+    total = _fill(borrowed(values), borrowed(owned), owned)
+    return total, owned
+
+
+def test_borrowed_views_read_and_write_the_arrays_they_borrow():
+    values = np.arange(5, dtype=np.int64)
+    total, (a, (b, c), k) = _borrowing(values)
+    assert a.tolist() == [0, 3, 6, 9, 12] and b.tolist() == [3, 4, 5, 6, 7] and c.tolist() == [5] and k == 3
+    assert total == a.sum() + b.sum()
+
+
+def test_borrowed_takes_arrays_numbers_and_tuples_of_them_only():
+    @numba.njit
+    def text(x):
+        return borrowed(x)
+
+    with pytest.raises(numba.core.errors.TypingError):
+        text("a name")

@@ -55,6 +55,19 @@ def naive_mix_keys(*keys):
     return [0 if a else (o or 1) for o, a in zip(out, absent)]
 
 
+def naive_bearers(names, answer_names, answer_numbers):
+    """Per name: the rows bearing it, or the distinct (name, number) answers bearing it where
+    more; 0 for the absent name 0; answers without a number (negative) not counted."""
+    rows = {}
+    for k in names:
+        rows[k] = rows.get(k, 0) + 1
+    distinct = {(a, v) for a, v in zip(answer_names, answer_numbers) if a and v >= 0}
+    answered = {}
+    for a, _v in distinct:
+        answered[a] = answered.get(a, 0) + 1
+    return [max(rows[k], answered.get(k, 0)) if k else 0 for k in names]
+
+
 def naive_risk(b, cell, rel, r, scale=1.0):
     prior = max(scale * (r.alpha0 + r.alpha * (1 - math.exp(-r.k * b))), r.floor[0] * (1 - math.exp(-r.floor[1] * b)))
     ri = rel if rel >= 0 else N_RELATIONS

@@ -4,17 +4,18 @@ import math
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from jukimatch.engine.reconcile.namesakes import (
-    DUPLICATE_RECORD, FULL_CELL, components, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, OWN_ANSWERS_DIFFER, RELATIONS, ROOM, Rates, count_in,
-    count_keys, duplicates, first_seen, fit_others, mix, name_keys, other_risk, own_answers, prior_odds, relation,
+    DUPLICATE_RECORD, FULL_CELL, components, N_CELLS, N_RELATIONS, NAMESAKE_TWIN, OWN_ANSWERS_DIFFER, RELATIONS, ROOM, Rates, bearer_counts,
+    count_keys, duplicates, fit_others, mix, name_keys, other_risk, own_answers, prior_odds, relation,
     told_apart,
 )
 from jukimatch.engine.text import to_codepoints
 
 import pyarrow as pa
-from tests.naive.reconcile import M64, naive_mix_keys, naive_name_key, naive_risk
+from tests.naive.reconcile import M64, naive_bearers, naive_mix_keys, naive_name_key, naive_risk
 
 
 names = st.one_of(st.none(), st.sampled_from(["NGUYEN VAN AN", "VAN NGUYEN AN", "NGUYEN  VAN AN", "张 伟", "張\u3000偉",
@@ -51,37 +52,48 @@ def test_mix_matches_twin(rows):
     assert mix(a).tolist() == naive_mix_keys(a)
 
 
-@given(st.lists(st.integers(0, 5), max_size=40), st.lists(st.integers(0, 7), max_size=40))
-def test_count_in_and_first_seen_match_twins(values, queries):
-    counts = Counter(v for v in values if v)
-    assert count_in(np.array(values, np.uint64), np.array(queries, np.uint64)).tolist() == \
-        [counts[q] if q else 0 for q in queries]
-    seen, first = set(), []
-    for v in values:
-        first.append(bool(v) and v not in seen)
-        seen.add(v)
-    assert first_seen(np.array(values, np.uint64)).tolist() == first
-
-
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from([50, 5_000, 200_000]))
 def test_counts_in_many_parts_match_twins(seed, distinct):
-    """Past PART_KEYS keys the counts split into parts by hash: the same counts, first rows kept."""
+    """Past PART_KEYS keys the counts split into parts by hash: the same counts."""
     from jukimatch.engine.reconcile import namesakes as ns
 
     rng = np.random.default_rng(seed)
     n = 3 * ns.PART_KEYS + int(rng.integers(0, 1000))
     keys = rng.integers(0, distinct, n).astype(np.uint64)
-    queries = rng.integers(0, distinct + 10, n // 2).astype(np.uint64)
     assert ns._part_bits(n) >= 2
     counts = Counter(keys[keys != 0].tolist())
     assert count_keys(keys).tolist() == [counts[k] if k else 0 for k in keys.tolist()]
-    assert count_in(keys, queries).tolist() == [counts[q] if q else 0 for q in queries.tolist()]
-    seen, first = set(), []
-    for v in keys.tolist():
-        first.append(bool(v) and v not in seen)
-        seen.add(v)
-    assert first_seen(keys).tolist() == first
+
+
+@settings(max_examples=150)
+@given(st.lists(st.integers(0, 5), max_size=40),
+       st.lists(st.tuples(st.integers(0, 7), st.integers(-1, 3)), max_size=40))
+def test_bearer_counts_match_twin(names, answers):
+    got = bearer_counts(np.array(names, np.uint64), np.array([a for a, _ in answers], np.uint64),
+                        np.array([v for _, v in answers], np.int64))
+    assert got.tolist() == naive_bearers(names, [a for a, _ in answers], [v for _, v in answers])
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from([50, 5_000, 200_000]))
+def test_bearer_counts_in_many_parts_match_twin(seed, distinct):
+    """Past PART_KEYS keys the names split into parts by hash, the answers by the same bits."""
+    from jukimatch.engine.reconcile import namesakes as ns
+
+    rng = np.random.default_rng(seed)
+    n = 3 * ns.PART_KEYS + int(rng.integers(0, 1000))
+    names = rng.integers(0, distinct, n).astype(np.uint64)
+    answers = rng.integers(0, distinct + 10, n // 2).astype(np.uint64)
+    numbers = rng.integers(-1, 4, n // 2).astype(np.int64)
+    assert ns._part_bits(n) >= 2
+    assert bearer_counts(names, answers, numbers).tolist() == \
+        naive_bearers(names.tolist(), answers.tolist(), numbers.tolist())
+
+
+def test_bearer_counts_refuse_numbers_not_aligned_with_names():
+    with pytest.raises(ValueError, match="3 answer names, 2 answer numbers"):
+        bearer_counts(np.ones(2, np.uint64), np.ones(3, np.uint64), np.zeros(2, np.int64))
 
 
 def test_mix_is_zero_when_a_part_is_absent():
