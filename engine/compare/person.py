@@ -234,6 +234,8 @@ def _compare_names_span(lcp, loff, rcp, roff, li, ri, kind, max_len, out, lo, hi
 
 @nb.njit(**JIT)
 def _names_span(lcp, loff, rcp, roff, li, ri, kind, out, lo, hi, sc, owner):
+    """:func:`_compare_names_span` with the names and the scratch ``sc`` as borrowed views;
+    ``owner``, the scratch itself, is held here while they are used."""
     bounds = np.empty((4, GATHER), dtype=np.int64)
     touched = np.uint32(0)
     for k0 in range(lo, hi, GATHER):
