@@ -17,7 +17,9 @@ import pyarrow as pa
 
 from jukimatch.engine.model import MAX_LEVEL, pack_patterns
 from jukimatch.engine.normalize import Dates
-from jukimatch.engine.reconcile.features import FIELDS, Features, compare_features, features, pair_features, TEXT_FIELDS
+from jukimatch.engine.reconcile.features import (
+    FIELDS, Features, TEXT_FIELDS, compare_features, features, pair_features, same_names,
+)
 from jukimatch.engine.reconcile.namesakes import PairKeys, ResidentKeys, pair_keys, resident_keys
 from jukimatch.engine.reconcile.prepare import Prepared, SEED
 from jukimatch.engine.runtime import one_ahead
@@ -297,7 +299,8 @@ def compare_chunks(prep: Prepared, plan: PartPlan | None, *, chunk_rows: int, st
                 with phase("compare"):
                     levels[pa_:pb] = compare_features(left, right, li, ri)
                     gaiji[pa_:pb] = left.gaiji[li] | right.gaiji[ri]
-                    rkeys, pkeys = resident_keys(left), pair_keys(left, right, li, ri)
+                    rkeys = resident_keys(left)
+                    pkeys = pair_keys(left, right, li, ri, rkeys, same_names(levels[pa_:pb]))
                     _put_keys(out, a, b, pa_, pb, rkeys, pkeys)
                     if plan is not None:
                         rk, rrow, pk, pidx = plan.res_k[rs], plan.res_row[rs], plan.pair_k[ps], plan.pair_idx[ps]

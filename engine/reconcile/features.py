@@ -31,6 +31,12 @@ NAME_FIELDS = (0, 1, 2)
 NAME_FULL_LEVEL = tuple(NAME_FULL[k] for k in KINDS[:3])  # a name notation agrees fully from here up
 
 
+def same_names(levels: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per name notation, the pairs whose two names are the same code points: only those
+    reach the notation's top level (see :mod:`jukimatch.engine.compare.person`)."""
+    return tuple(levels[:, f] == N_LEVELS[f] - 1 for f in NAME_FIELDS)
+
+
 def name_full(levels: np.ndarray) -> np.ndarray:
     """True where at least one name notation agrees fully."""
     out = np.zeros(len(levels), dtype=bool)

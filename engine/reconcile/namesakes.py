@@ -73,17 +73,18 @@ def _mix(h):  # pragma: no cover - compiled
 
 
 @nb.njit(**JIT)
-def _name_keys(cp, off, tokens):  # pragma: no cover - compiled
-    """Per string: FNV-1a over the code points without spaces, mixed (``tokens`` False), or
-    the sum of the mixed hashes of the space-separated tokens (True). 0 = empty."""
-    n = len(off) - 1
+def _name_keys(cp, off, rows, tokens):  # pragma: no cover - compiled
+    """Per string ``rows[i]``: FNV-1a over the code points without spaces, mixed (``tokens``
+    False), or the sum of the mixed hashes of the space-separated tokens (True). 0 = empty."""
+    n = len(rows)
     out = np.zeros(n, dtype=np.uint64)
     for i in range(n):
+        r = rows[i]
         total = np.uint64(0)
         h = np.uint64(FNV_OFFSET)
         inside = False
         seen = False
-        for k in range(off[i], off[i + 1]):
+        for k in range(off[r], off[r + 1]):
             c = cp[k]
             if c == 0x20 or c == 0x3000:
                 if tokens and inside:
@@ -105,12 +106,20 @@ def _name_keys(cp, off, tokens):  # pragma: no cover - compiled
     return out
 
 
-def name_keys(cps, *, tokens: bool) -> np.ndarray:
-    """64-bit key of each normalised name (0 = no name); with ``tokens`` the key ignores the
-    order of the space-separated tokens (alphabet names), otherwise only spaces (kanji, kana)."""
+def name_keys(cps, *, tokens: bool, rows: np.ndarray | None = None) -> np.ndarray:
+    """64-bit key of each normalised name (0 = no name), or of the names ``rows``; with
+    ``tokens`` the key ignores the order of the space-separated tokens (alphabet names),
+    otherwise only spaces (kanji, kana)."""
     if cps.cp.dtype != np.uint32 or cps.off.dtype != np.int64:
         raise ValueError(f"expected uint32/int64 layout, got {cps.cp.dtype}/{cps.off.dtype}")
-    return _name_keys(cps.cp, cps.off, bool(tokens))
+    n = len(cps.off) - 1
+    if rows is None:
+        rows = np.arange(n, dtype=np.int64)
+    else:
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        if len(rows) and (rows.min() < 0 or rows.max() >= n):
+            raise IndexError(f"name_keys: rows must lie in 0..{n - 1}")
+    return _name_keys(cps.cp, cps.off, rows, bool(tokens))
 
 
 @nb.njit(**JIT)
@@ -360,13 +369,27 @@ class PairKeys:
         return cls(*(d[f"{prefix}{f}"] for f in _PAIR_FIELDS))
 
 
-def pair_keys(left, right, li: np.ndarray, ri: np.ndarray) -> PairKeys:
-    """:class:`PairKeys` of pairs (left[li], right[ri]) of two Features."""
+def pair_keys(left, right, li: np.ndarray, ri: np.ndarray, left_keys: ResidentKeys | None = None,
+              same: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> PairKeys:
+    """:class:`PairKeys` of pairs (left[li], right[ri]) of two Features. With ``left_keys``
+    (the left's :func:`resident_keys`) and ``same`` (per name notation, the pairs whose two
+    names are the same code points), an answer's name key is its resident's where the names
+    are the same, and hashed only where they are not: most answers are the person's own."""
     lb, rb = left.address[4][li], right.address[4][ri]
     code = np.where(lb == rb, BUILDING_SAME, np.where((lb != 0) & (rb != 0), BUILDING_DIFFERS, BUILDING_MISSING))
     code[(lb != 0) & (rb == 0)] = BUILDING_ANSWER_BARE
-    return PairKeys(name_keys(right.alpha, tokens=True)[ri], name_keys(right.kanji, tokens=False)[ri],
-                    name_keys(right.kana, tokens=False)[ri], code.astype(np.int8))
+
+    def answer_keys(j: int, field: str, tokens: bool) -> np.ndarray:
+        names = getattr(right, field)
+        if left_keys is None or same is None:
+            return name_keys(names, tokens=tokens, rows=ri)
+        keys = getattr(left_keys, field)[li]
+        other = np.flatnonzero(~same[j])
+        keys[other] = name_keys(names, tokens=tokens, rows=ri[other])
+        return keys
+
+    return PairKeys(answer_keys(0, "alpha", True), answer_keys(1, "kanji", False), answer_keys(2, "kana", False),
+                    code.astype(np.int8))
 
 
 # ---------------------------------------------------------------------------------------

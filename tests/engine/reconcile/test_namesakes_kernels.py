@@ -30,6 +30,19 @@ def test_name_keys_match_twin(values, tokens):
     assert keys.tolist() == [naive_name_key(v, tokens) for v in values]
 
 
+@settings(max_examples=100)
+@given(st.lists(names, min_size=1, max_size=20), st.booleans(), st.data())
+def test_name_keys_of_some_rows_match_twin(values, tokens, data):
+    rows = data.draw(st.lists(st.integers(0, len(values) - 1), max_size=30))
+    keys = name_keys(to_codepoints(pa.array(values, pa.string())), tokens=tokens, rows=np.array(rows, np.int64))
+    assert keys.tolist() == [naive_name_key(values[r], tokens) for r in rows]
+
+
+def test_name_keys_refuse_rows_outside_the_names():
+    with pytest.raises(IndexError, match="rows must lie in 0..1"):
+        name_keys(to_codepoints(pa.array(["AN", "BO"])), tokens=True, rows=np.array([2]))
+
+
 def test_name_keys_fold_order_and_spaces_only_where_asked():
     cps = to_codepoints(pa.array(["NGUYEN VAN AN", "AN NGUYEN VAN", "張 偉", "張偉"]))
     alpha, whole = name_keys(cps, tokens=True), name_keys(cps, tokens=False)
