@@ -48,12 +48,15 @@ def test_parquet_round_trip_and_file_round_trip(tmp_path, key):
 
 def test_identifiers_are_written_plain_and_kept_out_of_the_footer(tmp_path):
     """No min/max statistics (they would put a My Number in the footer) and no dictionary
-    for identifier columns; other columns, lists included, keep both; the rows round-trip,
-    whole or written block by block."""
+    for identifier columns; other columns, lists included, keep their dictionaries, and only
+    numbers keep statistics (a text's min and max would skip no row group, and put a name in
+    the footer); the rows round-trip, whole or written block by block."""
     numbers = [f"{i:012d}" for i in range(1000, 4000)]
     t = pa.table({"person_id": [f"P{i}" for i in range(3000)], "my_number": numbers,
                   "decision": ["match", "review", "no_match"] * 1000,
-                  "reasons": pa.array([["namesake"], [], ["risk", "namesake"]] * 1000, pa.list_(pa.string()))})
+                  "reasons": pa.array([["namesake"], [], ["risk", "namesake"]] * 1000, pa.list_(pa.string())),
+                  "name_alpha": ["NGUYEN VAN AN", "ZHANG WEI", "MARIA SANTOS"] * 1000,
+                  "match_weight": [12.5, -3.0, 7.25] * 1000})
     whole = crypt.write_parquet(t, tmp_path / "whole.parquet", None)
     blocks = crypt.write_parquet(iter([t.slice(0, 1000), t.slice(1000)]), tmp_path / "blocks.parquet", None,
                                  schema=t.schema)
@@ -63,10 +66,11 @@ def test_identifiers_are_written_plain_and_kept_out_of_the_footer(tmp_path):
                    for i in range(meta.num_columns)}
         for name in ("person_id", "my_number"):
             assert not columns[name].is_stats_set and "RLE_DICTIONARY" not in columns[name].encodings
-        for name in ("decision", "reasons.list.element"):
-            assert columns[name].is_stats_set and "RLE_DICTIONARY" in columns[name].encodings
+        for name in ("decision", "reasons.list.element", "name_alpha"):
+            assert not columns[name].is_stats_set and "RLE_DICTIONARY" in columns[name].encodings
+        assert columns["match_weight"].is_stats_set and columns["match_weight"].statistics.max == 12.5
         footer = path.read_bytes()[-(meta.serialized_size + 8):]
-        assert not any(n.encode() in footer for n in (numbers[0], numbers[-1]))
+        assert not any(n.encode() in footer for n in (numbers[0], numbers[-1], "ZHANG WEI", "MARIA SANTOS"))
         assert pq.read_table(path).equals(t)
 
 
