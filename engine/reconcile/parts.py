@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterator, NamedTuple, Protocol
 
 import numpy as np
 
@@ -107,10 +107,23 @@ def _compare(prep: Sealed, plan, chunk_rows, store, part) -> Sealed:
     return Sealed(compare_chunks(prep.value, plan, chunk_rows=chunk_rows, store=store, part=part))
 
 
+class CompareSummary(NamedTuple):
+    """What the fit needs of a partition's comparison, and what a resumed run reports of it."""
+
+    patterns: np.ndarray  # count per level pattern
+    pairs: int
+    u_levels: np.ndarray  # the u sample's pairs compared inside the partition
+    res_exports: Any  # the sample's sides to compare across partitions (``Compared.exports``)
+    pair_exports: Any
+    reused_chunks: int  # chunks a resumed run took from the checkpoint
+    chunks: int
+
+
 def _compare_summary(comp: Sealed) -> Sealed:
     c = comp.value
     res, pair = c.exports()
-    return Sealed((pattern_counts(c.levels), len(c.levels), c.u_levels, res, pair, c.reused_chunks, c.chunks))
+    return Sealed(CompareSummary(pattern_counts(c.levels), len(c.levels), c.u_levels, res, pair, c.reused_chunks,
+                                 c.chunks))
 
 
 def _population_inputs(prep: Sealed, comp: Sealed) -> Sealed:
@@ -217,14 +230,14 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
     if store is not None:
         store.mark("compared")
     with timer.phase("fit"):
-        pairs = [s[1] for s in summaries]
+        pairs = [s.pairs for s in summaries]
         n_pairs = sum(pairs)
-        pat = np.sum([s[0] for s in summaries], axis=0)
-        u_local = [s[2] for s in summaries]
-        u_cross = u_levels_from_exports([s[3] for s in summaries], [s[4] for s in summaries])
-        u = np.concatenate(u_local + [u_cross])
+        pat = np.sum([s.patterns for s in summaries], axis=0)
+        u_cross = u_levels_from_exports([s.res_exports for s in summaries], [s.pair_exports for s in summaries])
+        u = np.concatenate([s.u_levels for s in summaries] + [u_cross])
         model, source = fit_model(opts, n_pairs, None, pat, u)
-        reused = sum(s[6] if hit else s[5] for s, hit in zip(summaries, found))
+        # a partition kept whole and found again counts every one of its chunks as reused
+        reused = sum(s.chunks if hit else s.reused_chunks for s, hit in zip(summaries, found))
         del summaries
     if store is not None:
         store.mark("fitted")
