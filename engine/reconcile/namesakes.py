@@ -369,23 +369,20 @@ class PairKeys:
         return cls(*(d[f"{prefix}{f}"] for f in _PAIR_FIELDS))
 
 
-def pair_keys(left, right, li: np.ndarray, ri: np.ndarray, left_keys: ResidentKeys | None = None,
-              same: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> PairKeys:
-    """:class:`PairKeys` of pairs (left[li], right[ri]) of two Features. With ``left_keys``
-    (the left's :func:`resident_keys`) and ``same`` (per name notation, the pairs whose two
-    names are the same code points), an answer's name key is its resident's where the names
-    are the same, and hashed only where they are not: most answers are the person's own."""
+def pair_keys(left, right, li: np.ndarray, ri: np.ndarray, left_keys: ResidentKeys,
+              same: tuple[np.ndarray, ...]) -> PairKeys:
+    """:class:`PairKeys` of pairs (left[li], right[ri]) of two Features. ``left_keys``: the
+    left's :func:`resident_keys`; ``same``: per name notation, the pairs whose two names are
+    the same code points. An answer's name key is its resident's where the names are the same,
+    and hashed only where they are not: most answers are the person's own."""
     lb, rb = left.address[4][li], right.address[4][ri]
     code = np.where(lb == rb, BUILDING_SAME, np.where((lb != 0) & (rb != 0), BUILDING_DIFFERS, BUILDING_MISSING))
     code[(lb != 0) & (rb == 0)] = BUILDING_ANSWER_BARE
 
     def answer_keys(j: int, field: str, tokens: bool) -> np.ndarray:
-        names = getattr(right, field)
-        if left_keys is None or same is None:
-            return name_keys(names, tokens=tokens, rows=ri)
         keys = getattr(left_keys, field)[li]
         other = np.flatnonzero(~same[j])
-        keys[other] = name_keys(names, tokens=tokens, rows=ri[other])
+        keys[other] = name_keys(getattr(right, field), tokens=tokens, rows=ri[other])
         return keys
 
     return PairKeys(answer_keys(0, "alpha", True), answer_keys(1, "kanji", False), answer_keys(2, "kana", False),

@@ -88,3 +88,51 @@ def test_common_samples_equal_intersect1d(rk, pk):
     want = np.intersect1d(rk, pk, assume_unique=True, return_indices=True)
     assert all(a.tolist() == b.tolist() for a, b in zip(got, want))
     assert _others(len(rk), got[1]).tolist() == np.setdiff1d(np.arange(len(rk)), want[1], assume_unique=True).tolist()
+
+
+#: notations one level below the same code points: spaces dropped, tokens in another order
+variants = st.one_of(texts, st.sampled_from(["DELA CRUZ", "DELACRUZ", "CRUZ DELA", "張 偉", "偉 張", "張偉",
+                                            "グエン ヴァン", "ヴァン グエン"]))
+
+
+@settings(max_examples=80)
+@given(st.lists(st.tuples(variants, variants, variants, st.just("1990-01-02"), st.just("1"), texts), min_size=1,
+                max_size=12), st.data())
+def test_an_answers_name_keys_taken_from_its_resident_equal_hashing_its_own(left_rows, data):
+    """Where the comparison finds the same code points (the top level), the resident's name key
+    is the answer's: taking it gives what hashing every answer's name gives."""
+    from jukimatch.engine.reconcile.features import compare_features, same_names
+    from jukimatch.engine.reconcile.namesakes import name_keys, pair_keys, resident_keys
+
+    li = np.array(data.draw(st.lists(st.integers(0, len(left_rows) - 1), min_size=1, max_size=15)), np.int64)
+    right_rows = [tuple(data.draw(st.one_of(st.just(v), variants)) for v in left_rows[i]) for i in li]
+    right_rows = [r[:3] + ("1990-01-02", "1") + r[5:] for r in right_rows]
+    L, R = _table(left_rows), _table(right_rows)
+    (ld, ls), (rd, rs) = _parsed(L), _parsed(R)
+    left, right = pair_features(L, R, li, left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    ri = np.arange(len(li), dtype=np.int64)
+    levels = compare_features(left, right, li, ri)
+    got = pair_keys(left, right, li, ri, resident_keys(left), same_names(levels))
+    for field, tokens in (("alpha", True), ("kanji", False), ("kana", False)):
+        assert getattr(got, field).tolist() == name_keys(getattr(right, field), tokens=tokens)[ri].tolist()
+
+
+def test_names_one_level_below_the_same_keep_their_own_keys():
+    """``DELACRUZ`` for ``DELA CRUZ`` and ``偉 張`` for ``張 偉`` reach the level just below the
+    same code points, and hash to other keys: the answer's own."""
+    from jukimatch.engine.reconcile.features import compare_features, same_names
+    from jukimatch.engine.reconcile.namesakes import name_keys, pair_keys, resident_keys
+
+    left_rows = [("DELA CRUZ", "張 偉", "グエン ヴァン", "1990-01-02", "1", "東京都新宿区西新宿2-8-1")] * 2
+    right_rows = [("DELACRUZ", "偉 張", "ヴァン グエン", "1990-01-02", "1", "東京都新宿区西新宿2-8-1"), left_rows[0]]
+    L, R = _table(left_rows), _table(right_rows)
+    (ld, ls), (rd, rs) = _parsed(L), _parsed(R)
+    li, ri = np.array([0, 1], np.int64), np.array([0, 1], np.int64)
+    left, right = pair_features(L, R, li, left_dates=ld, left_sex=ls, right_dates=rd, right_sex=rs)
+    levels = compare_features(left, right, li, ri)
+    same = same_names(levels)
+    assert [s.tolist() for s in same] == [[False, True]] * 3
+    got = pair_keys(left, right, li, ri, resident_keys(left), same)
+    for field, tokens in (("alpha", True), ("kanji", False), ("kana", False)):
+        assert getattr(got, field).tolist() == name_keys(getattr(right, field), tokens=tokens).tolist()
+    assert got.alpha[0] != got.alpha[1] and got.kanji[0] != got.kanji[1]
