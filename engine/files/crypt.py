@@ -260,16 +260,16 @@ def _column_options(schema) -> dict:
     the file), and working them out took a tenth of the decisions' encoding."""
     import pyarrow as pa
 
-    def leaf_type(t):
-        return t.value_type if pa.types.is_list(t) or pa.types.is_large_list(t) else t
-
-    leaves = {f.name: f"{f.name}.list.element" if pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
-              else f.name for f in schema}
-    coded = [leaf for name, leaf in leaves.items() if name not in IDENTIFIER_COLUMNS]
-    text = {f.name for f in schema if pa.types.is_string(leaf_type(f.type)) or pa.types.is_large_string(leaf_type(f.type))}
-    return {"use_dictionary": coded, "write_statistics": [leaf for name, leaf in leaves.items()
-                                                          if name not in IDENTIFIER_COLUMNS and name not in text],
-            "compression": {leaf: "none" if name in IDENTIFIER_COLUMNS else "snappy" for name, leaf in leaves.items()}}
+    coded, numbers, compression = [], [], {}
+    for f in schema:
+        listed = pa.types.is_list(f.type) or pa.types.is_large_list(f.type)
+        leaf, kind = (f"{f.name}.list.element", f.type.value_type) if listed else (f.name, f.type)
+        compression[leaf] = "none" if f.name in IDENTIFIER_COLUMNS else "snappy"
+        if f.name not in IDENTIFIER_COLUMNS:
+            coded.append(leaf)
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+                numbers.append(leaf)
+    return {"use_dictionary": coded, "write_statistics": numbers, "compression": compression}
 
 
 def write_parquet(table, path: str | Path, key: bytes | None, *, schema=None) -> Path:

@@ -140,11 +140,15 @@ class WorkDir:
     def part_path(self, part: int, name: str) -> Path:
         """Where a result of the whole partition ``part`` is kept (a run in turn keeps its
         comparison whole, in one file, instead of chunk by chunk); its folder is made."""
-        folder = self.root / f"part{part:04d}"
+        path = self.root / f"part{part:04d}" / name
+        self._made(path.parent)
+        return path
+
+    def _made(self, folder: Path) -> None:
+        """A partition's folder, made (and its entry flushed) where it is not yet."""
         if not folder.exists():
             folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(self.root)
-        return folder / name
 
     def load_chunk(self, part: int, chunk: int) -> dict[str, np.ndarray] | None:
         """The saved arrays of a finished chunk, or None (never saved, or unreadable)."""
@@ -162,9 +166,7 @@ class WorkDir:
 
     def save_chunk(self, part: int, chunk: int, arrays: dict[str, np.ndarray]) -> None:
         path = self.chunk_path(part, chunk)
-        if not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fsync_dir(self.root)
+        self._made(path.parent)
         # the arrays' names, then each array, as .npy records written straight from memory:
         # an .npz archive copied every byte twice and checksummed it (a third of the save)
         with atomic_file(path) as f:

@@ -208,19 +208,25 @@ _NO_PAYLOAD = np.zeros(0, np.int64)
 
 
 @nb.njit(**JIT)
-def _count_parts(vs, vk, qs, qr, qk, n_queries):  # pragma: no cover - compiled
-    """For each query (grouped as :func:`_parts` groups them), how many values of its group carry its key."""
-    out = np.zeros(n_queries, dtype=np.int64)
-    for b in range(len(vs) - 1):
-        table, mask = _table(vs[b + 1] - vs[b])
-        for j in range(vs[b], vs[b + 1]):
-            s = _slot(table, mask, vk[j])
-            table[2 * s] = vk[j]
-            table[2 * s + 1] += np.uint64(1)
-        for j in range(qs[b], qs[b + 1]):
-            s = _slot(table, mask, qk[j])
-            if table[2 * s] == qk[j]:
-                out[qr[j]] = np.int64(table[2 * s + 1])
+def _counted(ks, lo, hi):  # pragma: no cover - compiled
+    """A table of the keys ``ks[lo:hi]`` (one group of :func:`_parts`), each slot a key and
+    how many of them carry it."""
+    table, mask = _table(hi - lo)
+    for j in range(lo, hi):
+        s = _slot(table, mask, ks[j])
+        table[2 * s] = ks[j]
+        table[2 * s + 1] += np.uint64(1)
+    return table, mask
+
+
+@nb.njit(**JIT)
+def _count_parts(start, rows, ks, n):  # pragma: no cover - compiled
+    """For each row (grouped as :func:`_parts` groups them), how many rows of its group carry its key."""
+    out = np.zeros(n, dtype=np.int64)
+    for b in range(len(start) - 1):
+        table, mask = _counted(ks, start[b], start[b + 1])
+        for j in range(start[b], start[b + 1]):
+            out[rows[j]] = np.int64(table[2 * _slot(table, mask, ks[j]) + 1])
     return out
 
 
@@ -236,7 +242,7 @@ def count_keys(keys: np.ndarray) -> np.ndarray:
     """For each row, how many rows (itself included) carry its key; 0 where the key is 0."""
     k = _checked(keys)
     start, rows, ks, _none = _parts(k, _part_bits(len(k)), True, _NO_PAYLOAD)
-    return _count_parts(start, ks, start, rows, ks, len(k))
+    return _count_parts(start, rows, ks, len(k))
 
 
 @nb.njit(**JIT)
@@ -245,11 +251,7 @@ def _bearer_parts(rs, rr, rk, qs, qk, qv, n):  # pragma: no cover - compiled
     rows' names (``rs, rr, rk``) and of the answers' names (``qs, qk``, numbers ``qv``)."""
     out = np.zeros(n, dtype=np.int64)
     for b in range(len(rs) - 1):
-        table, mask = _table(rs[b + 1] - rs[b])  # name -> rows bearing it
-        for j in range(rs[b], rs[b + 1]):
-            s = _slot(table, mask, rk[j])
-            table[2 * s] = rk[j]
-            table[2 * s + 1] += np.uint64(1)
+        table, mask = _counted(rk, rs[b], rs[b + 1])  # name -> rows bearing it
         answered = np.zeros(len(table) // 2, dtype=np.uint64)  # per slot of ``table``: its distinct answers
         pairs, pmask = _table(qs[b + 1] - qs[b])  # (name, number) seen
         for j in range(qs[b], qs[b + 1]):
