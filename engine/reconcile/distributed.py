@@ -97,6 +97,9 @@ class DaskRunner:
         for p, value in enumerate(self.each(fn, calls)):
             into(p, value)
 
+    def discard(self):
+        pass  # the workers' results go with their futures, and the cluster with the run
+
 
 def run_dask(residents_path: str | Path, responses_path: str | Path, out_dir: str | Path, opts: Options) -> dict:
     """:func:`jukimatch.engine.reconcile.pipeline.run` on a Dask cluster (see the module's docstring)."""

@@ -72,6 +72,12 @@ class InTurnRunner:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
+    def discard(self) -> None:
+        """The split inputs and parked results removed on a runner thread while the driver
+        writes the outputs (at the end of a 10M run their 5 GB took 0.6 s to remove, the
+        page cache they free is at hand for the outputs' files); :meth:`close` waits for it."""
+        self._pool.submit(shutil.rmtree, self.folder, ignore_errors=True)
+
     def _open(self, ref: Any) -> Any:
         if isinstance(ref, Future):
             ref = ref.result()

@@ -69,6 +69,10 @@ class Runner(Protocol):
         different p). The value may be a view of where the runner keeps partitions, good only
         during the call: ``into`` copies what it keeps, and no value is copied to reach it."""
 
+    def discard(self) -> None:
+        """No task will run again: what the runner keeps of the partitions may go (perhaps
+        while the driver goes on)."""
+
 
 # -- tasks (module-level functions: picklable by reference) ------------------------------
 #
@@ -270,13 +274,17 @@ def run_parts(runner: Runner, split: Split, *, out: Path, opts: Options, timer, 
         sources = (r_in.path, s_in.path)
         parts = list(runner.each(_outputs, [(prep_f[p], comp_f[p], model, th, p, sources, opts.report, pop_f[p], rates,
                                              *bucket_f) for p in range(n_parts)]))
+    if not opts.report:  # no sample to take: the partitions go while the outputs are written
+        runner.discard()
     if store is not None:
         store.mark("decided")
 
     def sample(chosen: np.ndarray):
         chosen = np.sort(chosen)
-        return list(runner.each(_sample, [(prep_f[p], comp_f[p], model, th, p, chosen[split.r_part[chosen] == p],
-                                           pop_f[p], rates, *bucket_f) for p in range(n_parts)]))
+        tables = list(runner.each(_sample, [(prep_f[p], comp_f[p], model, th, p, chosen[split.r_part[chosen] == p],
+                                             pop_f[p], rates, *bucket_f) for p in range(n_parts)]))
+        runner.discard()
+        return tables
 
     info = {**run_info, "partitions": n_parts, "resumed": bool(store and store.resumed), "chunks_reused": int(reused),
             "namesakes": info}
