@@ -246,7 +246,16 @@ def test_json_api_same_rules_and_in_openapi(desk, server, plain):
         assert pref and all(x["municipality"].startswith("東京都") for x in pref)
 
 
-def test_seconds_per_decision_are_measured(desk):
+def _one_timed_decision(desk, plain) -> None:
+    """A case opened and then decided: the seconds between are measured (so that a test
+    reading them does not rest on what the tests before it did)."""
+    pid = next(plain)
+    open_case(desk.store, pid, CLERK2)
+    decide(desk.store, pid, CLERK2, "confirm", candidate=1)
+
+
+def test_seconds_per_decision_are_measured(desk, plain):
+    _one_timed_decision(desk, plain)
     secs = decision_seconds(desk.store)
     assert secs["all"] >= 0 and len(secs) >= 2
 
@@ -258,11 +267,12 @@ def test_four_eyes_off_registers_at_once(desk, plain):
     assert count(desk.store.path, "SELECT count(*) FROM registrations WHERE person_id = ?", (pid,)) == 1
 
 
-def test_planner_turns_measured_seconds_into_clerk_days(desk, tmp_path, capsys):
+def test_planner_turns_measured_seconds_into_clerk_days(desk, plain, tmp_path, capsys):
     import datetime as dt
 
     from jukimatch.sim.planner import REVIEW_SECONDS_ASSUMED, review_plan, review_seconds
 
+    _one_timed_decision(desk, plain)
     measured = review_seconds(desk.store.path)
     assert measured["median_s"]["all"] >= 0 and measured["open_by_reason"]
     start, by = dt.date(2027, 3, 1), dt.date(2027, 3, 31)  # 21 business days before 3/31 (3/22 is a holiday)
