@@ -314,3 +314,33 @@ def test_a_kept_result_is_taken_only_where_it_loads(tmp_path):
     sealed = spill(value, tmp_path / "sealed", key, durable=True)
     assert readable(sealed, key) and not readable(sealed, other_key)
     assert list(tmp_path.glob(".*.tmp")) == []  # written under another name, renamed into place
+
+
+def test_parked_files_go_once_no_task_needs_them(data, tmp_path, monkeypatch):
+    """Without a report the split inputs and parked results are removed before the outputs
+    are written (on a runner thread, while they are); with one, only after the report's
+    sample has read them. Either way nothing is left, and the outputs are those of one part."""
+    from jukimatch.engine.reconcile import inturn, parts
+
+    root, (res, resp), _ = data
+    events = []
+    real_discard, real_finish = inturn.InTurnRunner.discard, parts.finish
+
+    def discard(self):
+        events.append("discard")
+        real_discard(self)
+
+    def finish(*args, **kwargs):
+        events.append("finish")
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(inturn.InTurnRunner, "discard", discard)
+    monkeypatch.setattr(parts, "finish", finish)
+    reconcile(res, resp, tmp_path / "plain", chunk_rows=700, report=False, partitions=PARTS)
+    assert events == ["discard", "finish"]
+    events.clear()
+    reconcile(res, resp, tmp_path / "reported", chunk_rows=700, partitions=PARTS)
+    assert events == ["finish", "discard"] and (tmp_path / "reported" / "report.html").exists()
+    same_outputs(tmp_path / "plain", tmp_path / "reported")
+    for out in ("plain", "reported"):
+        assert not [p for p in (tmp_path / out).iterdir() if p.name.startswith(".jukimatch")]
