@@ -1,6 +1,8 @@
 """Every hard rule of the decision step, on hand-made candidates."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jukimatch.engine.reconcile.decide import Pairs, Persons, Thresholds, decide, reason_lists
 
@@ -120,3 +122,20 @@ def test_reason_lists_put_extras_first():
     d, _ = run([{"person": 0, "weight": STRONG, "gaiji": True}], n=2, rejected=[1], answered=[True, False])
     lists = reason_lists(d.reason_mask, {1: ["sex:invalid", "name:missing"]}).to_pylist()
     assert lists[1] == ["sex:invalid", "name:missing"] and lists[0] == ["gaiji"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_reason_lists_equal_a_plain_reading_of_the_mask(data):
+    """Each row's codes in the vocabulary's order, the extras first: the columnar build (one
+    flat pass over the mask) against a row-by-row reading."""
+    from jukimatch.engine.reconcile.decide import REASON_CODES
+
+    n = data.draw(st.integers(0, 30))
+    mask = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=len(REASON_CODES),
+                                                max_size=len(REASON_CODES)), min_size=n, max_size=n)),
+                    dtype=bool).reshape(n, len(REASON_CODES))
+    extra = data.draw(st.dictionaries(st.integers(0, max(n - 1, 0)), st.lists(
+        st.sampled_from(["sex:invalid", "name:missing", "gaiji"]), min_size=1, max_size=2), max_size=n))
+    plain = [list(extra.get(i, [])) + [c for c, on in zip(REASON_CODES, row) if on] for i, row in enumerate(mask)]
+    assert reason_lists(mask, extra if n else None).to_pylist() == plain
