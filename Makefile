@@ -50,9 +50,11 @@ typecheck: $(STAMP)
 	@for d in engine api datasets sim bench; do ln -sfn $(CURDIR)/$$d $(TYPECHECK)/jukimatch/$$d; done
 	cd $(TYPECHECK) && MYPYPATH=. $(abspath $(PY)) -m mypy --config-file $(CURDIR)/setup.cfg
 
-# tests spread over the cores (many wait on servers, browsers and clusters), four at most
+# tests spread over the cores (many wait on servers, browsers and clusters), four at most; a
+# module's tests stay together, in order, on one worker (loadscope): its fixtures (a server, a
+# store, a generated run) are built once, and no test finds another's work missing
 test: $(STAMP) $(KERNEL_STAMP) chromium typecheck
-	$(PY) -m pytest -q -n auto --maxprocesses 4
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadscope
 
 bench: $(STAMP)
 	$(UV) pip install --quiet --python $(PY) -e '.[$(EXTRAS),bench]'
