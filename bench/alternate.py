@@ -4,11 +4,12 @@ This machine's speed moves by 10-20 % with its neighbours' load, so a change is 
 against the code before it, run in the same hour: a checkout of the base (``git worktree add
 ../base REV``, then ``make .venv/.installed kernels`` there) beside the new one, their runs
 alternated pair by pair, in the order base-new, new-base, ... so that a drift in load favours
-neither. Per run: wall seconds, peak memory, user and system CPU seconds (``wait4``), and the
-run's own phases from its ``summary.json``. Then, per version, the medians; the pairs in which
-the new one was faster; and whether the two versions' outputs are the same tables (every
-Parquet file both wrote, ``Table.equals``): a speed change never changes a decision, and
-the exit status is 1 when one does.
+neither. Per run, measured from outside as the benchmarks measure every contestant
+(:mod:`.measure`): wall seconds, peak memory, user and system CPU seconds, and the run's own
+phases from its ``summary.json``. Then, per version, the medians; the pairs in which the new
+one was faster; and whether the two versions' outputs are the same tables (every Parquet file
+both wrote, ``Table.equals``): a speed change never changes a decision, and the exit status
+is 1 when one does.
 
     python -m jukimatch.bench.alternate --base ../base --new . --pairs 5 -- reconcile \\
         --residents D/residents.parquet --responses D/responses.parquet --partitions 10 --no-report
@@ -20,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .measure import run_measured
 
 VERSIONS = ("base", "new")
 
@@ -44,21 +44,16 @@ class Run:
 
 
 def run_once(version: str, exe: Path, args: list[str], out: Path) -> Run:
-    """``exe args --out out`` in a fresh process, measured; its outputs left in ``out``."""
+    """``exe args --out out`` in a fresh process, measured from outside (:mod:`.measure`, as
+    every contestant of the benchmarks is); its outputs left in ``out``, its log beside."""
     shutil.rmtree(out, ignore_errors=True)
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([str(exe), *args, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
-        if proc.returncode:
-            err.seek(0)
-            tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
-            raise SystemExit(f"alternate: {version} failed (exit {proc.returncode}): {tail[0]}")
-    summary = out / "summary.json"
-    phases = json.loads(summary.read_text()).get("timings_s", {}) if summary.exists() else {}
-    return Run(version, wall, usage.ru_maxrss / 1024, usage.ru_utime, usage.ru_stime, phases)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    m = run_measured([str(exe), *args, "--out", str(out)], result_path=out / "summary.json",
+                     log_path=out.with_name(f"{out.name}.log"))
+    if m.returncode:
+        tail = m.stderr_tail.splitlines()[-1:] or [""]
+        raise SystemExit(f"alternate: {version} failed (exit {m.returncode}): {tail[0]}")
+    return Run(version, m.wall_s, m.peak_rss_bytes / 2**20, m.user_s, m.system_s, m.child.get("timings_s", {}))
 
 
 def alternate(exes: dict[str, Path], args: list[str], work: Path, pairs: int, report=print) -> list[Run]:

@@ -29,6 +29,8 @@ class Measurement:
     child_maxrss_bytes: int | None
     samples: int
     timed_out: bool
+    user_s: float = 0.0  # CPU seconds of the child and the descendants it waited for
+    system_s: float = 0.0
     child: dict = field(default_factory=dict)  # the contestant's own result JSON
     stderr_tail: str = ""
 
@@ -65,7 +67,10 @@ def run_measured(argv: list[str], *, result_path: Path, timeout: float | None = 
     result_path = Path(result_path)
     if result_path.exists():
         result_path.unlink()
+    import resource
+
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child's CPU: what reaping it adds
     try:
         t0 = time.perf_counter()
         popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL,
@@ -88,6 +93,7 @@ def run_measured(argv: list[str], *, result_path: Path, timeout: float | None = 
                 break
             time.sleep(interval)
         wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         if log_path:
             log.close()
@@ -104,6 +110,7 @@ def run_measured(argv: list[str], *, result_path: Path, timeout: float | None = 
     return Measurement(
         returncode=rc, wall_s=wall, peak_rss_bytes=max(peak, child_rss or 0), sampled_tree_peak_bytes=peak,
         child_maxrss_bytes=child_rss, samples=samples, timed_out=timed_out, child=child, stderr_tail=tail,
+        user_s=after.ru_utime - before.ru_utime, system_s=after.ru_stime - before.ru_stime,
     )
 
 

@@ -43,6 +43,7 @@ def test_versions_alternate_and_equal_outputs_pass(tmp_path, capsys):
     assert "same   decisions.parquet" in printed and "new faster in" in printed
     result = json.loads((tmp_path / "r.json").read_text())
     assert len(result["runs"]) == 6 and result["medians"]["base"]["read"] == 0.1
+    assert all(r["user"] > 0 and r["wall"] > 0 for r in result["runs"])  # each child's own CPU, measured
     assert result["same_outputs"] == {"decisions.parquet": True}
 
 
